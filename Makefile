@@ -1,0 +1,40 @@
+# bento's two commands are `make serve` and `make test`; each installs and builds what it needs.
+#   make deps    install Debian packages, ONNX Runtime, models and the Python test env
+#   make build   configure and build into build/ (the CLI lands at build/bin/bento)
+#   make test    unit tests (ctest) and end-to-end tests (pytest)
+#   make serve   save a real model into the store if missing, and serve it
+#   make bench   benchmarks (bench/)
+
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+VENV := .venv
+export BENTOML_HOME ?= $(HOME)/bentoml
+
+.PHONY: deps build test unit-test e2e-test serve bench clean
+
+deps:
+	@scripts/install-deps
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+unit-test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+e2e-test: build
+	$(VENV)/bin/python -m pytest -q tests
+
+test: unit-test e2e-test
+
+serve: build
+	scripts/serve-default
+
+bench: build
+	scripts/bench
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,181 @@
+#include "base/fs.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <system_error>
+
+namespace bento::fs {
+namespace {
+
+Status ErrnoStatus(std::string_view what, const stdfs::path& path, int err) {
+  std::string message = std::string(what) + " " + path.string() + ": " + std::strerror(err);
+  switch (err) {
+    case ENOENT: return NotFoundError(std::move(message));
+    case EEXIST: return AlreadyExistsError(std::move(message));
+    case EACCES:
+    case EPERM: return PermissionDeniedError(std::move(message));
+    case ENOSPC:
+    case EDQUOT: return ResourceExhaustedError(std::move(message));
+    default: return InternalError(std::move(message));
+  }
+}
+
+Status FromErrorCode(std::string_view what, const stdfs::path& path, const std::error_code& ec) {
+  return ErrnoStatus(what, path, ec.value());
+}
+
+// Writes all of `data` to `fd`, retrying on EINTR and short writes.
+Status WriteAll(int fd, std::string_view data, const stdfs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write", path, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+StatusOr<std::string> ReadFile(const stdfs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  std::string out;
+  char buf[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("read", path, err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Status WriteFile(const stdfs::path& path, std::string_view data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("create", path, errno);
+  Status status = WriteAll(fd, data, path);
+  if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus("fsync", path, errno);
+  if (::close(fd) != 0 && status.ok()) status = ErrnoStatus("close", path, errno);
+  return status;
+}
+
+Status WriteFileAtomic(const stdfs::path& path, std::string_view data) {
+  stdfs::path tmp = path;
+  tmp += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
+  Status status = WriteFile(tmp, data);
+  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    status = ErrnoStatus("rename", path, errno);
+  }
+  if (!status.ok()) {
+    ::unlink(tmp.c_str());
+    return status;
+  }
+  return Fsync(path.parent_path().empty() ? stdfs::path(".") : path.parent_path());
+}
+
+Status Fsync(const stdfs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  Status status;
+  if (::fsync(fd) != 0 && errno != EINVAL) status = ErrnoStatus("fsync", path, errno);
+  ::close(fd);
+  return status;
+}
+
+Status FsyncTree(const stdfs::path& root) {
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator(root, ec);
+       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_symlink()) continue;
+    RETURN_IF_ERROR(Fsync(it->path()));
+  }
+  if (ec) return FromErrorCode("walk", root, ec);
+  return Fsync(root);
+}
+
+Status CopyFile(const stdfs::path& from, const stdfs::path& to) {
+  std::error_code ec;
+  if (!stdfs::copy_file(from, to, stdfs::copy_options::overwrite_existing, ec)) {
+    return FromErrorCode("copy to " + to.string() + " from", from, ec);
+  }
+  return Fsync(to);
+}
+
+Status MakeDirs(const stdfs::path& path) {
+  std::error_code ec;
+  stdfs::create_directories(path, ec);
+  if (ec) return FromErrorCode("mkdir", path, ec);
+  return OkStatus();
+}
+
+StatusOr<stdfs::path> MakeTempDir(const stdfs::path& parent, std::string_view prefix) {
+  RETURN_IF_ERROR(MakeDirs(parent));
+  std::string tmpl = (parent / (std::string(prefix) + "XXXXXX")).string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return ErrnoStatus("mkdtemp", tmpl, errno);
+  return stdfs::path(tmpl);
+}
+
+Status RemoveAll(const stdfs::path& path) {
+  std::error_code ec;
+  stdfs::remove_all(path, ec);
+  if (ec) return FromErrorCode("remove", path, ec);
+  return OkStatus();
+}
+
+bool IsWithin(const stdfs::path& root, const stdfs::path& path) {
+  stdfs::path r = root.lexically_normal();
+  stdfs::path p = (path.is_absolute() ? path : root / path).lexically_normal();
+  auto [root_end, _] = std::mismatch(r.begin(), r.end(), p.begin(), p.end());
+  if (root_end != r.end() && !(std::next(root_end) == r.end() && root_end->empty())) {
+    return false;
+  }
+  for (const auto& part : p.lexically_relative(r)) {
+    if (part == "..") return false;
+  }
+  return true;
+}
+
+StatusOr<FileLock> FileLock::Acquire(const stdfs::path& lock_file) {
+  int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("open lock", lock_file, errno);
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    ::close(fd);
+    return ErrnoStatus("flock", lock_file, err);
+  }
+  return FileLock(fd);
+}
+
+FileLock::FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+}  // namespace bento::fs
