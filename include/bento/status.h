@@ -13,6 +13,7 @@
 #include <cassert>
 #include <optional>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -83,7 +84,20 @@ Status DataLossError(std::string message);
 Status PermissionDeniedError(std::string message);
 Status UnauthenticatedError(std::string message);
 
-// Holds either a T or a non-OK Status.
+// Thrown by StatusOr<T>::value() on an error, for code (a service's constructor, say) where
+// an exception is the natural way out.
+class StatusError : public std::runtime_error {
+ public:
+  explicit StatusError(Status status)
+      : std::runtime_error(status.ToString()), status_(std::move(status)) {}
+  const Status& status() const { return status_; }
+
+ private:
+  Status status_;
+};
+
+// Holds either a T or a non-OK Status. value() throws StatusError when there is no value;
+// operator* and operator-> require ok().
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
@@ -101,10 +115,19 @@ class [[nodiscard]] StatusOr {
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
+  T& value() & {
+    Check();
+    return *value_;
+  }
+  const T& value() const& {
+    Check();
+    return *value_;
+  }
+  T&& value() && {
+    Check();
+    return std::move(*value_);
+  }
   // REQUIRES: ok()
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
   T& operator*() & { return *value_; }
   const T& operator*() const& { return *value_; }
   T&& operator*() && { return std::move(*value_); }
@@ -112,6 +135,9 @@ class [[nodiscard]] StatusOr {
   const T* operator->() const { return &*value_; }
 
  private:
+  void Check() const {
+    if (!value_.has_value()) throw StatusError(status_);
+  }
   Status status_;
   std::optional<T> value_;
 };

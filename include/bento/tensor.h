@@ -71,6 +71,11 @@ class Tensor {
   // copy of the tensor lives. REQUIRES: data holds the right number of bytes.
   static Tensor Borrow(DType dtype, std::vector<int64_t> shape, const void* data,
                        std::shared_ptr<const void> keep_alive);
+  // Takes over a buffer that the tensor owns and may write to (unlike Borrow): `owner` frees it
+  // when the last copy of the tensor goes. Decoders use it to hand over what they filled.
+  // REQUIRES: data holds NumElements(shape) * DTypeSize(dtype) bytes, aligned for dtype.
+  static Tensor Adopt(DType dtype, std::vector<int64_t> shape, void* data,
+                      std::shared_ptr<void> owner);
   static Tensor Strings(std::vector<int64_t> shape, std::vector<std::string> values);
 
   // Typed constructor: Tensor::Of<float>({2, 2}, {1, 2, 3, 4}). (BOOL: use FromBytes.)

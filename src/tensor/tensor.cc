@@ -116,6 +116,11 @@ Tensor Tensor::Borrow(DType dtype, std::vector<int64_t> shape, const void* data,
   return t;
 }
 
+Tensor Tensor::Adopt(DType dtype, std::vector<int64_t> shape, void* data,
+                     std::shared_ptr<void> owner) {
+  return Borrow(dtype, std::move(shape), data, std::move(owner));
+}
+
 Tensor Tensor::Strings(std::vector<int64_t> shape, std::vector<std::string> values) {
   Tensor t;
   t.dtype_ = DType::kString;

@@ -1,0 +1,262 @@
+// Internal machinery of bento/service.h: how each C++ parameter type is parsed from a
+// request and described in OpenAPI, and how each return type becomes a response. Service
+// authors never name these; they are public only because templates need them.
+#ifndef BENTO_API_TRAITS_H_
+#define BENTO_API_TRAITS_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "bento/file.h"
+#include "bento/image.h"
+#include "bento/json.h"
+#include "bento/status.h"
+#include "bento/tensor.h"
+
+namespace bento::detail {
+
+// Where a parameter's value comes from in a request.
+enum class ParamSource {
+  kJson,   // a JSON value (a member of a JSON object body, or a form field holding JSON)
+  kText,   // a string: a JSON string, a form field or a text/plain body
+  kFile,   // one file part (or the raw body)
+  kFiles,  // every file part with the parameter's name
+};
+
+struct ParamInfo {
+  std::string name;
+  ParamSource source = ParamSource::kJson;
+  Json schema;
+  // The raw body type a single-parameter API accepts ("image/*", "text/plain", ...).
+  std::string raw_content_type = "application/json";
+};
+
+struct ResultInfo {
+  std::string content_type = "application/json";
+  Json schema = Json::object();
+};
+
+struct Result {
+  std::string content_type;
+  std::string body;
+};
+
+// One parameter's value as the request carried it.
+struct Argument {
+  const Json* json = nullptr;  // from a JSON object body
+  std::vector<File> files;     // multipart parts with this name, or the raw body
+  bool present() const { return json != nullptr || !files.empty(); }
+};
+using Arguments = std::map<std::string, Argument, std::less<>>;
+
+struct ApiRegistration {
+  std::string name;
+  std::string doc;
+  std::vector<ParamInfo> params;
+  ResultInfo result;
+  std::function<StatusOr<Result>(const Arguments&)> invoke;
+};
+
+// ---- parameters ------------------------------------------------------------------------
+
+// Helpers implemented in src/serving/service_traits.cc.
+StatusOr<Image> ParseImage(std::string_view name, const Argument& arg);
+StatusOr<Tensor> ParseTensor(std::string_view name, const Argument& arg);
+StatusOr<std::string> ParseText(std::string_view name, const Argument& arg);
+StatusOr<Json> ParseJson(std::string_view name, const Argument& arg);
+Json NumberArraySchema(int depth, bool integer);
+Status TypeError(std::string_view name, std::string_view expected, const Json& got);
+
+template <typename T>
+struct IsVector : std::false_type {};
+template <typename T>
+struct IsVector<std::vector<T>> : std::true_type {};
+
+// Depth of nested std::vector around an arithmetic type, or -1.
+template <typename T>
+constexpr int NumberDepth() {
+  if constexpr (std::is_arithmetic_v<T>) return 0;
+  else if constexpr (IsVector<T>::value) {
+    constexpr int inner = NumberDepth<typename T::value_type>();
+    return inner < 0 ? -1 : inner + 1;
+  } else return -1;
+}
+template <typename T>
+struct Innermost { using type = T; };
+template <typename T>
+struct Innermost<std::vector<T>> { using type = typename Innermost<T>::type; };
+
+template <typename T, typename = void>
+struct ParamTraits {
+  static_assert(NumberDepth<T>() >= 0,
+                "unsupported API parameter type: use bento::Image, std::vector<bento::Image>, "
+                "bento::File, std::string, bento::Tensor, bento::Json, numbers, bool or nested "
+                "std::vector of numbers");
+  using Scalar = typename Innermost<T>::type;
+  static ParamInfo Info() {
+    ParamInfo info;
+    info.schema = std::is_same_v<Scalar, bool>
+                      ? Json{{"type", "boolean"}}
+                      : NumberArraySchema(NumberDepth<T>(), std::is_integral_v<Scalar>);
+    return info;
+  }
+  static StatusOr<T> Parse(std::string_view name, const Argument& arg) {
+    ASSIGN_OR_RETURN(Json json, ParseJson(name, arg));
+    try {
+      return json.get<T>();
+    } catch (const Json::exception&) {
+      return TypeError(name, Info().schema.dump(), json);
+    }
+  }
+};
+
+template <>
+struct ParamTraits<Json> {
+  static ParamInfo Info() { return {"", ParamSource::kJson, Json::object(), "application/json"}; }
+  static StatusOr<Json> Parse(std::string_view name, const Argument& arg) {
+    return ParseJson(name, arg);
+  }
+};
+
+template <>
+struct ParamTraits<std::string> {
+  static ParamInfo Info() { return {"", ParamSource::kText, {{"type", "string"}}, "text/plain"}; }
+  static StatusOr<std::string> Parse(std::string_view name, const Argument& arg) {
+    return ParseText(name, arg);
+  }
+};
+
+template <>
+struct ParamTraits<Tensor> {
+  static ParamInfo Info() {
+    return {"", ParamSource::kJson,
+            {{"type", "array"}, {"items", {}}, {"description", "a tensor as nested lists"}},
+            "application/json"};
+  }
+  static StatusOr<Tensor> Parse(std::string_view name, const Argument& arg) {
+    return ParseTensor(name, arg);
+  }
+};
+
+template <>
+struct ParamTraits<Image> {
+  static ParamInfo Info() {
+    return {"", ParamSource::kFile, {{"type", "string"}, {"format", "binary"}}, "image/*"};
+  }
+  static StatusOr<Image> Parse(std::string_view name, const Argument& arg) {
+    return ParseImage(name, arg);
+  }
+};
+
+template <>
+struct ParamTraits<std::vector<Image>> {
+  static ParamInfo Info() {
+    return {"", ParamSource::kFiles,
+            {{"type", "array"}, {"items", {{"type", "string"}, {"format", "binary"}}}},
+            "multipart/form-data"};
+  }
+  static StatusOr<std::vector<Image>> Parse(std::string_view name, const Argument& arg) {
+    std::vector<Image> images;
+    for (const auto& file : arg.files) {
+      Argument one;
+      one.files = {file};
+      ASSIGN_OR_RETURN(Image image, ParseImage(name, one));
+      images.push_back(std::move(image));
+    }
+    if (images.empty()) return InvalidArgumentError("missing parameter '" + std::string(name) + "'");
+    return images;
+  }
+};
+
+template <>
+struct ParamTraits<File> {
+  static ParamInfo Info() {
+    return {"", ParamSource::kFile, {{"type", "string"}, {"format", "binary"}},
+            "application/octet-stream"};
+  }
+  static StatusOr<File> Parse(std::string_view name, const Argument& arg) {
+    if (arg.files.empty()) {
+      return InvalidArgumentError("parameter '" + std::string(name) +
+                                  "' must be a file: send multipart/form-data");
+    }
+    return arg.files.front();
+  }
+};
+
+// ---- results -----------------------------------------------------------------------------
+
+Status EncodeTensorJson(const Tensor& tensor, std::string* out);
+
+template <typename R>
+struct ResultTraits {
+  static ResultInfo Info() { return {"application/json", Json::object()}; }
+  static StatusOr<Result> Encode(R&& value) {
+    // Json, vectors of Json, numbers...: anything nlohmann can serialize.
+    return Result{"application/json",
+                  Json(std::forward<R>(value)).dump(-1, ' ', false, Json::error_handler_t::replace)};
+  }
+};
+template <>
+struct ResultTraits<Tensor> {
+  static ResultInfo Info() { return {"application/json", {{"type", "array"}, {"items", {}}}}; }
+  static StatusOr<Result> Encode(Tensor&& t) {
+    Result r{"application/json", ""};
+    RETURN_IF_ERROR(EncodeTensorJson(t, &r.body));
+    return r;
+  }
+};
+template <>
+struct ResultTraits<std::string> {
+  static ResultInfo Info() { return {"text/plain", {{"type", "string"}}}; }
+  static StatusOr<Result> Encode(std::string&& s) { return Result{"text/plain; charset=utf-8", std::move(s)}; }
+};
+template <>
+struct ResultTraits<File> {
+  static ResultInfo Info() {
+    return {"application/octet-stream", {{"type", "string"}, {"format", "binary"}}};
+  }
+  static StatusOr<Result> Encode(File&& f) {
+    return Result{f.content_type.empty() ? "application/octet-stream" : f.content_type,
+                  std::move(f.bytes)};
+  }
+};
+template <typename R>
+struct ResultTraits<StatusOr<R>> {
+  static ResultInfo Info() { return ResultTraits<R>::Info(); }
+  static StatusOr<Result> Encode(StatusOr<R>&& r) {
+    if (!r.ok()) return r.status();
+    return ResultTraits<R>::Encode(std::move(r).value());
+  }
+};
+
+// Parses every parameter, then calls `call` with them.
+template <typename R, typename... Args, typename F, size_t... I>
+StatusOr<Result> Invoke(const F& call, const std::array<std::string_view, sizeof...(Args)>& names,
+                        const Arguments& args, std::index_sequence<I...>) {
+  std::tuple<std::optional<Args>...> parsed;
+  Status status;
+  auto parse_one = [&]<size_t K>(std::integral_constant<size_t, K>) {
+    if (!status.ok()) return;
+    using T = std::tuple_element_t<K, std::tuple<Args...>>;
+    auto it = args.find(names[K]);
+    static const Argument kMissing;
+    auto value = ParamTraits<T>::Parse(names[K], it == args.end() ? kMissing : it->second);
+    if (!value.ok()) status = value.status();
+    else std::get<K>(parsed).emplace(std::move(value).value());
+  };
+  (parse_one(std::integral_constant<size_t, I>{}), ...);
+  RETURN_IF_ERROR(status);
+  return ResultTraits<R>::Encode(call(*std::get<I>(parsed)...));
+}
+
+}  // namespace bento::detail
+
+#endif  // BENTO_API_TRAITS_H_

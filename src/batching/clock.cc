@@ -1,0 +1,61 @@
+#include "batching/clock.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace bento::batching {
+
+RealClock* RealClock::Get() {
+  static RealClock* clock = new RealClock();
+  return clock;
+}
+
+SimulatedClock::SimulatedClock() : now_(TimePoint(std::chrono::hours(1000))) {}
+
+Clock::TimePoint SimulatedClock::Now() const {
+  std::lock_guard<std::mutex> guard(mu_);
+  return now_;
+}
+
+void SimulatedClock::WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                               TimePoint deadline) {
+  Waiter self{lock.mutex(), &cv, deadline};
+  {
+    std::lock_guard<std::mutex> guard(mu_);
+    if (now_ >= deadline) return;
+    waiters_.push_back(&self);
+  }
+  // `lock` stays held from the check above until wait() releases it, and Advance() takes
+  // that same mutex before notifying, so a wake-up cannot fall between the two.
+  cv.wait(lock);
+  std::lock_guard<std::mutex> guard(mu_);
+  waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), &self), waiters_.end());
+}
+
+void SimulatedClock::Advance(Duration d) {
+  std::vector<std::pair<std::mutex*, std::condition_variable*>> due;
+  {
+    std::lock_guard<std::mutex> guard(mu_);
+    if (d > Duration::zero()) now_ += d;
+    for (Waiter* w : waiters_) {
+      if (w->deadline <= now_) due.emplace_back(w->mu, w->cv);
+    }
+  }
+  // Never hold mu_ while taking a waiter's mutex: the waiter takes them the other way round.
+  for (auto [mu, cv] : due) {
+    std::lock_guard<std::mutex> guard(*mu);
+    cv->notify_all();
+  }
+}
+
+void SimulatedClock::SetTime(TimePoint t) { Advance(t - Now()); }
+
+Clock::Duration FromSecondsCeil(double seconds) {
+  if (!(seconds > 0)) return Clock::Duration::zero();
+  constexpr double kMaxSeconds = 1e6;  // far beyond any deadline; keeps the cast finite
+  return std::chrono::ceil<Clock::Duration>(
+      std::chrono::duration<double>(std::min(seconds, kMaxSeconds)));
+}
+
+}  // namespace bento::batching

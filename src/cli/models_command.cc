@@ -1,0 +1,280 @@
+#include "cli/models_command.h"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "base/fs.h"
+#include "bento/onnx.h"
+#include "store/model_store.h"
+#include "store/model_yaml.h"
+
+namespace bento::cli {
+namespace {
+
+namespace stdfs = std::filesystem;
+using store::ModelStore;
+using store::StoredModel;
+
+int Fail(const Status& status) {
+  std::cerr << "error: " << status.message() << "\n";
+  return status.code() == StatusCode::kNotFound ? 2 : 1;
+}
+
+// Parses "k=v" pairs; a metadata value is JSON when it parses as JSON, else a string.
+StatusOr<std::pair<std::string, std::string>> SplitPair(const std::string& text,
+                                                        std::string_view flag) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return InvalidArgumentError(std::string(flag) + " expects KEY=VALUE, got '" + text + "'");
+  }
+  return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
+}
+
+uintmax_t FolderSize(const stdfs::path& dir) {
+  uintmax_t total = 0;
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator(dir, ec);
+       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+std::string HumanSize(uintmax_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
+  return buf;
+}
+
+Json SpecsJson(const std::map<std::string, std::vector<TensorSpec>>& specs) {
+  Json out = Json::object();
+  for (const auto& [signature, list] : specs) {
+    for (const auto& spec : list) out[signature].push_back(spec.ToString());
+  }
+  return out;
+}
+
+Json ModelJson(const StoredModel& m) {
+  const ModelInfo& info = m.info;
+  Json signatures = Json::object();
+  for (const auto& [name, sig] : info.signatures) {
+    signatures[name] = {{"batchable", sig.batchable}};
+    if (sig.batchable) signatures[name]["batch_dim"] = {sig.batch_dim.first, sig.batch_dim.second};
+  }
+  return {{"tag", info.tag.ToString()},
+          {"module", info.module},
+          {"path", m.path.string()},
+          {"size", FolderSize(m.path)},
+          {"labels", info.labels},
+          {"metadata", info.metadata},
+          {"signatures", signatures},
+          {"input_specs", SpecsJson(info.input_specs)},
+          {"output_specs", SpecsJson(info.output_specs)},
+          {"context", {{"framework_name", info.context.framework_name},
+                       {"framework_versions", info.context.framework_versions}}},
+          {"creation_time", store::FormatCreationTime(info.creation_time)}};
+}
+
+struct SaveArgs {
+  std::string path, name;
+  std::vector<std::string> labels, metadata;
+  std::string custom_objects;  // a JSON file
+  bool batchable = false;
+  int batch_dim = 0;
+};
+
+int Save(const SaveArgs& args) {
+  onnx::SaveOptions options;
+  for (const auto& text : args.labels) {
+    auto kv = SplitPair(text, "--label");
+    if (!kv.ok()) return Fail(kv.status());
+    options.labels[kv->first] = kv->second;
+  }
+  for (const auto& text : args.metadata) {
+    auto kv = SplitPair(text, "--metadata");
+    if (!kv.ok()) return Fail(kv.status());
+    Json value = Json::parse(kv->second, nullptr, /*allow_exceptions=*/false);
+    options.metadata[kv->first] = value.is_discarded() ? Json(kv->second) : value;
+  }
+  if (!args.custom_objects.empty()) {
+    auto text = fs::ReadFile(args.custom_objects);
+    if (!text.ok()) return Fail(text.status());
+    options.custom_objects = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (options.custom_objects.is_discarded() || !options.custom_objects.is_object()) {
+      return Fail(InvalidArgumentError("--custom-objects " + args.custom_objects +
+                                       " must hold a JSON object"));
+    }
+  }
+  if (args.batchable) {
+    options.signatures["run"] = Signature{true, {args.batch_dim, args.batch_dim}};
+  }
+  auto tag = onnx::save_model(args.name, args.path, options);
+  if (!tag.ok()) return Fail(tag.status());
+  std::cout << tag->ToString() << "\n";
+  return 0;
+}
+
+int List(const std::string& output) {
+  auto store = ModelStore::Open();
+  if (!store.ok()) return Fail(store.status());
+  auto models = store->List();
+  if (!models.ok()) return Fail(models.status());
+  if (output == "json") {
+    Json out = Json::array();
+    for (const auto& m : *models) out.push_back(ModelJson(m));
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (output == "yaml") {
+    for (const auto& m : *models) {
+      std::cout << "- tag: " << m.info.tag.ToString() << "\n  module: " << m.info.module
+                << "\n  size: " << HumanSize(FolderSize(m.path))
+                << "\n  creation_time: '" << store::FormatCreationTime(m.info.creation_time)
+                << "'\n";
+    }
+    return 0;
+  }
+  std::vector<std::array<std::string, 4>> rows = {{"Tag", "Module", "Size", "Creation Time"}};
+  for (const auto& m : *models) {
+    std::string time = store::FormatCreationTime(m.info.creation_time).substr(0, 19);
+    time[10] = ' ';
+    rows.push_back({m.info.tag.ToString(), m.info.module, HumanSize(FolderSize(m.path)), time});
+  }
+  std::array<size_t, 4> width{};
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < 4; ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < 4; ++i) {
+      std::cout << row[i] << (i + 1 < 4 ? std::string(width[i] - row[i].size() + 2, ' ') : "");
+    }
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+int Get(const std::string& tag, const std::string& output) {
+  auto store = ModelStore::Open();
+  if (!store.ok()) return Fail(store.status());
+  auto model = store->Get(tag);
+  if (!model.ok()) return Fail(model.status());
+  if (output == "path") {
+    std::cout << model->path.string() << "\n";
+  } else if (output == "json") {
+    std::cout << ModelJson(*model).dump(2) << "\n";
+  } else {
+    auto text = fs::ReadFile(model->path / store::kModelYaml);
+    if (!text.ok()) return Fail(text.status());
+    std::cout << *text;
+  }
+  return 0;
+}
+
+int Delete(const std::string& tag, bool yes) {
+  auto store = ModelStore::Open();
+  if (!store.ok()) return Fail(store.status());
+  auto model = store->Get(tag);
+  if (!model.ok()) return Fail(model.status());
+  if (!yes) {
+    std::cerr << "Delete model " << model->info.tag.ToString() << "? [y/N] ";
+    std::string answer;
+    if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) {
+      std::cerr << "not deleted\n";
+      return 1;
+    }
+  }
+  Status status = store->Delete(model->info.tag.ToString());
+  if (!status.ok()) return Fail(status);
+  std::cout << "deleted " << model->info.tag.ToString() << "\n";
+  return 0;
+}
+
+int Export(const std::string& tag, std::string path) {
+  auto store = ModelStore::Open();
+  if (!store.ok()) return Fail(store.status());
+  auto model = store->Get(tag);
+  if (!model.ok()) return Fail(model.status());
+  if (path.empty()) {
+    path = model->info.tag.name + "-" + model->info.tag.version + ".bentomodel";
+  } else if (stdfs::is_directory(path)) {
+    path = (stdfs::path(path) /
+            (model->info.tag.name + "-" + model->info.tag.version + ".bentomodel")).string();
+  }
+  auto written = store->Export(model->info.tag.ToString(), path);
+  if (!written.ok()) return Fail(written.status());
+  std::cout << written->string() << "\n";
+  return 0;
+}
+
+int Import(const std::string& path) {
+  auto store = ModelStore::Open();
+  if (!store.ok()) return Fail(store.status());
+  auto tag = store->Import(path);
+  if (!tag.ok()) return Fail(tag.status());
+  std::cout << tag->ToString() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddModelsCommand(CLI::App& app, int* exit_code) {
+  auto* models = app.add_subcommand("models", "Manage models in the store ($BENTOML_HOME)");
+  models->require_subcommand(1);
+
+  auto save_args = std::make_shared<SaveArgs>();
+  auto* save = models->add_subcommand("save", "Save an .onnx file into the store; prints the tag");
+  save->add_option("path", save_args->path, "Path to the .onnx file")->required();
+  save->add_option("--name,-n", save_args->name, "Model name")->required();
+  save->add_option("--label", save_args->labels, "Label KEY=VALUE (repeatable)");
+  save->add_option("--metadata", save_args->metadata,
+                   "Metadata KEY=VALUE; VALUE is JSON when it parses as JSON (repeatable)");
+  save->add_option("--custom-objects", save_args->custom_objects,
+                   "JSON file of custom objects (class names, preprocessing parameters, ...)");
+  auto* batchable = save->add_flag("--batchable", save_args->batchable,
+                                   "Save the signature run: {batchable: true}");
+  save->add_option("--batch-dim", save_args->batch_dim, "Batch dimension (with --batchable)")
+      ->needs(batchable);
+  save->callback([=] { *exit_code = Save(*save_args); });
+
+  auto list_output = std::make_shared<std::string>("table");
+  auto* list = models->add_subcommand("list", "List stored models, newest first");
+  list->add_option("-o,--output", *list_output, "table, json or yaml")
+      ->check(CLI::IsMember({"table", "json", "yaml"}));
+  list->callback([=] { *exit_code = List(*list_output); });
+
+  auto get_tag = std::make_shared<std::string>();
+  auto get_output = std::make_shared<std::string>("yaml");
+  auto* get = models->add_subcommand("get", "Show a model's model.yaml, JSON summary or path");
+  get->add_option("tag", *get_tag, "NAME[:VERSION]")->required();
+  get->add_option("-o,--output", *get_output, "yaml, json or path")
+      ->check(CLI::IsMember({"yaml", "json", "path"}));
+  get->callback([=] { *exit_code = Get(*get_tag, *get_output); });
+
+  auto delete_tag = std::make_shared<std::string>();
+  auto delete_yes = std::make_shared<bool>(false);
+  auto* del = models->add_subcommand("delete", "Delete a model version; `latest` is repointed");
+  del->add_option("tag", *delete_tag, "NAME:VERSION or NAME (the latest)")->required();
+  del->add_flag("-y,--yes", *delete_yes, "Do not ask for confirmation");
+  del->callback([=] { *exit_code = Delete(*delete_tag, *delete_yes); });
+
+  auto export_tag = std::make_shared<std::string>();
+  auto export_path = std::make_shared<std::string>();
+  auto* exp = models->add_subcommand("export", "Write a model to a .bentomodel archive");
+  exp->add_option("tag", *export_tag, "NAME[:VERSION]")->required();
+  exp->add_option("path", *export_path,
+                  "Archive path or folder (default ./NAME-VERSION.bentomodel; .gz for gzip)");
+  exp->callback([=] { *exit_code = Export(*export_tag, *export_path); });
+
+  auto import_path = std::make_shared<std::string>();
+  auto* imp = models->add_subcommand("import", "Import a .bentomodel archive; prints the tag");
+  imp->add_option("path", *import_path, "Archive path")->required();
+  imp->callback([=] { *exit_code = Import(*import_path); });
+}
+
+}  // namespace bento::cli

@@ -1,0 +1,56 @@
+#include "cli/serve_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "cli/serve_flags.h"
+#include "serving/model_service.h"
+
+namespace bento::cli {
+namespace {
+
+struct ServeArgs {
+  std::vector<std::string> tags;
+  serving::ServeOptions serve;
+  std::vector<std::string> providers;
+  int threads = 0;
+};
+
+int RunServe(const ServeArgs& args) {
+  serving::ModelServiceOptions options;
+  if (!args.providers.empty()) {
+    options.providers.assign(args.providers.begin(), args.providers.end());
+  }
+  options.session_options.intra_op_num_threads = args.threads;
+  auto service = serving::ModelService::Create(args.tags, options);
+  if (!service.ok()) {
+    spdlog::error("{}", service.status().message());
+    return service.status().code() == StatusCode::kNotFound ? 2 : 1;
+  }
+  serving::ModelService* models = service->get();
+  return serving::Serve(models->Definition(), args.serve, [models] { (void)models->LoadAll(); });
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Serve stored models over HTTP with no code: POST /run (one model) and "
+      "POST /<name>/run (each model)");
+  serve->add_option("tags", args->tags, "Model tags, NAME[:VERSION]")->required();
+  AddServeFlags(*serve, &args->serve);
+  serve->add_option("--providers", args->providers,
+                    "Execution providers in priority order (default CPUExecutionProvider)");
+  serve->add_option("--threads", args->threads,
+                    "ONNX Runtime intra-op threads per model (0: one per core)");
+  serve->callback([args, exit_code] {
+    if (std::getenv("BENTO_LOG_LEVEL") == nullptr) spdlog::set_level(spdlog::level::info);
+    *exit_code = RunServe(*args);
+  });
+}
+
+}  // namespace bento::cli

@@ -1,0 +1,62 @@
+#include "cli/serve_flags.h"
+
+#include <cctype>
+
+namespace bento::cli {
+namespace {
+
+// "64MiB", "64M", "1048576", "1GiB" → bytes.
+std::string ParseSize(const std::string& text, size_t* out) {
+  size_t pos = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &pos);
+  } catch (const std::exception&) {
+    return "expected a size such as 1048576, 64MiB or 1GiB, got '" + text + "'";
+  }
+  std::string unit = text.substr(pos);
+  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  unsigned long long scale = 1;
+  if (unit == "" || unit == "B") scale = 1;
+  else if (unit == "K" || unit == "KB" || unit == "KIB") scale = 1ULL << 10;
+  else if (unit == "M" || unit == "MB" || unit == "MIB") scale = 1ULL << 20;
+  else if (unit == "G" || unit == "GB" || unit == "GIB") scale = 1ULL << 30;
+  else return "unknown size unit '" + text.substr(pos) + "'";
+  *out = static_cast<size_t>(value * scale);
+  return "";
+}
+
+}  // namespace
+
+void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
+  auto& http = options->http;
+  app.add_option("--host", http.host, "Address to bind; 0.0.0.0 exposes the server")
+      ->capture_default_str();
+  app.add_option("--port,-p", http.port, "Port to listen on (0 picks a free one)")
+      ->capture_default_str();
+  app.add_option("--workers", options->app.workers,
+                 "API worker threads (0: one per core)")->capture_default_str();
+  app.add_option("--io-threads", http.io_threads, "HTTP I/O threads (0: one per core)")
+      ->capture_default_str();
+  app.add_option_function<double>(
+         "--timeout",
+         [&http](double seconds) {
+           http.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+         },
+         "Request timeout in seconds; a slower answer is a 504 (default 60)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-concurrency", http.max_concurrency,
+                 "Requests served at once; more get 429 (0: unlimited)")
+      ->capture_default_str();
+  app.add_option_function<std::string>(
+      "--max-body-size",
+      [&http](const std::string& text) {
+        std::string error = ParseSize(text, &http.max_body_bytes);
+        if (!error.empty()) throw CLI::ValidationError("--max-body-size", error);
+      },
+      "Largest request body, e.g. 64MiB (default); larger bodies get 413");
+  app.add_flag_callback("--no-access-log", [&http] { http.access_log = false; },
+                        "Do not log one line per request");
+}
+
+}  // namespace bento::cli

@@ -1,0 +1,18 @@
+// The serve flags shared by `bento serve` and every service executable built with
+// bento_add_service(): --host, --port, --workers, --timeout, --max-concurrency,
+// --max-body-size and friends. They parse straight into serving::ServeOptions.
+#ifndef BENTO_CLI_SERVE_FLAGS_H_
+#define BENTO_CLI_SERVE_FLAGS_H_
+
+#include <CLI/CLI.hpp>
+
+#include "serving/serve.h"
+
+namespace bento::cli {
+
+// Registers the flags on `app`; values land in `options` when `app` parses.
+void AddServeFlags(CLI::App& app, serving::ServeOptions* options);
+
+}  // namespace bento::cli
+
+#endif  // BENTO_CLI_SERVE_FLAGS_H_

@@ -1,0 +1,421 @@
+#include "http/connection.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+
+#include "http/request_id.h"
+
+namespace bento::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr size_t kReadChunk = 4096;
+constexpr std::chrono::milliseconds kMaxLinger{2000};
+
+std::string ToStd(beast::string_view s) { return std::string(s.data(), s.size()); }
+
+// The sanitized X-Request-Id of `req`, or a generated one.
+template <class Fields>
+std::string RequestIdOf(const bhttp::request_header<Fields>& req) {
+  auto it = req.find("X-Request-Id");
+  if (it == req.end()) return SanitizeOrGenerateRequestId(std::nullopt);
+  return SanitizeOrGenerateRequestId(std::string_view(it->value().data(), it->value().size()));
+}
+
+bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+std::string FormatEndpoint(const tcp::endpoint& ep) {
+  if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
+  return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+bool IsExempt(const std::vector<std::string>& prefixes, std::string_view path) {
+  for (const auto& prefix : prefixes) {
+    if (prefix.empty() || !path.starts_with(prefix)) continue;
+    if (path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The shared state behind one Responder: makes the first call count, frees the concurrency
+// slot when the handler answers, and answers 500 if the handler drops every copy unanswered.
+class ReplySlot {
+ public:
+  ReplySlot(std::shared_ptr<ServerState> state, std::weak_ptr<Connection> connection,
+            uint64_t sequence, bool counted)
+      : state_(std::move(state)),
+        connection_(std::move(connection)),
+        sequence_(sequence),
+        counted_(counted) {}
+
+  ~ReplySlot() {
+    if (!done_.load()) {
+      spdlog::error("handler dropped its responder without answering");
+      Finish(HttpResponse::Error(500, "internal error: the request was not answered"));
+    }
+  }
+
+  ReplySlot(const ReplySlot&) = delete;
+  ReplySlot& operator=(const ReplySlot&) = delete;
+
+  void Finish(HttpResponse response) {
+    if (done_.exchange(true)) {
+      spdlog::debug("responder called more than once; later answers are ignored");
+      return;
+    }
+    if (counted_) state_->in_flight.fetch_sub(1);
+    std::lock_guard<std::mutex> lock(state_->post_mu);
+    if (!state_->io_alive) return;
+    if (auto connection = connection_.lock()) {
+      connection->PostReply(sequence_, std::move(response));
+    }
+  }
+
+ private:
+  const std::shared_ptr<ServerState> state_;
+  const std::weak_ptr<Connection> connection_;
+  const uint64_t sequence_;
+  const bool counted_;
+  std::atomic<bool> done_{false};
+};
+
+}  // namespace
+
+Connection::Connection(std::shared_ptr<ServerState> state, Socket socket)
+    : state_(std::move(state)),
+      options_(state_->options),
+      stream_(std::move(socket)),
+      request_timer_(stream_.get_executor()) {
+  beast::error_code ec;
+  tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+  remote_ = ec ? "-" : FormatEndpoint(peer);
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+}
+
+Connection::~Connection() {
+  if (!registered_) return;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->connections.erase(id_);
+  if (state_->connections.empty()) state_->drained.notify_all();
+}
+
+void Connection::Start() {
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    id_ = state_->next_connection_id++;
+    state_->connections.emplace(id_, weak_from_this());
+    registered_ = true;
+  }
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->state_->stopping.load()) return self->Close();
+    self->WaitForRequest();
+  });
+}
+
+void Connection::PostShutdown() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->shutdown_ = true;
+    if (self->phase_ == Phase::kWaiting || self->phase_ == Phase::kReadingHeader ||
+        self->phase_ == Phase::kLingering) {
+      self->Close();
+    }
+  });
+}
+
+void Connection::PostForceClose() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+}
+
+void Connection::PostReply(uint64_t sequence, HttpResponse response) {
+  net::post(stream_.get_executor(),
+            [self = shared_from_this(), sequence, response = std::move(response)]() mutable {
+              self->OnReply(sequence, std::move(response));
+            });
+}
+
+void Connection::SetExpiry(std::chrono::milliseconds timeout) {
+  if (timeout.count() > 0) {
+    stream_.expires_after(timeout);
+  } else {
+    stream_.expires_never();
+  }
+}
+
+void Connection::WaitForRequest() {
+  phase_ = Phase::kWaiting;
+  method_ = "-";
+  target_ = "-";
+  request_id_.clear();
+  version_ = 11;
+  keep_alive_ = false;
+  head_request_ = false;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+  parser_->body_limit(options_.max_body_bytes);
+  // The first request (and a pipelined one already buffered) is bounded by header_timeout
+  // alone; a keep-alive wait for the next one by idle_timeout until its first byte.
+  if (sequence_ == 0 || buffer_.size() > 0) return ReadHeader();
+  SetExpiry(options_.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(kReadChunk),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            if (self->phase_ == Phase::kClosed) return;
+                            if (ec) return self->Close();  // idle timeout or client left
+                            self->buffer_.commit(n);
+                            self->ReadHeader();
+                          });
+}
+
+void Connection::ReadHeader() {
+  phase_ = Phase::kReadingHeader;
+  started_ = Clock::now();
+  SetExpiry(options_.header_timeout);
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           [self = shared_from_this()](beast::error_code ec, size_t) {
+                             self->OnHeader(ec);
+                           });
+}
+
+void Connection::OnHeader(beast::error_code ec) {
+  if (phase_ == Phase::kClosed) return;
+  if (ec) return OnReadError(ec);
+  ++sequence_;
+  const auto& req = parser_->get();
+  method_ = ToStd(req.method_string());
+  target_ = ToStd(req.target());
+  request_id_ = RequestIdOf(req);
+  version_ = req.version() == 10 ? 10 : 11;
+  keep_alive_ = req.keep_alive();
+  head_request_ = req.method() == bhttp::verb::head;
+  if (parser_->is_done()) return Dispatch();
+
+  auto expect = req.find(bhttp::field::expect);
+  if (req.version() >= 11 && expect != req.end() &&
+      beast::iequals(expect->value(), "100-continue")) {
+    phase_ = Phase::kReadingBody;
+    SetExpiry(options_.read_timeout);
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (self->phase_ == Phase::kClosed) return;
+                       if (ec) return self->Close();
+                       self->ReadBody();
+                     });
+    return;
+  }
+  ReadBody();
+}
+
+void Connection::ReadBody() {
+  phase_ = Phase::kReadingBody;
+  SetExpiry(options_.read_timeout);
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (self->phase_ == Phase::kClosed) return;
+                      if (ec) return self->OnReadError(ec);
+                      self->Dispatch();
+                    });
+}
+
+void Connection::OnReadError(beast::error_code ec) {
+  static const auto& kParseErrors = bhttp::make_error_code(bhttp::error::bad_method).category();
+  int status;
+  std::string message;
+  if (ec == bhttp::error::body_limit) {
+    status = 413;
+    message = fmt::format("request body over the limit of {} bytes", options_.max_body_bytes);
+  } else if (ec == bhttp::error::header_limit) {
+    status = 431;
+    message = fmt::format("request header over the limit of {} bytes", options_.max_header_bytes);
+  } else if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+             ec.category() != kParseErrors) {
+    // The client left, or a timeout (beast::error::timeout) or I/O error: just close.
+    if (ec == beast::error::timeout) {
+      spdlog::debug("closing connection from {}: {} timed out", remote_,
+                    phase_ == Phase::kReadingBody ? "body" : "header");
+    }
+    return Close();
+  } else {
+    status = 400;
+    message = "malformed request: " + ec.message();
+  }
+  // Name the request in the answer and the log as far as it was parsed.
+  const auto& req = parser_->get();
+  if (!req.method_string().empty()) method_ = ToStd(req.method_string());
+  if (!req.target().empty()) target_ = ToStd(req.target());
+  if (request_id_.empty()) request_id_ = RequestIdOf(req);
+  keep_alive_ = false;
+  Write(HttpResponse::Error(status, message), /*close=*/true, /*linger=*/true);
+}
+
+void Connection::Dispatch() {
+  phase_ = Phase::kHandling;
+  auto& req = parser_->get();
+  HttpRequest request;
+  request.method = method_;
+  request.target = target_;
+  size_t question = target_.find('?');
+  request.path = target_.substr(0, question);
+  if (question != std::string::npos) request.query = target_.substr(question + 1);
+  for (const auto& field : req) {
+    request.headers.emplace_back(ToStd(field.name_string()), ToStd(field.value()));
+  }
+  request.body = std::move(req.body());
+  request.request_id = request_id_;
+  request.remote = remote_;
+
+  bool counted = false;
+  if (options_.max_concurrency > 0 &&
+      !IsExempt(options_.concurrency_exempt_prefixes, request.path)) {
+    if (state_->in_flight.fetch_add(1) >= options_.max_concurrency) {
+      state_->in_flight.fetch_sub(1);
+      return Write(HttpResponse::Error(429, fmt::format("too many requests in flight (limit {})",
+                                                        options_.max_concurrency)),
+                   /*close=*/false, /*linger=*/false);
+    }
+    counted = true;
+  }
+
+  // The pending timer keeps this connection alive while the handler works.
+  if (options_.request_timeout.count() > 0) {
+    request_timer_.expires_after(options_.request_timeout);
+  } else {
+    request_timer_.expires_at(net::steady_timer::time_point::max());
+  }
+  request_timer_.async_wait([self = shared_from_this(), sequence = sequence_](
+                                beast::error_code ec) { self->OnRequestTimeout(sequence, ec); });
+
+  auto slot = std::make_shared<ReplySlot>(state_, weak_from_this(), sequence_, counted);
+  try {
+    state_->handler(std::move(request),
+                    [slot](HttpResponse response) { slot->Finish(std::move(response)); });
+  } catch (const std::exception& e) {
+    spdlog::error("handler failed on {} {} (request {}): {}", method_, target_, request_id_,
+                  e.what());
+    slot->Finish(HttpResponse::Error(500, "internal error"));
+  } catch (...) {
+    spdlog::error("handler failed on {} {} (request {}): unknown exception", method_, target_,
+                  request_id_);
+    slot->Finish(HttpResponse::Error(500, "internal error"));
+  }
+}
+
+void Connection::OnReply(uint64_t sequence, HttpResponse response) {
+  if (phase_ != Phase::kHandling || sequence != sequence_) {
+    spdlog::debug("dropping a late answer for request {} on {}", sequence, remote_);
+    return;
+  }
+  request_timer_.cancel();
+  Write(std::move(response), /*close=*/false, /*linger=*/false);
+}
+
+void Connection::OnRequestTimeout(uint64_t sequence, beast::error_code ec) {
+  if (ec || phase_ != Phase::kHandling || sequence != sequence_) return;
+  spdlog::warn("{} {} (request {}) not answered within {} ms", method_, target_, request_id_,
+               options_.request_timeout.count());
+  Write(HttpResponse::Error(504, fmt::format("request not answered within {} ms",
+                                             options_.request_timeout.count())),
+        /*close=*/false, /*linger=*/false);
+}
+
+void Connection::Write(HttpResponse response, bool close, bool linger) {
+  phase_ = Phase::kWriting;
+  if (response.status < 200 || response.status > 999) {
+    spdlog::error("handler answered with invalid status {}", response.status);
+    response = HttpResponse::Error(500, "internal error: invalid status");
+  }
+  Response& res = response_.emplace();
+  res.version(version_);
+  res.result(static_cast<unsigned>(response.status));
+  res.set(bhttp::field::server, "bento");
+  if (!response.content_type.empty() && !HasCrLf(response.content_type)) {
+    res.set(bhttp::field::content_type, response.content_type);
+  }
+  res.set("X-Request-Id", request_id_);
+  for (const auto& [name, value] : response.headers) {
+    if (name.empty() || HasCrLf(name) || HasCrLf(value) ||
+        name.find_first_of(" :") != std::string::npos) {
+      spdlog::warn("dropping invalid response header '{}'", name);
+      continue;
+    }
+    res.insert(name, value);
+  }
+  bool keep = keep_alive_ && !close && !shutdown_ && !state_->stopping.load();
+  res.keep_alive(keep);
+  status_ = response.status;
+  bytes_ = response.body.size();
+  bool bodiless = response.status == 204 || response.status == 304;
+  if (head_request_ || bodiless) {
+    if (!bodiless) res.content_length(bytes_);
+    bytes_ = 0;
+  } else {
+    res.body() = std::move(response.body);
+    res.prepare_payload();
+  }
+  SetExpiry(options_.read_timeout);
+  bhttp::async_write(stream_, res,
+                     [self = shared_from_this(), close = !keep, linger](beast::error_code ec,
+                                                                        size_t) {
+                       self->OnWrite(close, linger, ec);
+                     });
+}
+
+void Connection::OnWrite(bool close, bool linger, beast::error_code ec) {
+  LogAccess(status_, bytes_);
+  response_.reset();
+  if (phase_ == Phase::kClosed) return;
+  if (ec) return Close();
+  if (close || shutdown_) {
+    if (linger) return Linger();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    return Close();
+  }
+  WaitForRequest();
+}
+
+// After an error answer the client may still be sending (a body over the limit); closing
+// with unread bytes would make the kernel send RST and the client could lose the answer.
+// So stop sending, discard input until the client closes, and give up after a while.
+void Connection::Linger() {
+  phase_ = Phase::kLingering;
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  auto wait = options_.read_timeout.count() > 0 ? std::min(options_.read_timeout, kMaxLinger)
+                                                : kMaxLinger;
+  stream_.expires_after(wait);
+  buffer_.consume(buffer_.size());
+  LingerRead();
+}
+
+void Connection::LingerRead() {
+  stream_.async_read_some(buffer_.prepare(kReadChunk),
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            if (ec || self->phase_ == Phase::kClosed) return self->Close();
+                            self->LingerRead();
+                          });
+}
+
+void Connection::Close() {
+  if (phase_ == Phase::kClosed) return;
+  phase_ = Phase::kClosed;
+  request_timer_.cancel();
+  stream_.close();
+}
+
+void Connection::LogAccess(int status, size_t bytes) {
+  if (!options_.access_log) return;
+  double ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+  spdlog::info("{} \"{} {}\" {} {}B {:.1f}ms id={}", remote_, method_, target_, status, bytes,
+               ms, request_id_);
+}
+
+}  // namespace bento::http

@@ -1,0 +1,146 @@
+// Internal to src/http: one accepted TCP connection, and the state it shares with the Server.
+//
+// A Connection reads one request at a time (header, then body), hands it to the Handler,
+// waits for the answer, writes it, and loops while keep-alive allows. It owns the socket,
+// the parser, the per-connection timeouts and the request timer. All of its work runs on
+// its own strand, so its members need no lock; other threads reach it only through
+// Post* functions, which hop onto the strand.
+//
+// Lifetime: a Connection is owned by the shared_ptrs its pending asynchronous operations
+// hold (shared_from_this). While the handler works, the pending request timer keeps it alive.
+// Responders and the Server hold only weak_ptrs; when the last operation ends it is
+// destroyed, which closes the socket and unregisters it from ServerState.
+//
+// Only server.cc and connection.cc include this header, because Beast is slow to compile.
+#ifndef BENTO_HTTP_CONNECTION_H_
+#define BENTO_HTTP_CONNECTION_H_
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "http/request.h"
+#include "http/server.h"
+
+namespace bento::http {
+
+class Connection;
+
+// What the Server, its Connections and outstanding Responders share. Held by shared_ptr so
+// that a Responder called after the Server is gone still finds valid memory.
+struct ServerState {
+  ServerState(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
+
+  const ServerOptions options;
+  const Handler handler;
+
+  std::atomic<bool> stopping{false};  // Shutdown began: no new requests, close after answer
+  std::atomic<int> in_flight{0};      // handler calls not yet answered (max_concurrency)
+
+  std::mutex mu;  // guards the three fields below
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections;  // alive ones
+  uint64_t next_connection_id = 0;
+  bool force_drain = false;           // Shutdown should stop waiting for connections
+  std::condition_variable drained;    // notified when `connections` empties or force_drain
+
+  // Gate for reaching the io_context from threads that are not its own (Responders).
+  // io_alive turns false, under post_mu, before the io_context is destroyed.
+  std::mutex post_mu;
+  bool io_alive = true;  // guarded by post_mu
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Socket = boost::asio::ip::tcp::socket;
+
+  // `socket` must have been accepted on its own strand (asio::make_strand).
+  Connection(std::shared_ptr<ServerState> state, Socket socket);
+  ~Connection();
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Registers with ServerState and starts reading. Call once, right after construction.
+  void Start();
+
+  // Shutdown began: close now if idle (or lingering after an error), else after the
+  // current request is answered.
+  void PostShutdown();
+
+  // Shutdown's patience ran out: close now, whatever the phase.
+  void PostForceClose();
+
+  // A handler's answer to request number `sequence`; dropped unless it is still awaited.
+  void PostReply(uint64_t sequence, HttpResponse response);
+
+ private:
+  enum class Phase {
+    kWaiting,        // keep-alive: for the first byte of the next request
+    kReadingHeader,
+    kReadingBody,
+    kHandling,       // the handler has the request
+    kWriting,
+    kLingering,      // after an error answer: discarding what the client still sends
+    kClosed,
+  };
+  using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+  using Clock = std::chrono::steady_clock;
+
+  void WaitForRequest();
+  void ReadHeader();
+  void OnHeader(boost::beast::error_code ec);
+  void ReadBody();
+  void OnBody(boost::beast::error_code ec);
+  void OnReadError(boost::beast::error_code ec);
+  void Dispatch();
+  void OnReply(uint64_t sequence, HttpResponse response);
+  void OnRequestTimeout(uint64_t sequence, boost::beast::error_code ec);
+  // Writes `response` for the current request; `close` forces Connection: close and a
+  // lingering close after it (for errors that leave unread bytes behind).
+  void Write(HttpResponse response, bool close, bool linger);
+  void OnWrite(bool close, bool linger, boost::beast::error_code ec);
+  void Linger();
+  void LingerRead();
+  void Close();
+  void SetExpiry(std::chrono::milliseconds timeout);
+  void LogAccess(int status, size_t bytes);
+
+  const std::shared_ptr<ServerState> state_;
+  const ServerOptions& options_;  // state_->options
+  boost::beast::tcp_stream stream_;
+  boost::asio::steady_timer request_timer_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<Parser> parser_;
+  std::optional<Response> response_;  // the one being written
+  std::string remote_;
+  uint64_t id_ = 0;
+  bool registered_ = false;  // in state_->connections
+
+  // The request being served.
+  Phase phase_ = Phase::kWaiting;
+  uint64_t sequence_ = 0;  // requests begun on this connection
+  bool shutdown_ = false;  // close after the current answer
+  std::string method_, target_, request_id_;
+  unsigned version_ = 11;  // 10 or 11, as the client spoke
+  bool head_request_ = false;
+  bool keep_alive_ = false;
+  Clock::time_point started_;  // header read began
+  int status_ = 0;             // of the response being written
+  size_t bytes_ = 0;           // its body size
+};
+
+}  // namespace bento::http
+
+#endif  // BENTO_HTTP_CONNECTION_H_

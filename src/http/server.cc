@@ -1,0 +1,239 @@
+#include "http/server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <future>
+#include <thread>
+
+#include "http/connection.h"
+
+namespace bento::http {
+namespace {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using ErrorCode = boost::system::error_code;
+
+constexpr std::chrono::milliseconds kAcceptRetry{50};
+constexpr std::chrono::milliseconds kForceCloseWait{1000};
+
+Status ValidateOptions(const ServerOptions& o) {
+  if (o.io_threads < 0) return InvalidArgumentError("io_threads must be >= 0");
+  if (o.max_concurrency < 0) return InvalidArgumentError("max_concurrency must be >= 0");
+  if (o.max_header_bytes == 0 || o.max_header_bytes > (size_t{1} << 31)) {
+    return InvalidArgumentError("max_header_bytes must be in 1..2^31");
+  }
+  for (auto t : {o.header_timeout, o.read_timeout, o.idle_timeout, o.request_timeout,
+                 o.drain_timeout}) {
+    if (t.count() < 0) return InvalidArgumentError("timeouts must be >= 0");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(int threads, ServerOptions options, Handler handler)
+      : ioc(threads),
+        thread_count(threads),
+        state(std::make_shared<ServerState>(std::move(options), std::move(handler))),
+        acceptor(net::make_strand(ioc)),
+        accept_timer(acceptor.get_executor()) {}
+
+  Status Listen();
+  void Accept();
+  void OnAccept(ErrorCode ec, tcp::socket socket);
+  void RunIoThread();
+  // Waits until every connection is gone, up to `timeout` (zero: no limit), or until
+  // force_drain. Returns true when they are all gone.
+  bool WaitDrained(std::chrono::milliseconds timeout);
+  std::vector<std::shared_ptr<Connection>> LiveConnections();
+
+  net::io_context ioc;  // first member: destroyed last, after everything using it
+  const int thread_count;
+  const std::shared_ptr<ServerState> state;
+  tcp::acceptor acceptor;        // on its own strand
+  net::steady_timer accept_timer;  // retries accept after EMFILE and the like
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  bool started = false;
+  bool shut_down = false;
+};
+
+Status Server::Impl::Listen() {
+  const ServerOptions& o = state->options;
+  ErrorCode ec;
+  tcp::resolver resolver(ioc);
+  auto endpoints = resolver.resolve(o.host, std::to_string(o.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec) return InvalidArgumentError(fmt::format("cannot resolve host '{}': {}", o.host,
+                                                  ec.message()));
+  for (const auto& entry : endpoints) {
+    acceptor.close(ec);
+    acceptor.open(entry.endpoint().protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(entry.endpoint(), ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) break;
+  }
+  if (ec || !acceptor.is_open()) {
+    ErrorCode ignored;
+    acceptor.close(ignored);
+    std::string hint = ec == net::error::address_in_use
+                           ? fmt::format(" (is another server running on port {}?)", o.port)
+                           : "";
+    return UnavailableError(
+        fmt::format("cannot listen on {}:{}: {}{}", o.host, o.port, ec.message(), hint));
+  }
+  port = acceptor.local_endpoint(ec).port();
+  return OkStatus();
+}
+
+void Server::Impl::Accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](ErrorCode ec, tcp::socket socket) {
+    OnAccept(ec, std::move(socket));
+  });
+}
+
+void Server::Impl::OnAccept(ErrorCode ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || state->stopping.load() || !acceptor.is_open()) {
+    return;
+  }
+  if (ec) {
+    spdlog::warn("accept failed: {}", ec.message());
+    // Out of descriptors or memory: back off instead of spinning; otherwise go on.
+    if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+        ec == net::error::no_memory) {
+      accept_timer.expires_after(kAcceptRetry);
+      accept_timer.async_wait([this](ErrorCode wait_ec) {
+        if (!wait_ec && !state->stopping.load()) Accept();
+      });
+      return;
+    }
+    return Accept();
+  }
+  std::make_shared<Connection>(state, std::move(socket))->Start();
+  Accept();
+}
+
+void Server::Impl::RunIoThread() {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("exception escaped on an HTTP I/O thread: {}", e.what());
+    }
+  }
+}
+
+std::vector<std::shared_ptr<Connection>> Server::Impl::LiveConnections() {
+  std::vector<std::shared_ptr<Connection>> live;
+  std::lock_guard<std::mutex> lock(state->mu);
+  for (const auto& [id, weak] : state->connections) {
+    if (auto connection = weak.lock()) live.push_back(std::move(connection));
+  }
+  return live;
+}
+
+bool Server::Impl::WaitDrained(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(state->mu);
+  auto done = [this] { return state->connections.empty() || state->force_drain; };
+  if (timeout.count() > 0) {
+    state->drained.wait_for(lock, timeout, done);
+  } else {
+    state->drained.wait(lock, done);
+  }
+  return state->connections.empty();
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  Shutdown();
+}
+
+StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options, Handler handler) {
+  if (!handler) return InvalidArgumentError("http server needs a handler");
+  RETURN_IF_ERROR(ValidateOptions(options));
+  int threads = options.io_threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  auto impl = std::make_unique<Impl>(threads, std::move(options), std::move(handler));
+  RETURN_IF_ERROR(impl->Listen());
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+void Server::Start() {
+  Impl& s = *impl_;
+  if (s.started || s.shut_down) return;
+  s.started = true;
+  s.work.emplace(net::make_work_guard(s.ioc));
+  net::post(s.acceptor.get_executor(), [&s] { s.Accept(); });
+  for (int i = 0; i < s.thread_count; ++i) s.threads.emplace_back([&s] { s.RunIoThread(); });
+  spdlog::debug("http server listening on port {} with {} I/O threads", s.port, s.thread_count);
+}
+
+void Server::Shutdown() {
+  Impl& s = *impl_;
+  if (s.shut_down) return;
+  s.shut_down = true;
+  s.state->stopping.store(true);
+  if (s.started) {
+    net::post(s.acceptor.get_executor(), [&s] {
+      ErrorCode ignored;
+      s.acceptor.close(ignored);
+      s.accept_timer.cancel();
+    });
+    for (auto& connection : s.LiveConnections()) connection->PostShutdown();
+    if (!s.WaitDrained(s.state->options.drain_timeout)) {
+      auto live = s.LiveConnections();
+      spdlog::warn("shutdown: closing {} connection(s) still busy", live.size());
+      for (auto& connection : live) connection->PostForceClose();
+      live.clear();
+      s.WaitDrained(kForceCloseWait);
+    }
+    s.work.reset();
+    s.ioc.stop();
+    for (auto& thread : s.threads) thread.join();
+    s.threads.clear();
+  } else {
+    ErrorCode ignored;
+    s.acceptor.close(ignored);
+  }
+  // From here on Responders must not touch the io_context, which ~Impl destroys.
+  std::lock_guard<std::mutex> lock(s.state->post_mu);
+  s.state->io_alive = false;
+}
+
+int Server::RunUntilSignal() {
+  Impl& s = *impl_;
+  net::signal_set signals(s.ioc, SIGINT, SIGTERM);
+  std::promise<void> first_signal;
+  std::future<void> signalled = first_signal.get_future();
+  signals.async_wait([&](const ErrorCode& ec, int number) {
+    if (!ec) spdlog::info("signal {} received: finishing requests in flight", number);
+    // A second signal stops waiting for requests in flight.
+    signals.async_wait([state = s.state](const ErrorCode& ec2, int) {
+      if (ec2) return;
+      spdlog::warn("second signal: closing connections now");
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->force_drain = true;
+      state->drained.notify_all();
+    });
+    first_signal.set_value();
+  });
+  Start();
+  signalled.wait();
+  Shutdown();
+  return 0;
+}
+
+}  // namespace bento::http

@@ -1,0 +1,104 @@
+// http::Server: bento's socket server (Boost.Beast over Asio). It owns the listening socket,
+// the I/O threads and every connection, and with them parsing, size limits, timeouts,
+// keep-alive, the concurrency limit, request ids, access logging and graceful shutdown.
+// It knows nothing of models: each complete request goes to one Handler (http/request.h).
+//
+//   auto server = http::Server::Create(options, handler);   // binds and listens
+//   if (!server.ok()) ...                                    // e.g. port in use
+//   return (*server)->RunUntilSignal();                      // until SIGTERM / SIGINT
+//
+// What a client sees:
+//   - HTTP/1.1 with keep-alive; pipelined requests are answered in order, one at a time.
+//   - Every response carries `Server: bento` and `X-Request-Id`.
+//   - Errors the server produces itself have DESIGN.md's JSON body {"error": ..., "detail":
+//     null}: 400 malformed request, 413 body over max_body_bytes, 431 header over
+//     max_header_bytes (these three close the connection), 429 over max_concurrency, 500
+//     handler threw or dropped its responder, 504 handler slower than request_timeout.
+//   - `Expect: 100-continue` is answered with 100 before the body is read.
+//
+// Ownership: the Server owns its threads and connections; the Handler is copied in and must
+// stay callable (and whatever it captures alive) until the Server is destroyed. Responders
+// handed to the handler may outlive the Server; calling them late is harmless.
+//
+// Thread-safety: Start, Shutdown and RunUntilSignal are called from one controlling thread,
+// never from an I/O thread (a handler). port() may be called from any thread.
+#ifndef BENTO_HTTP_SERVER_H_
+#define BENTO_HTTP_SERVER_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bento/status.h"
+#include "http/request.h"
+
+namespace bento::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // an address or a name; "0.0.0.0" listens everywhere
+  uint16_t port = 3000;            // 0 picks a free port; see Server::port()
+  int io_threads = 0;              // 0: std::thread::hardware_concurrency()
+
+  size_t max_body_bytes = 64 << 20;   // over it: 413
+  size_t max_header_bytes = 16 << 10;  // request line and fields; over it: 431
+
+  // Timeouts; zero disables one. Each is per connection, so a slow client only ever costs
+  // its own connection.
+  std::chrono::milliseconds header_timeout{10000};   // first byte to end of header
+  std::chrono::milliseconds read_timeout{30000};     // whole body; also bounds each write
+  std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait for the next request
+  std::chrono::milliseconds request_timeout{60000};  // handler's answer; 504 after it
+  std::chrono::milliseconds drain_timeout{30000};    // Shutdown's wait for requests in flight
+
+  // Requests in the handler at once (counted until each answers, even after a 504);
+  // 0 = unlimited. Over it: 429, and the handler is not called. A path equal to an exempt
+  // prefix or under it ("/livez", "/livez/x"; not "/livezz") is never refused.
+  int max_concurrency = 0;
+  std::vector<std::string> concurrency_exempt_prefixes = {"/livez", "/healthz", "/readyz",
+                                                          "/metrics"};
+
+  bool access_log = true;  // one spdlog::info line per request
+};
+
+class Server {
+ public:
+  // Validates `options`, resolves the host, binds (SO_REUSEADDR) and listens. Nothing is
+  // accepted until Start(). Errors: InvalidArgument for bad options or an unknown host,
+  // Unavailable when the address cannot be bound (in use, not permitted).
+  static StatusOr<std::unique_ptr<Server>> Create(ServerOptions options, Handler handler);
+
+  // Shuts down if still running.
+  ~Server();
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The port actually bound (the chosen one when options.port was 0).
+  uint16_t port() const;
+
+  // Starts the I/O threads and accepting; returns at once.
+  // REQUIRES: called once, before Shutdown.
+  void Start();
+
+  // Graceful stop: stops accepting, closes idle keep-alive connections, lets requests
+  // already being read or handled finish (answered with Connection: close), waits for them
+  // up to drain_timeout, then stops and joins the I/O threads. Idempotent. The server cannot
+  // be started again.
+  void Shutdown();
+
+  // Start(), wait for SIGTERM or SIGINT, Shutdown(); returns the exit code, 0.
+  int RunUntilSignal();
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bento::http
+
+#endif  // BENTO_HTTP_SERVER_H_

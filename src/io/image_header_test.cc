@@ -1,0 +1,108 @@
+#include "io/image_header.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "base/fs.h"
+
+namespace bento::io {
+namespace {
+
+const char kSkimage[] = "/usr/lib/python3/dist-packages/skimage/data/";
+
+std::string Skimage(const std::string& name) {
+  StatusOr<std::string> bytes = fs::ReadFile(kSkimage + name);
+  EXPECT_TRUE(bytes.ok()) << bytes.status() << " (install python3-skimage)";
+  return bytes.ok() ? *bytes : std::string();
+}
+
+std::string Be32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+std::string Le(uint32_t v, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += static_cast<char>(v >> (8 * i));
+  return out;
+}
+
+void ExpectHeader(const std::string& bytes, const std::string& format, int64_t width,
+                  int64_t height) {
+  StatusOr<ImageHeader> header = ReadImageHeader(bytes);
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ(header->format, format);
+  EXPECT_EQ(header->width, width);
+  EXPECT_EQ(header->height, height);
+}
+
+void ExpectNotAnImage(const std::string& bytes) {
+  StatusOr<ImageHeader> header = ReadImageHeader(bytes);
+  ASSERT_FALSE(header.ok());
+  EXPECT_EQ(header.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(header.status().message().starts_with("not an image: ")) << header.status();
+}
+
+TEST(ImageHeaderTest, ReadsRealFiles) {
+  ExpectHeader(Skimage("chelsea.png"), "png", 451, 300);
+  ExpectHeader(Skimage("page.png"), "png", 384, 191);
+  ExpectHeader(Skimage("hubble_deep_field.jpg"), "jpeg", 1000, 872);
+  ExpectHeader(Skimage("chessboard_GRAY_U16.tif"), "tiff", 200, 200);   // little-endian
+  ExpectHeader(Skimage("chessboard_GRAY_U16B.tif"), "tiff", 200, 200);  // big-endian
+}
+
+TEST(ImageHeaderTest, ReadsCraftedHeaders) {
+  const std::string png = "\x89PNG\r\n\x1a\n" + Be32(13) + "IHDR" + Be32(70000) + Be32(3);
+  ExpectHeader(png, "png", 70000, 3);
+
+  std::string bmp = "BM" + std::string(12, '\0') + Le(40, 4) + Le(640, 4) + Le(-480, 4);
+  ExpectHeader(bmp, "bmp", 640, 480);  // negative height: top-down rows
+
+  const std::string riff = "RIFF" + Le(100, 4) + "WEBP";
+  ExpectHeader(riff + "VP8X" + Le(10, 4) + Le(0, 4) + Le(16383, 3) + Le(9999, 3), "webp",
+               16384, 10000);
+  ExpectHeader(riff + "VP8L" + Le(5, 4) + "\x2f" + Le((99 << 14) | 199, 4), "webp", 200, 100);
+  const std::string vp8_start("\0\0\0\x9d\x01\x2a", 6);
+  ExpectHeader(riff + "VP8 " + Le(10, 4) + vp8_start + Le(320, 2) + Le(240, 2), "webp", 320, 240);
+
+  // SOI, an APP0 segment, SOF0 (height 2, width 3), SOS, one byte of scan, EOI.
+  const std::string jpeg = std::string("\xff\xd8\xff\xe0\x00\x04\x00\x00", 8) +
+                           std::string("\xff\xc0\x00\x0b\x08\x00\x02\x00\x03\x01\x01\x11\x00",
+                                       13) +
+                           std::string("\xff\xda\x00\x02\x55\xff\xd9", 7);
+  ExpectHeader(jpeg, "jpeg", 3, 2);
+}
+
+TEST(ImageHeaderTest, RefusesUnknownTruncatedAndZeroSized) {
+  ExpectNotAnImage("");
+  ExpectNotAnImage("hello world, not an image");
+  ExpectNotAnImage("GIF89a");  // GIF is not accepted
+  ExpectNotAnImage("\x89PNG\r\n\x1a\n");        // signature only
+  ExpectNotAnImage("\x89PNG\r\n\x1a\n" + Be32(13) + "IHDR" + Be32(0) + Be32(5));
+  ExpectNotAnImage("\xff\xd8\xff");
+  ExpectNotAnImage("BM");
+  ExpectNotAnImage(std::string("RIFF\0\0\0\0WEBPVP8 ", 16));
+  ExpectNotAnImage(std::string("II*\0\x08\0\0\0", 8));  // IFD beyond the end
+}
+
+TEST(ImageHeaderTest, TruncatedJpegHasNoEndMarker) {
+  const std::string jpeg = Skimage("hubble_deep_field.jpg");
+  ExpectNotAnImage(jpeg.substr(0, jpeg.size() / 2));
+  ExpectNotAnImage(jpeg.substr(0, jpeg.size() - 2));
+  // Trailing bytes after the end marker are common (camera padding) and accepted.
+  ExpectHeader(jpeg + "trailing", "jpeg", 1000, 872);
+}
+
+TEST(ImageHeaderTest, EveryPrefixOfARealFileIsHandled) {
+  // No prefix may crash or read out of bounds (run under ASan to see the latter).
+  const std::string png = Skimage("page.png").substr(0, 200);
+  const std::string jpeg = Skimage("hubble_deep_field.jpg").substr(0, 2000);
+  const std::string tiff = Skimage("chessboard_GRAY_U16.tif").substr(0, 400);
+  for (const std::string* file : {&png, &jpeg, &tiff}) {
+    for (size_t n = 0; n < file->size(); ++n) (void)ReadImageHeader(file->substr(0, n));
+  }
+}
+
+}  // namespace
+}  // namespace bento::io

@@ -1,0 +1,191 @@
+// bento::onnx::{save_model, load_model, get} against a temporary store and real models.
+#include "bento/onnx.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <thread>
+
+#include "base/fs.h"
+#include "runtime/test_models.h"
+#include "store/model_store.h"
+
+namespace bento::onnx {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+class OnnxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    home_ = *fs::MakeTempDir(stdfs::temp_directory_path(), "bento-onnx-test-");
+    ::setenv("BENTOML_HOME", home_.c_str(), 1);
+    work_ = home_ / "work";
+    ASSERT_TRUE(fs::MakeDirs(work_).ok());
+  }
+  void TearDown() override { (void)fs::RemoveAll(home_); }
+
+  // Number of saved model versions in the store.
+  int StoredCount() {
+    auto store = store::ModelStore::Open(home_);
+    auto list = store->List();
+    return list.ok() ? static_cast<int>(list->size()) : -1;
+  }
+
+  stdfs::path home_, work_;
+};
+
+TEST_F(OnnxTest, SaveGetLoadRunFromBytes) {
+  SaveOptions options;
+  options.labels = {{"stage", "test"}};
+  options.metadata = {{"accuracy", 0.95}, {"input_shape", {1, 4}}};
+  options.custom_objects = {{"class_names", {"a", "b"}}};
+  auto tag = save_model("adder", ModelBytes{testing::AddModel(4)}, options);
+  ASSERT_TRUE(tag.ok()) << tag.status();
+  EXPECT_EQ(tag->name, "adder");
+  EXPECT_EQ(tag->version.size(), 16u);
+
+  auto model = get("adder:latest");
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->tag, *tag);
+  EXPECT_EQ(model->info.labels.at("stage"), "test");
+  EXPECT_EQ(model->info.metadata["accuracy"], 0.95);
+  EXPECT_EQ(model->custom_objects["class_names"][1], "b");
+  EXPECT_EQ(model->info.inputs("run").at(0).ToString(), "x: float32[4]");
+  EXPECT_TRUE(stdfs::exists(model->path_of("saved_model.onnx")));
+
+  auto session = load_model("adder");
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_EQ(session->providers(), std::vector<std::string>{"CPUExecutionProvider"});
+  auto out = session->Run({{"x", Tensor::Of<float>({4}, {10, 20, 30, 40})}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  auto y = (*out)[0].values<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{11, 22, 33, 44}));
+}
+
+TEST_F(OnnxTest, RunChecksInputsAgainstTheSpec) {
+  ASSERT_TRUE(save_model("adder", ModelBytes{testing::AddModel(4)}).ok());
+  auto session = *load_model("adder");
+  auto wrong_dtype = session.Run({{"x", Tensor::Of<int64_t>({4}, {1, 2, 3, 4})}});
+  EXPECT_EQ(wrong_dtype.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong_dtype.status().message().find("x: float32[4]"), std::string::npos);
+  auto wrong_shape = session.Run({{"x", Tensor::Of<float>({2}, {1, 2})}});
+  EXPECT_EQ(wrong_shape.status().code(), StatusCode::kInvalidArgument);
+  auto missing = session.Run({});
+  EXPECT_NE(missing.status().message().find("missing input 'x'"), std::string::npos);
+  auto unknown = session.Run({{"x", Tensor::Of<float>({4}, {1, 2, 3, 4})},
+                              {"z", Tensor::Of<float>({1}, {1})}});
+  EXPECT_NE(unknown.status().message().find("unknown input 'z'"), std::string::npos);
+}
+
+TEST_F(OnnxTest, UnavailableProviderFallsBackToCpu) {
+  ASSERT_TRUE(save_model("adder", ModelBytes{testing::AddModel(4)}).ok());
+  std::vector<Provider> providers = {
+      {"CUDAExecutionProvider",
+       {{"device_id", 0}, {"arena_extend_strategy", "kNextPowerOfTwo"},
+        {"gpu_mem_limit", 2LL * 1024 * 1024 * 1024}, {"cudnn_conv_algo_search", "EXHAUSTIVE"}}},
+      {"CPUExecutionProvider", {{"intra_op_num_threads", 2}, {"inter_op_num_threads", 1}}}};
+  auto session = load_model("adder", providers);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto available = available_providers();
+  bool has_cuda = std::find(available.begin(), available.end(), "CUDAExecutionProvider") !=
+                  available.end();
+  if (!has_cuda) {
+    EXPECT_EQ(session->providers(), std::vector<std::string>{"CPUExecutionProvider"});
+  }
+  EXPECT_TRUE(session->Run({{"x", Tensor::Of<float>({4}, {1, 2, 3, 4})}}).ok());
+  auto unknown = load_model("adder", {"WarpDriveExecutionProvider"});
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(OnnxTest, SessionOptionsWriteTheOptimizedModel) {
+  ASSERT_TRUE(save_model("adder", ModelBytes{testing::AddModel(4)}).ok());
+  SessionOptions options;
+  options.graph_optimization_level = GraphOptimizationLevel::kExtended;
+  options.intra_op_num_threads = 1;
+  options.execution_mode = ExecutionMode::kParallel;
+  options.optimized_model_filepath = work_ / "optimized.onnx";
+  auto session = load_model("adder", {"CPUExecutionProvider"}, options);
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_TRUE(stdfs::exists(work_ / "optimized.onnx"));
+}
+
+TEST_F(OnnxTest, ExternalDataIsCopiedWithTheModel) {
+  auto src = work_ / "src";
+  ASSERT_TRUE(fs::MakeDirs(src).ok());
+  ASSERT_TRUE(fs::WriteFile(src / "model.onnx", testing::AddModel(3, src, "data/w.bin")).ok());
+  auto tag = save_model("external", src / "model.onnx");
+  ASSERT_TRUE(tag.ok()) << tag.status();
+  ASSERT_TRUE(fs::RemoveAll(src).ok());  // the originals are gone
+  auto session = load_model("external");
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto out = session->Run({{"x", Tensor::Of<float>({3}, {0, 0, 0})}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].values<float>()[2], 3.0f);
+}
+
+TEST_F(OnnxTest, ExternalDataFromBytesIsRefused) {
+  auto tag = save_model("external", ModelBytes{testing::AddModel(3, work_, "w.bin")});
+  EXPECT_EQ(tag.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(tag.status().message().find("w.bin"), std::string::npos);
+}
+
+TEST_F(OnnxTest, BadInputIsRefusedAndTheStoreUnchanged) {
+  std::string model = testing::AddModel(4);
+  ASSERT_TRUE(fs::WriteFile(work_ / "truncated.onnx", model.substr(0, model.size() - 7)).ok());
+  ASSERT_TRUE(fs::WriteFile(work_ / "text.onnx", "I am not a model\n").ok());
+  ASSERT_TRUE(fs::WriteFile(work_ / "good.onnx", model).ok());
+  EXPECT_EQ(save_model("m", work_ / "truncated.onnx").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(save_model("m", work_ / "text.onnx").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(save_model("m", work_ / "missing.onnx").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(save_model("../x", work_ / "good.onnx").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(save_model("Bad Name", work_ / "good.onnx").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(StoredCount(), 0);
+  EXPECT_EQ(get("nothing:here").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(load_model("nothing").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(get("a:b:c").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(OnnxTest, RealOcrModelsSaveLoadAndRun) {
+  struct Case {
+    const char* file;
+    std::vector<int64_t> shape;
+  };
+  for (const Case& c : {Case{"ch_PP-OCRv4_det_infer.onnx", {1, 3, 64, 96}},
+                        Case{"ch_PP-OCRv4_rec_infer.onnx", {1, 3, 48, 160}},
+                        Case{"ch_ppocr_mobile_v2.0_cls_infer.onnx", {1, 3, 48, 192}}}) {
+    auto tag = save_model("ocr", testing::OcrModel(c.file));
+    ASSERT_TRUE(tag.ok()) << c.file << ": " << tag.status();
+    auto session = load_model(tag->ToString());
+    ASSERT_TRUE(session.ok()) << c.file << ": " << session.status();
+    auto out = session->Run({{session->inputs()[0].name, Tensor::Zeros(DType::kFloat32, c.shape)}});
+    ASSERT_TRUE(out.ok()) << c.file << ": " << out.status();
+    EXPECT_EQ((*out)[0].dtype(), DType::kFloat32);
+    EXPECT_GT((*out)[0].num_elements(), 0);
+  }
+  EXPECT_EQ(StoredCount(), 3);
+}
+
+TEST_F(OnnxTest, RunIsSafeFromManyThreads) {
+  ASSERT_TRUE(save_model("adder", ModelBytes{testing::AddModel(64)}).ok());
+  auto session = *load_model("adder");
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        std::vector<float> x(64, static_cast<float>(t * 1000 + i));
+        auto out = session.Run({{"x", Tensor::Of<float>({64}, x)}});
+        if (!out.ok() || (*out)[0].values<float>()[5] != x[5] + 6) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+}  // namespace
+}  // namespace bento::onnx

@@ -1,0 +1,23 @@
+// Test helpers: small ONNX models built in memory with the ONNX protobuf definitions, and
+// paths of the real models that scripts/install-deps installs.
+#ifndef BENTO_RUNTIME_TEST_MODELS_H_
+#define BENTO_RUNTIME_TEST_MODELS_H_
+
+#include <filesystem>
+#include <string>
+
+namespace bento::testing {
+
+// y = x + w, x and y float32[n], where w (float32[n], values 1..n) is an initializer.
+// With `external_location` set, w's data is written to that file beside the model instead
+// of inside it. Returns the serialized model; writes the external file into `dir`.
+std::string AddModel(int n, const std::filesystem::path& dir = {},
+                     const std::string& external_location = "");
+
+// The repository root (BENTO_SOURCE_DIR, set by ctest) and the npm-installed OCR models.
+std::filesystem::path SourceDir();
+std::filesystem::path OcrModel(const std::string& file);
+
+}  // namespace bento::testing
+
+#endif  // BENTO_RUNTIME_TEST_MODELS_H_

@@ -1,0 +1,221 @@
+#include "serving/app.h"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "base/fs.h"
+#include "serving/errors.h"
+#include "serving/openapi.h"
+
+namespace bento::serving {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+http::HttpResponse JsonError(int status, std::string_view message) {
+  return http::HttpResponse::Error(status, message);
+}
+
+// The media type of a Content-Type header, lower-cased, without parameters.
+std::string MediaType(const http::HttpRequest& request) {
+  std::string type(request.header("Content-Type").value_or(""));
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type;
+}
+
+bool Accepts(const ApiDef& api, const std::string& media_type) {
+  for (const auto& accepted : api.content_types) {
+    if (accepted == media_type) return true;
+    if (accepted.ends_with("/*") &&
+        media_type.starts_with(accepted.substr(0, accepted.size() - 1))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view MimeFor(const std::filesystem::path& file) {
+  auto ext = file.extension().string();
+  if (ext == ".html") return "text/html; charset=utf-8";
+  if (ext == ".css") return "text/css";
+  if (ext == ".js") return "application/javascript";
+  if (ext == ".png") return "image/png";
+  if (ext == ".json" || ext == ".map") return "application/json";
+  return "application/octet-stream";
+}
+
+// Swagger UI's page, pointed at /docs.json. The assets come from the swagger-ui-dist package.
+constexpr std::string_view kSwaggerPage = R"(<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>{title}</title>
+  <link rel="stylesheet" href="/static_content/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/static_content/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({url: "/docs.json", dom_id: "#swagger-ui", deepLinking: true});
+  </script>
+</body>
+</html>
+)";
+
+}  // namespace
+
+App::App(ServiceDef service, AppOptions options)
+    : service_(std::move(service)),
+      options_(std::move(options)),
+      openapi_(OpenApiDocument(service_).dump(2)),
+      request_total_(metrics_.AddCounter("bentoml_service_request_total",
+                                         "Total number of HTTP requests",
+                                         {"endpoint", "service_name", "service_version",
+                                          "http_response_code"})),
+      request_duration_(metrics_.AddHistogram(
+          "bentoml_service_request_duration_seconds", "API HTTP request duration in seconds",
+          {"endpoint", "service_name", "service_version", "http_response_code"},
+          DefaultLatencyBuckets())),
+      request_in_progress_(metrics_.AddGauge("bentoml_service_request_in_progress",
+                                             "Total number of HTTP requests in progress now",
+                                             {"endpoint", "service_name", "service_version"})),
+      queue_duration_(metrics_.AddHistogram(
+          "bento_request_queue_seconds",
+          "Time an API request waited for a worker before its handler ran",
+          {"endpoint", "service_name", "service_version"}, DefaultLatencyBuckets())) {
+  int workers = options_.workers > 0 ? options_.workers
+                                     : static_cast<int>(std::thread::hardware_concurrency());
+  workers_ = std::make_unique<boost::asio::thread_pool>(std::max(workers, 1));
+  if (options_.swagger_ui_dir.empty()) {
+    options_.swagger_ui_dir = std::filesystem::path(BENTO_SOURCE_DIR) /
+                              ".deps/npm/node_modules/swagger-ui-dist";
+  }
+}
+
+App::~App() { workers_->join(); }
+
+void App::Handle(http::HttpRequest&& request, http::Responder respond) {
+  const std::string& path = request.path;
+  if (path == "/livez" || path == "/healthz") {
+    respond(http::HttpResponse{200, "text/plain; charset=utf-8", {}, "\n"});
+    return;
+  }
+  if (path == "/readyz") {
+    if (service_.ready()) {
+      respond(http::HttpResponse{200, "text/plain; charset=utf-8", {}, "\n"});
+    } else {
+      respond(JsonError(503, "not ready: models are still loading or failed to load"));
+    }
+    return;
+  }
+  if (path == "/metrics") {
+    respond(http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", {},
+                               metrics_.Render()});
+    return;
+  }
+  if (path == "/docs.json") {
+    respond(http::HttpResponse{200, "application/json", {}, openapi_});
+    return;
+  }
+  for (const auto& api : service_.apis) {
+    if (api.route != path) continue;
+    if (request.method != "POST") {
+      http::HttpResponse r = JsonError(405, "method " + request.method + " not allowed on " +
+                                                path + "; use POST");
+      r.headers.emplace_back("Allow", "POST");
+      respond(std::move(r));
+      return;
+    }
+    HandleApi(api, std::move(request), std::move(respond));
+    return;
+  }
+  if (request.method == "GET" && ServeStatic(request, respond)) return;
+  respond(JsonError(404, "no route " + request.method + " " + path));
+}
+
+bool App::ServeStatic(const http::HttpRequest& request, http::Responder& respond) {
+  if (request.path == "/" || request.path == "/docs") {
+    std::string page(kSwaggerPage);
+    page.replace(page.find("{title}"), 7, service_.name);
+    respond(http::HttpResponse{200, "text/html; charset=utf-8", {}, std::move(page)});
+    return true;
+  }
+  constexpr std::string_view kPrefix = "/static_content/";
+  if (!request.path.starts_with(kPrefix)) return false;
+  std::string file = request.path.substr(kPrefix.size());
+  // Only plain file names from the package's folder: no traversal, no subfolders.
+  if (file.empty() || file.find('/') != std::string::npos || file.find("..") != std::string::npos) {
+    return false;
+  }
+  auto body = fs::ReadFile(options_.swagger_ui_dir / file);
+  if (!body.ok()) return false;
+  http::HttpResponse r{200, std::string(MimeFor(file)), {}, std::move(*body)};
+  r.headers.emplace_back("Cache-Control", "public, max-age=3600");
+  respond(std::move(r));
+  return true;
+}
+
+void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Responder respond) {
+  std::string media_type = MediaType(request);
+  if (media_type.empty() && api.content_types.size() == 1) media_type = api.content_types[0];
+  if (!Accepts(api, media_type)) {
+    std::string accepted;
+    for (const auto& t : api.content_types) accepted += (accepted.empty() ? "" : ", ") + t;
+    http::HttpResponse r = JsonError(415, "unsupported content type '" + media_type + "' for " +
+                                              api.route + "; send " + accepted);
+    respond(std::move(r));
+    return;
+  }
+  const std::vector<std::string> labels = {api.route, service_.name, service_.version};
+  Gauge& in_progress = request_in_progress_.With(labels);
+  in_progress.Add(1);
+  auto start = Clock::now();
+  auto finish = [this, labels, start, &in_progress, respond = std::move(respond)](
+                    StatusOr<Reply> reply) mutable {
+    http::HttpResponse response;
+    if (reply.ok()) {
+      response.status = 200;
+      response.content_type = std::move(reply->content_type);
+      response.body = std::move(reply->body);
+    } else {
+      response = JsonError(HttpStatusFor(reply.status()), reply.status().message());
+      if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
+      if (response.status >= 500 && response.status != 503 && response.status != 504) {
+        spdlog::error("{} failed: {}", labels[0], reply.status().ToString());
+      }
+    }
+    std::vector<std::string> with_code = labels;
+    with_code.push_back(std::to_string(response.status));
+    request_total_.With(with_code).Inc();
+    request_duration_.With(with_code).Observe(SecondsSince(start));
+    in_progress.Add(-1);
+    respond(std::move(response));
+  };
+  auto shared_request = std::make_shared<http::HttpRequest>(std::move(request));
+  boost::asio::post(*workers_, [this, &api, labels, start, shared_request,
+                                finish = std::move(finish)]() mutable {
+    queue_duration_.With(labels).Observe(SecondsSince(start));
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    auto done = [finish = std::make_shared<decltype(finish)>(std::move(finish)), once,
+                 shared_request](StatusOr<Reply> reply) {
+      if (once->exchange(true)) return;  // a handler must answer once; ignore extras
+      (*finish)(std::move(reply));
+    };
+    try {
+      api.handler(*shared_request, done);
+    } catch (const std::exception& e) {
+      done(InternalError(std::string("unhandled exception in ") + api.name + ": " + e.what()));
+    }
+  });
+}
+
+}  // namespace bento::serving

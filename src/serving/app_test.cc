@@ -1,0 +1,94 @@
+// App at the handler level: requests built from strings, answers captured, no socket.
+#include "serving/app.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+namespace bento::serving {
+namespace {
+
+http::HttpRequest Request(std::string method, std::string path, std::string body = "",
+                          std::string content_type = "application/json") {
+  http::HttpRequest r;
+  r.method = std::move(method);
+  r.path = path;
+  r.target = std::move(path);
+  r.body = std::move(body);
+  if (!content_type.empty()) r.headers.emplace_back("Content-Type", std::move(content_type));
+  return r;
+}
+
+http::HttpResponse Call(App& app, http::HttpRequest request) {
+  std::promise<http::HttpResponse> promise;
+  auto future = promise.get_future();
+  app.Handle(std::move(request), [&promise](http::HttpResponse r) { promise.set_value(r); });
+  return future.get();
+}
+
+ServiceDef EchoService(bool* ready) {
+  ServiceDef def;
+  def.name = "echo";
+  def.ready = [ready] { return *ready; };
+  ApiDef echo;
+  echo.name = "echo";
+  echo.route = "/echo";
+  echo.handler = [](const http::HttpRequest& request, ReplyCallback done) {
+    if (request.body == "fail") return done(InvalidArgumentError("bad body"));
+    if (request.body == "busy") return done(UnavailableError("shed"));
+    if (request.body == "throw") throw std::runtime_error("boom");
+    done(Reply{"application/json", request.body});
+  };
+  def.apis.push_back(echo);
+  return def;
+}
+
+TEST(AppTest, RoutesApisAndInfra) {
+  bool ready = false;
+  App app(EchoService(&ready), {.workers = 2});
+  EXPECT_EQ(Call(app, Request("GET", "/livez")).status, 200);
+  EXPECT_EQ(Call(app, Request("GET", "/readyz")).status, 503);
+  ready = true;
+  EXPECT_EQ(Call(app, Request("GET", "/readyz")).status, 200);
+  auto r = Call(app, Request("POST", "/echo", "[1]"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "[1]");
+  EXPECT_EQ(Call(app, Request("GET", "/echo")).status, 405);
+  EXPECT_EQ(Call(app, Request("POST", "/nope")).status, 404);
+  auto docs = Call(app, Request("GET", "/docs.json"));
+  EXPECT_EQ(docs.status, 200);
+  EXPECT_NE(docs.body.find("\"/echo\""), std::string::npos);
+}
+
+TEST(AppTest, StatusesBecomeJsonErrors) {
+  bool ready = true;
+  App app(EchoService(&ready), {.workers = 1});
+  auto bad = Call(app, Request("POST", "/echo", "fail"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body, R"({"error": "bad body", "detail": null})");
+  auto busy = Call(app, Request("POST", "/echo", "busy"));
+  EXPECT_EQ(busy.status, 503);
+  bool retry_after = false;
+  for (const auto& [k, v] : busy.headers) retry_after |= k == "Retry-After";
+  EXPECT_TRUE(retry_after);
+  EXPECT_EQ(Call(app, Request("POST", "/echo", "throw")).status, 500);
+  auto wrong_type = Call(app, Request("POST", "/echo", "x=1", "application/x-www-form-urlencoded"));
+  EXPECT_EQ(wrong_type.status, 415);
+}
+
+TEST(AppTest, MetricsCountRequestsByCode) {
+  bool ready = true;
+  App app(EchoService(&ready), {.workers = 1});
+  Call(app, Request("POST", "/echo", "1"));
+  Call(app, Request("POST", "/echo", "fail"));
+  auto metrics = Call(app, Request("GET", "/metrics"));
+  EXPECT_NE(metrics.body.find("bentoml_service_request_total{endpoint=\"/echo\",service_name="
+                              "\"echo\",service_version=\"not available\",http_response_code="
+                              "\"200\"} 1"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("http_response_code=\"400\"} 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bento::serving

@@ -1,0 +1,112 @@
+// A small Prometheus registry: counters, gauges and histograms with labels, rendered in
+// the Prometheus text exposition format (version 0.0.4) for GET /metrics.
+//
+// Families are created once at start-up; children (one per label-value combination) are
+// created on first use and live as long as the registry, so hot paths may keep pointers to
+// them. Updating a child is lock-free (atomics); creating one takes the family's mutex.
+// Thread-safe throughout.
+#ifndef BENTO_SERVING_METRICS_H_
+#define BENTO_SERVING_METRICS_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace bento::serving {
+
+class Counter {
+ public:
+  void Inc(double v = 1.0);
+  double value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> value_{0.0};
+};
+
+class Gauge {
+ public:
+  void Set(double v) { value_.store(v, std::memory_order_relaxed); }
+  void Add(double v);
+  double value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> value_{0.0};
+};
+
+class Histogram {
+ public:
+  explicit Histogram(const std::vector<double>& bounds);
+  void Observe(double v);
+  // Cumulative counts per bound (the last is +Inf), sum and count.
+  struct Snapshot {
+    std::vector<uint64_t> cumulative;
+    double sum = 0;
+    uint64_t count = 0;
+  };
+  Snapshot snapshot() const;
+  const std::vector<double>& bounds() const { return bounds_; }
+
+ private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1 (+Inf)
+  std::atomic<double> sum_{0.0};
+  std::atomic<uint64_t> count_{0};
+};
+
+// A named metric with fixed label names; children by label values.
+template <typename T>
+class Family {
+ public:
+  Family(std::string name, std::string help, std::vector<std::string> labels,
+         std::vector<double> bounds = {})
+      : name_(std::move(name)), help_(std::move(help)), labels_(std::move(labels)),
+        bounds_(std::move(bounds)) {}
+
+  // REQUIRES: values.size() == number of label names.
+  T& With(const std::vector<std::string>& values) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = children_[values];
+    if (!slot) {
+      if constexpr (std::is_same_v<T, Histogram>) slot = std::make_unique<T>(bounds_);
+      else slot = std::make_unique<T>();
+    }
+    return *slot;
+  }
+
+  void Render(std::string_view type, std::string* out) const;
+
+ private:
+  std::string name_, help_;
+  std::vector<std::string> labels_;
+  std::vector<double> bounds_;
+  mutable std::mutex mu_;  // guards children_ (the map, not the children's values)
+  std::map<std::vector<std::string>, std::unique_ptr<T>> children_;
+};
+
+class MetricsRegistry {
+ public:
+  // REQUIRES: called at start-up, before Render runs concurrently; names are unique.
+  Family<Counter>& AddCounter(std::string name, std::string help, std::vector<std::string> labels);
+  Family<Gauge>& AddGauge(std::string name, std::string help, std::vector<std::string> labels);
+  Family<Histogram>& AddHistogram(std::string name, std::string help,
+                                  std::vector<std::string> labels, std::vector<double> bounds);
+
+  // The whole registry in Prometheus text format.
+  std::string Render() const;
+
+ private:
+  mutable std::mutex mu_;  // guards the vectors (families are only added)
+  std::vector<std::unique_ptr<Family<Counter>>> counters_;
+  std::vector<std::unique_ptr<Family<Gauge>>> gauges_;
+  std::vector<std::unique_ptr<Family<Histogram>>> histograms_;
+};
+
+// Prometheus' default latency buckets, extended as BentoML's to 180 s.
+std::vector<double> DefaultLatencyBuckets();
+
+}  // namespace bento::serving
+
+#endif  // BENTO_SERVING_METRICS_H_

@@ -1,0 +1,61 @@
+// No-code serving: a ServiceDef that serves stored models by tag, with no user code.
+//
+// Routes: every model answers at POST /<model-name>/run; when exactly one model is served it
+// also answers at POST /run (BentoML's signature name). The body is a JSON object keyed by
+// the model's input names, each a nested list cast to the input's dtype; the answer is a
+// JSON object of the outputs by name.
+//
+// Models load in the background once serving starts: /readyz answers 503 and the APIs answer
+// 503 "model not loaded" until then. A model that fails to load keeps answering 503 with
+// the reason, while the other models serve.
+//
+// Thread-safety: the handlers are safe to call from many threads; loading publishes each
+// session once with release/acquire ordering.
+#ifndef BENTO_SERVING_MODEL_SERVICE_H_
+#define BENTO_SERVING_MODEL_SERVICE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bento/onnx.h"
+#include "serving/service_def.h"
+
+namespace bento::serving {
+
+struct ModelServiceOptions {
+  std::vector<onnx::Provider> providers = {"CPUExecutionProvider"};
+  onnx::SessionOptions session_options;
+};
+
+// Decodes a JSON object of input tensors (cast to each input's dtype), runs the session and
+// encodes the outputs as a JSON object by name. The heart of POST /run and `bento run`.
+StatusOr<std::string> RunJson(const onnx::Session& session, std::string_view body);
+
+class ModelService {
+ public:
+  // Resolves every tag in the store (no session yet). NOT_FOUND for an unknown tag,
+  // INVALID_ARGUMENT for two tags with the same model name.
+  static StatusOr<std::unique_ptr<ModelService>> Create(const std::vector<std::string>& tags,
+                                                         ModelServiceOptions options);
+  ~ModelService();
+
+  // The service to serve. Valid as long as this object lives.
+  ServiceDef Definition();
+  // Loads every model's session; call once, from any thread. Returns the first failure (the
+  // other models still load).
+  Status LoadAll();
+  bool ready() const;
+
+ private:
+  struct Entry;
+  explicit ModelService(ModelServiceOptions options);
+  void Run(const Entry& entry, const http::HttpRequest& request, ReplyCallback done) const;
+
+  ModelServiceOptions options_;
+  std::vector<std::unique_ptr<Entry>> entries_;
+};
+
+}  // namespace bento::serving
+
+#endif  // BENTO_SERVING_MODEL_SERVICE_H_

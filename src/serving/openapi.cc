@@ -1,0 +1,72 @@
+#include "serving/openapi.h"
+
+namespace bento::serving {
+namespace {
+
+OrderedJson ErrorResponse(std::string_view description) {
+  return {{"description", description},
+          {"content",
+           {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+}
+
+OrderedJson InfraRoute(std::string_view summary, bool can_be_unavailable) {
+  OrderedJson responses = {{"200", {{"description", "OK"},
+                                    {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}};
+  if (can_be_unavailable) responses["503"] = ErrorResponse("Not ready");
+  return {{"get", {{"tags", {"Infrastructure"}}, {"summary", summary}, {"responses", responses}}}};
+}
+
+}  // namespace
+
+OrderedJson OpenApiDocument(const ServiceDef& service) {
+  OrderedJson paths = OrderedJson::object();
+  paths["/livez"] = InfraRoute("Liveness: the process is up", false);
+  paths["/healthz"] = InfraRoute("Health: the process is up", false);
+  paths["/readyz"] = InfraRoute("Readiness: every model is loaded and warmed", true);
+  paths["/metrics"] = InfraRoute("Prometheus metrics", false);
+  for (const auto& api : service.apis) {
+    OrderedJson content = OrderedJson::object();
+    for (const auto& type : api.content_types) {
+      if (type == "application/json" || type == "multipart/form-data") {
+        content[type] = {{"schema", api.request_schema}};
+      } else {
+        content[type] = {{"schema", {{"type", "string"}, {"format", "binary"}}}};
+      }
+    }
+    OrderedJson ok_content = OrderedJson::object();
+    ok_content[api.response_content_type] = {{"schema", api.response_schema}};
+    OrderedJson responses = {
+        {"200", {{"description", "Successful Response"}, {"content", ok_content}}},
+        {"400", ErrorResponse("Bad request: malformed body, missing or ill-typed parameter")},
+        {"413", ErrorResponse("Body over the size limit")},
+        {"415", ErrorResponse("Unsupported content type")},
+        {"429", ErrorResponse("Over max_concurrency")},
+        {"500", ErrorResponse("Internal error (a bug)")},
+        {"503", ErrorResponse("Not ready, or shed under load; retry later")},
+        {"504", ErrorResponse("Over the request timeout")}};
+    paths[api.route] = {{"post",
+                         {{"tags", {"Service APIs"}},
+                          {"summary", api.doc.empty() ? api.name : api.doc},
+                          {"operationId", service.name + "__" + api.name},
+                          {"requestBody", {{"required", true}, {"content", content}}},
+                          {"responses", responses}}}};
+  }
+  return {
+      {"openapi", "3.0.2"},
+      {"info",
+       {{"title", service.name},
+        {"description", "Served by bento: BentoML's ONNX serving, in C++."},
+        {"version", service.version}}},
+      {"paths", paths},
+      {"components",
+       {{"schemas",
+         {{"Error",
+           {{"type", "object"},
+            {"required", {"error"}},
+            {"properties", {{"error", {{"type", "string"}}}, {"detail", OrderedJson::object()}}}}}}}}},
+      {"tags",
+       {{{"name", "Service APIs"}, {"description", "The service's APIs"}},
+        {{"name", "Infrastructure"}, {"description", "Health and metrics"}}}}};
+}
+
+}  // namespace bento::serving

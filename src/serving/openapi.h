@@ -1,0 +1,16 @@
+// The OpenAPI 3 document of a service (/docs.json): every API with its request and response
+// schemas and error responses, and the infra routes. Generated from the same ApiDef that
+// parses requests, so the two cannot disagree.
+#ifndef BENTO_SERVING_OPENAPI_H_
+#define BENTO_SERVING_OPENAPI_H_
+
+#include "bento/json.h"
+#include "serving/service_def.h"
+
+namespace bento::serving {
+
+OrderedJson OpenApiDocument(const ServiceDef& service);
+
+}  // namespace bento::serving
+
+#endif  // BENTO_SERVING_OPENAPI_H_

@@ -1,0 +1,81 @@
+#include "serving/schema.h"
+
+namespace bento::serving {
+namespace {
+
+constexpr int64_t kMaxExampleElements = 256;
+
+// Zeros (or "" / false) shaped like the spec, symbolic dims taken as 1.
+Json Example(const TensorSpec& spec, size_t dim, const Json& zero) {
+  if (dim == spec.dims.size()) return zero;
+  int64_t n = spec.dims[dim].fixed() ? spec.dims[dim].value : 1;
+  Json out = Json::array();
+  for (int64_t i = 0; i < n; ++i) out.push_back(Example(spec, dim + 1, zero));
+  return out;
+}
+
+}  // namespace
+
+Json ElementSchema(DType dtype) {
+  switch (dtype) {
+    case DType::kBool: return {{"type", "boolean"}};
+    case DType::kString: return {{"type", "string"}};
+    case DType::kInt8:
+    case DType::kInt16:
+    case DType::kInt32:
+    case DType::kInt64:
+    case DType::kUInt8:
+    case DType::kUInt16:
+    case DType::kUInt32:
+    case DType::kUInt64: return {{"type", "integer"}};
+    default: return {{"type", "number"}};
+  }
+}
+
+Json TensorSchema(const TensorSpec& spec) {
+  Json schema = ElementSchema(spec.dtype);
+  if (!spec.has_shape) {
+    // Any rank: an element or nested arrays of elements.
+    return {{"oneOf", {schema, {{"type", "array"}, {"items", {}}}}},
+            {"description", spec.ToString()}};
+  }
+  for (size_t i = spec.dims.size(); i-- > 0;) {
+    Json array = {{"type", "array"}, {"items", schema}};
+    if (spec.dims[i].fixed()) {
+      array["minItems"] = spec.dims[i].value;
+      array["maxItems"] = spec.dims[i].value;
+    }
+    schema = std::move(array);
+  }
+  schema["description"] = spec.ToString();
+  int64_t elements = 1;
+  for (const auto& d : spec.dims) elements *= d.fixed() ? d.value : 1;
+  if (elements <= kMaxExampleElements && spec.dtype != DType::kUndefined) {
+    Json zero = spec.dtype == DType::kBool ? Json(false)
+                : spec.dtype == DType::kString ? Json("")
+                                               : Json(0);
+    schema["example"] = Example(spec, 0, zero);
+  }
+  return schema;
+}
+
+Json InputsSchema(const std::vector<TensorSpec>& inputs) {
+  Json schema = {{"type", "object"}, {"properties", Json::object()}, {"required", Json::array()}};
+  for (const auto& spec : inputs) {
+    schema["properties"][spec.name] = TensorSchema(spec);
+    schema["required"].push_back(spec.name);
+  }
+  return schema;
+}
+
+Json OutputsSchema(const std::vector<TensorSpec>& outputs) {
+  Json schema = {{"type", "object"}, {"properties", Json::object()}};
+  for (const auto& spec : outputs) {
+    Json s = TensorSchema(spec);
+    s.erase("example");
+    schema["properties"][spec.name] = std::move(s);
+  }
+  return schema;
+}
+
+}  // namespace bento::serving

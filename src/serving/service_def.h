@@ -1,0 +1,51 @@
+// What the serving layer serves: a service's APIs, each a route with its request and response
+// schemas and an asynchronous handler. The no-code model service (model_service.h) and C++
+// services (include/bento/service.h) both produce a ServiceDef; App serves it over HTTP.
+#ifndef BENTO_SERVING_SERVICE_DEF_H_
+#define BENTO_SERVING_SERVICE_DEF_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bento/json.h"
+#include "bento/status.h"
+#include "http/server.h"
+
+namespace bento::serving {
+
+// A successful API answer. Errors travel as a Status and become JSON errors in App.
+struct Reply {
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+using ReplyCallback = std::function<void(StatusOr<Reply>)>;
+// Runs on a worker thread, never on an I/O thread. Must call `done` exactly once, from any
+// thread, possibly later (the batcher answers from its dispatcher).
+using ApiHandler = std::function<void(const http::HttpRequest& request, ReplyCallback done)>;
+
+struct ApiDef {
+  std::string name;   // "run", "classify_image"
+  std::string route;  // "/run", "/classify_image"
+  std::string doc;    // one line for OpenAPI's summary
+  // Accepted request content types: "application/json", "multipart/form-data", and raw
+  // types such as "image/*", "text/plain", "application/octet-stream".
+  std::vector<std::string> content_types = {"application/json"};
+  Json request_schema = Json::object();   // OpenAPI schema of the JSON body
+  Json response_schema = Json::object();  // OpenAPI schema of the answer
+  std::string response_content_type = "application/json";
+  ApiHandler handler;
+};
+
+struct ServiceDef {
+  std::string name;
+  std::string version = "not available";
+  std::vector<ApiDef> apis;
+  // /readyz answers 200 only when this returns true (every model loaded and warmed).
+  std::function<bool()> ready = [] { return true; };
+};
+
+}  // namespace bento::serving
+
+#endif  // BENTO_SERVING_SERVICE_DEF_H_

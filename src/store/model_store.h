@@ -1,0 +1,110 @@
+// ModelStore: the folder of saved models that bento shares with BentoML.
+//
+//   $BENTOML_HOME/models/<name>/<version>/{model.yaml, saved_model.onnx, custom_objects.json, ...}
+//   $BENTOML_HOME/models/<name>/latest      text file holding the newest version
+//   $BENTOML_HOME/models/.lock              flock guarding writers (a file: BentoML ignores it)
+//   $BENTOML_HOME/tmp/                      staging for saves and imports (same filesystem)
+//
+// Saves are atomic: files are written into a staging folder under tmp/, fsynced, and renamed
+// into place while holding the lock, then `latest` is rewritten atomically. A crash leaves
+// either no model or a whole one (and at worst a stale staging folder in tmp/).
+//
+// Thread-safety: a ModelStore holds only its root path; all methods may be called from many
+// threads and processes at once. Writers serialize on the lock file.
+#ifndef BENTO_STORE_MODEL_STORE_H_
+#define BENTO_STORE_MODEL_STORE_H_
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bento/json.h"
+#include "bento/model.h"
+#include "bento/status.h"
+
+namespace bento::store {
+
+namespace stdfs = std::filesystem;
+
+inline constexpr std::string_view kModelFile = "saved_model.onnx";
+inline constexpr std::string_view kModelYaml = "model.yaml";
+inline constexpr std::string_view kCustomObjectsJson = "custom_objects.json";
+inline constexpr std::string_view kCustomObjectsPickle = "custom_objects.pkl";  // BentoML's
+
+// A model as found in the store.
+struct StoredModel {
+  ModelInfo info;
+  stdfs::path path;  // the version folder
+};
+
+// A save in progress: the caller writes the model's files into `dir`, then calls
+// ModelStore::Commit. Destroying it uncommitted removes the staging folder.
+class PendingModel {
+ public:
+  PendingModel(Tag tag, stdfs::path dir) : tag_(std::move(tag)), dir_(std::move(dir)) {}
+  PendingModel(PendingModel&& other) noexcept;
+  PendingModel& operator=(PendingModel&&) = delete;
+  PendingModel(const PendingModel&) = delete;
+  ~PendingModel();
+
+  const Tag& tag() const { return tag_; }
+  const stdfs::path& dir() const { return dir_; }
+
+ private:
+  friend class ModelStore;
+  Tag tag_;
+  stdfs::path dir_;  // empty once committed or moved from
+};
+
+class ModelStore {
+ public:
+  // $BENTOML_HOME if set, else ~/bentoml.
+  static stdfs::path DefaultHome();
+  // Opens (and creates if needed) the store at `home`.
+  static StatusOr<ModelStore> Open(const stdfs::path& home = DefaultHome());
+
+  const stdfs::path& home() const { return home_; }
+  stdfs::path models_dir() const { return home_ / "models"; }
+
+  // Every model, or every version of `name`, newest first. Folders that are not valid
+  // models are skipped with a logged warning.
+  StatusOr<std::vector<StoredModel>> List(std::optional<std::string_view> name = {}) const;
+
+  // Resolves "name", "name:latest", "name:version" or a unique version prefix.
+  // NOT_FOUND if nothing matches; INVALID_ARGUMENT for a bad tag or an ambiguous prefix.
+  StatusOr<StoredModel> Get(std::string_view tag) const;
+  StatusOr<StoredModel> Get(const Tag& tag) const;
+
+  // Starts a save of a new version of `name` (a fresh version is generated).
+  StatusOr<PendingModel> BeginSave(std::string_view name) const;
+  // Writes model.yaml (and custom_objects.json when `custom_objects` is not null) into the
+  // pending folder, fsyncs everything and moves it into place; then points `latest` at it.
+  // `info.tag` is overwritten with the pending tag.
+  StatusOr<StoredModel> Commit(PendingModel pending, ModelInfo info,
+                               const Json& custom_objects) const;
+
+  // Removes one version and repoints `latest` at the newest remaining one (by creation_time),
+  // or removes the name's folder when none remains.
+  Status Delete(std::string_view tag) const;
+
+  // Writes the version folder as a .bentomodel archive (tar; xz when `path` ends in .xz or
+  // .bentomodel, gz when it ends in .gz), with model.yaml at the root. Returns the path.
+  StatusOr<stdfs::path> Export(std::string_view tag, const stdfs::path& path) const;
+  // Imports a .bentomodel archive (xz or gz, detected from content). The tag comes from its
+  // model.yaml; a tag already in the store is refused with ALREADY_EXISTS. Entries that are
+  // not regular files or folders, or whose paths escape the folder, are refused.
+  StatusOr<Tag> Import(const stdfs::path& archive) const;
+
+  // custom_objects.json of a stored model, or an empty object when it has none.
+  static StatusOr<Json> ReadCustomObjects(const StoredModel& model);
+
+ private:
+  explicit ModelStore(stdfs::path home) : home_(std::move(home)) {}
+  stdfs::path home_;
+};
+
+}  // namespace bento::store
+
+#endif  // BENTO_STORE_MODEL_STORE_H_

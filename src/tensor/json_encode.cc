@@ -1,0 +1,271 @@
+// Encoding tensors as nested JSON lists (see json_codec.h).
+//
+// The writer works on the output string's own buffer: it sizes it from an estimate, writes
+// through a pointer and trims at the end, so the per-element cost is std::to_chars alone.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "tensor/half.h"
+#include "tensor/json_codec.h"
+
+namespace bento {
+namespace {
+
+// Longest element text: a float64 such as "-2.2250738585072014e-308" is 24 characters.
+constexpr size_t kMaxNumberChars = 32;
+
+class Writer {
+ public:
+  Writer(std::string* out, size_t estimate) : out_(out), start_(out->size()) {
+    out_->resize(start_ + estimate);
+    cur_ = out_->data() + start_;
+    end_ = out_->data() + out_->size();
+  }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Room for `n` more characters; returns where to write them.
+  char* Reserve(size_t n) {
+    if (static_cast<size_t>(end_ - cur_) < n) [[unlikely]] Grow(n);
+    return cur_;
+  }
+  void Advance(char* to) { cur_ = to; }
+  void Put(char c) { *Reserve(1) = c, ++cur_; }
+
+  void Finish() { out_->resize(static_cast<size_t>(cur_ - out_->data())); }
+
+ private:
+  void Grow(size_t n) {
+    const size_t used = static_cast<size_t>(cur_ - out_->data());
+    out_->resize(std::max(out_->size() * 2, used + n));
+    cur_ = out_->data() + used;
+    end_ = out_->data() + out_->size();
+  }
+
+  std::string* out_;
+  size_t start_;
+  char* cur_;
+  char* end_;
+};
+
+// Writes a float or double as Python's json.dumps would read it back: the shortest text that
+// round-trips in the value's own type, with ".0" added to integral values.
+template <typename F>
+char* WriteFloat(char* p, F value) {
+  if (std::isnan(value)) return std::copy_n("NaN", 3, p);
+  if (std::isinf(value)) {
+    return value < 0 ? std::copy_n("-Infinity", 9, p) : std::copy_n("Infinity", 8, p);
+  }
+  char* end = std::to_chars(p, p + kMaxNumberChars, value).ptr;
+  for (char* c = p; c < end; ++c) {
+    if (*c == '.' || *c == 'e') return end;
+  }
+  end[0] = '.';
+  end[1] = '0';
+  return end + 2;
+}
+
+// ---- Strings ----
+
+// Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not valid (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF).
+size_t Utf8Length(const unsigned char* s, size_t n) {
+  const unsigned char c = s[0];
+  auto cont = [&](size_t i) { return i < n && (s[i] & 0xC0) == 0x80; };
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && s[1] < 0xA0) return 0;   // overlong
+    if (c == 0xED && s[1] >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && s[1] < 0x90) return 0;   // overlong
+    if (c == 0xF4 && s[1] >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+void WriteString(Writer& w, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  // Worst case: every byte becomes a six-character escape.
+  char* p = w.Reserve(s.size() * 6 + 2);
+  *p++ = '"';
+  const auto* bytes = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = bytes[i];
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      *p++ = static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      const size_t len = Utf8Length(bytes + i, s.size() - i);
+      if (len == 0) {
+        p = std::copy_n("\\ufffd", 6, p);
+        ++i;
+      } else {
+        p = std::copy_n(s.data() + i, len, p);
+        i += len;
+      }
+      continue;
+    }
+    *p++ = '\\';
+    switch (c) {
+      case '"': *p++ = '"'; break;
+      case '\\': *p++ = '\\'; break;
+      case '\b': *p++ = 'b'; break;
+      case '\f': *p++ = 'f'; break;
+      case '\n': *p++ = 'n'; break;
+      case '\r': *p++ = 'r'; break;
+      case '\t': *p++ = 't'; break;
+      default:
+        p = std::copy_n("u00", 3, p);
+        *p++ = kHex[c >> 4];
+        *p++ = kHex[c & 0xF];
+    }
+    ++i;
+  }
+  *p++ = '"';
+  w.Advance(p);
+}
+
+// ---- Nested lists ----
+
+// Writes dimension `dim` and below; `next` is the flat index of the next element.
+template <typename WriteElem>
+void WriteLevel(Writer& w, const std::vector<int64_t>& shape, size_t dim, int64_t& next,
+                WriteElem& write_elem) {
+  const int64_t n = shape[dim];
+  w.Put('[');
+  if (dim + 1 == shape.size()) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (i) w.Put(',');
+      write_elem(w, next++);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      if (i) w.Put(',');
+      WriteLevel(w, shape, dim + 1, next, write_elem);
+    }
+  }
+  w.Put(']');
+}
+
+template <typename WriteElem>
+void WriteNested(const Tensor& t, size_t chars_per_element, std::string* out,
+                 WriteElem write_elem) {
+  const auto& shape = t.shape();
+  const int64_t n = t.num_elements();
+  const int64_t rows = shape.empty() || shape.back() == 0 ? n : n / shape.back();
+  Writer w(out, static_cast<size_t>(n) * chars_per_element + static_cast<size_t>(rows) * 3 + 16);
+  int64_t next = 0;
+  if (shape.empty()) {
+    write_elem(w, next);
+  } else {
+    WriteLevel(w, shape, 0, next, write_elem);
+  }
+  w.Finish();
+}
+
+template <typename T, typename ToNumber>
+void WriteNumbers(const Tensor& t, size_t chars_per_element, std::string* out, ToNumber to) {
+  const T* data = static_cast<const T*>(t.data());
+  WriteNested(t, chars_per_element, out, [&](Writer& w, int64_t i) {
+    char* p = w.Reserve(kMaxNumberChars);
+    const auto value = to(data[i]);
+    if constexpr (std::is_floating_point_v<decltype(value)>) {
+      w.Advance(WriteFloat(p, value));
+    } else {
+      w.Advance(std::to_chars(p, p + kMaxNumberChars, value).ptr);
+    }
+  });
+}
+
+template <typename T>
+void WriteIntegers(const Tensor& t, size_t chars, std::string* out) {
+  // Widen 8-bit types so that they print as numbers.
+  WriteNumbers<T>(t, chars, out, [](T v) {
+    if constexpr (std::is_signed_v<T>) return static_cast<int64_t>(v);
+    else return static_cast<uint64_t>(v);
+  });
+}
+
+Status Encode(const Tensor& t, std::string* out) {
+  for (int64_t d : t.shape()) {
+    if (d < 0) return InvalidArgumentError("cannot encode a tensor of shape " +
+                                           ShapeToString(t.shape()));
+  }
+  const size_t n = static_cast<size_t>(t.num_elements());
+  if (t.dtype() == DType::kString) {
+    if (t.strings().size() != n) {
+      return InternalError("string tensor of shape " + ShapeToString(t.shape()) + " holds " +
+                           std::to_string(t.strings().size()) + " strings");
+    }
+    size_t chars = 0;
+    for (const std::string& s : t.strings()) chars += s.size() + 3;
+    const auto& strings = t.strings();
+    WriteNested(t, n ? chars / n + 1 : 0, out,
+                [&](Writer& w, int64_t i) { WriteString(w, strings[static_cast<size_t>(i)]); });
+    return OkStatus();
+  }
+  const size_t elem = DTypeSize(t.dtype());
+  if (elem == 0 || t.dtype() == DType::kComplex64 || t.dtype() == DType::kComplex128) {
+    return UnimplementedError("cannot encode a " + std::string(DTypeName(t.dtype())) +
+                              " tensor as JSON");
+  }
+  if (t.byte_size() != n * elem || (n > 0 && t.data() == nullptr)) {
+    return InternalError("tensor of " + std::string(DTypeName(t.dtype())) +
+                         ShapeToString(t.shape()) + " holds " + std::to_string(t.byte_size()) +
+                         " bytes");
+  }
+  switch (t.dtype()) {
+    case DType::kFloat32: WriteNumbers<float>(t, 12, out, [](float v) { return v; }); break;
+    case DType::kFloat64: WriteNumbers<double>(t, 20, out, [](double v) { return v; }); break;
+    case DType::kFloat16: WriteNumbers<uint16_t>(t, 8, out, HalfToFloat); break;
+    case DType::kBFloat16: WriteNumbers<uint16_t>(t, 8, out, BFloat16ToFloat); break;
+    case DType::kInt8: WriteIntegers<int8_t>(t, 4, out); break;
+    case DType::kInt16: WriteIntegers<int16_t>(t, 6, out); break;
+    case DType::kInt32: WriteIntegers<int32_t>(t, 8, out); break;
+    case DType::kInt64: WriteIntegers<int64_t>(t, 10, out); break;
+    case DType::kUInt8: WriteIntegers<uint8_t>(t, 4, out); break;
+    case DType::kUInt16: WriteIntegers<uint16_t>(t, 6, out); break;
+    case DType::kUInt32: WriteIntegers<uint32_t>(t, 8, out); break;
+    case DType::kUInt64: WriteIntegers<uint64_t>(t, 10, out); break;
+    case DType::kBool: {
+      const auto* data = static_cast<const uint8_t*>(t.data());
+      WriteNested(t, 6, out, [&](Writer& w, int64_t i) {
+        char* p = w.Reserve(5);
+        w.Advance(data[i] ? std::copy_n("true", 4, p) : std::copy_n("false", 5, p));
+      });
+      break;
+    }
+    default:
+      return UnimplementedError("cannot encode a " + std::string(DTypeName(t.dtype())) +
+                                " tensor as JSON");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Status EncodeJsonTensor(const Tensor& tensor, std::string* out) {
+  const size_t size = out->size();
+  try {
+    return Encode(tensor, out);
+  } catch (const std::bad_alloc&) {
+    out->resize(size);
+    return ResourceExhaustedError("out of memory encoding a " +
+                                  std::string(DTypeName(tensor.dtype())) +
+                                  ShapeToString(tensor.shape()) + " tensor as JSON");
+  }
+}
+
+}  // namespace bento

@@ -1,0 +1,158 @@
+"""`bento models ...` end to end: save, list, get, delete, export, import, bad input, crashes."""
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from conftest import BENTO
+
+VERSION = re.compile(r"^[0-9a-v]{16}$")
+
+
+def test_save_list_get_delete(bento, ocr_cls_model):
+    tag = bento.save(ocr_cls_model, "ocr-cls", "--label", "stage=prod",
+                     "--metadata", "accuracy=0.93", "--metadata", "source=paddle",
+                     "--batchable", "--batch-dim", "0")
+    name, version = tag.split(":")
+    assert name == "ocr-cls" and VERSION.match(version)
+
+    listed = bento.list()
+    assert [m["tag"] for m in listed] == [tag]
+    assert listed[0]["module"] == "bentoml.onnx"
+    table = bento.run("models", "list").stdout
+    assert tag in table and "Creation Time" in table
+
+    info = yaml.safe_load(bento.run("models", "get", "ocr-cls").stdout)
+    assert list(info) == ["name", "version", "module", "labels", "options", "metadata",
+                          "context", "signatures", "api_version", "creation_time"]
+    assert info["labels"] == {"stage": "prod"}
+    assert info["metadata"] == {"accuracy": 0.93, "source": "paddle"}
+    assert info["signatures"] == {"run": {"batchable": True, "batch_dim": [0, 0]}}
+    spec = info["options"]["input_specs"]["run"][0]
+    assert spec["type"]["tensorType"]["elemType"] == 1
+    assert spec["type"]["tensorType"]["shape"]["dim"][1] == {"dimValue": "3"}
+
+    as_json = json.loads(bento.run("models", "get", tag, "-o", "json").stdout)
+    assert as_json["tag"] == tag
+    path = bento.run("models", "get", f"ocr-cls:{version[:6]}", "-o", "path").stdout.strip()
+    assert os.path.isfile(os.path.join(path, "saved_model.onnx"))
+    assert (bento.home / "models" / "ocr-cls" / "latest").read_text() == version
+
+    second = bento.save(ocr_cls_model, "ocr-cls")
+    assert second > tag  # versions sort by time
+    assert (bento.home / "models" / "ocr-cls" / "latest").read_text() == second.split(":")[1]
+    bento.run("models", "delete", second, "-y")
+    assert (bento.home / "models" / "ocr-cls" / "latest").read_text() == version
+    # Without -y, deleting asks; a "no" keeps the model.
+    proc = bento.run("models", "delete", tag, input="n\n", check=False)
+    assert proc.returncode != 0 and [m["tag"] for m in bento.list()] == [tag]
+    bento.run("models", "delete", tag, input="y\n")
+    assert bento.list() == []
+
+
+@pytest.mark.parametrize("suffix", [".bentomodel", ".tar.gz"])
+def test_export_import_round_trip(bento, ocr_cls_model, tmp_path, suffix):
+    tag = bento.save(ocr_cls_model, "ocr-cls", "--label", "k=v")
+    original = bento.snapshot()
+    archive = tmp_path / f"exported{suffix}"
+    assert bento.run("models", "export", tag, archive).stdout.strip() == str(archive)
+    magic = archive.read_bytes()[:6]
+    if suffix == ".bentomodel":
+        assert magic == b"\xfd7zXZ\x00"  # xz
+    else:
+        assert magic[:2] == b"\x1f\x8b"  # gzip
+
+    # An existing tag is refused, and the store is unchanged.
+    proc = bento.run("models", "import", archive, check=False)
+    assert proc.returncode != 0 and "exist" in proc.stderr
+    assert bento.snapshot() == original
+
+    bento.run("models", "delete", tag, "-y")
+    assert bento.run("models", "import", archive).stdout.strip() == tag
+    assert bento.snapshot() == original
+
+
+def test_bad_input_is_refused_and_the_store_unchanged(bento, ocr_cls_model, tmp_path):
+    bento.save(ocr_cls_model, "good")
+    before = bento.snapshot()
+    data = ocr_cls_model.read_bytes()
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(data[: len(data) // 3])
+    text = tmp_path / "notes.onnx"
+    text.write_text("this is not an onnx model\n")
+    corrupt = tmp_path / "corrupt.bentomodel"
+    corrupt.write_bytes(b"\xfd7zXZ\x00" + os.urandom(4096))
+    not_archive = tmp_path / "plain.bentomodel"
+    not_archive.write_text("hello")
+
+    cases = [
+        (["models", "save", truncated, "--name", "m"], "ONNX"),
+        (["models", "save", text, "--name", "m"], "ONNX"),
+        (["models", "save", ocr_cls_model, "--name", "../x"], "name"),
+        (["models", "save", ocr_cls_model, "--name", "Has Space"], "name"),
+        (["models", "save", tmp_path / "missing.onnx", "--name", "m"], "not found"),
+        (["models", "get", "nope:latest"], "nope"),
+        (["models", "get", "a:b:c"], "tag"),
+        (["models", "delete", "nope", "-y"], "nope"),
+        (["models", "export", "nope"], "nope"),
+        (["models", "import", corrupt], ""),
+        (["models", "import", not_archive], ""),
+        (["models", "import", tmp_path / "missing.bentomodel"], ""),
+    ]
+    for args, needle in cases:
+        proc = bento.run(*args, check=False)
+        assert proc.returncode != 0, args
+        assert proc.stderr.startswith("error: "), (args, proc.stderr)
+        assert needle.lower() in proc.stderr.lower(), (args, proc.stderr)
+        assert bento.snapshot() == before, args
+    assert not any((bento.home / "models").glob("m"))
+
+
+def _check_store_whole(bento, expected_bytes):
+    """Every version folder holds a parseable model.yaml and the whole model file."""
+    for version_dir in (bento.home / "models").glob("*/*"):
+        if not version_dir.is_dir():
+            continue
+        info = yaml.safe_load((version_dir / "model.yaml").read_text())
+        assert info["version"] == version_dir.name
+        assert (version_dir / "saved_model.onnx").read_bytes() == expected_bytes
+    for latest in (bento.home / "models").glob("*/latest"):
+        assert (latest.parent / latest.read_text()).is_dir()
+
+
+def test_sigkill_during_save_leaves_no_partial_model(bento, ocr_rec_model):
+    expected = ocr_rec_model.read_bytes()
+    rng = random.Random(7)
+    for _ in range(8):
+        proc = subprocess.Popen([str(BENTO), "models", "save", str(ocr_rec_model), "--name",
+                                 "victim"], env=bento.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.0, 0.4))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        _check_store_whole(bento, expected)
+        for m in bento.list():
+            assert m["tag"].startswith("victim:")
+    # The store still takes new saves afterwards.
+    tag = bento.save(ocr_rec_model, "victim")
+    assert tag in [m["tag"] for m in bento.list()]
+    _check_store_whole(bento, expected)
+
+
+def test_two_processes_saving_one_name_both_succeed(bento, ocr_rec_model):
+    cmd = [str(BENTO), "models", "save", str(ocr_rec_model), "--name", "race"]
+    procs = [subprocess.Popen(cmd, env=bento.env, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    tags = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert len(set(tags)) == 2
+    latest = (bento.home / "models" / "race" / "latest").read_text()
+    assert latest in {t.split(":")[1] for t in tags}
+    assert sorted(m["tag"] for m in bento.list()) == sorted(tags)
+    _check_store_whole(bento, ocr_rec_model.read_bytes())

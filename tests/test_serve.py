@@ -1,0 +1,221 @@
+"""`bento serve` end to end: the real server as a subprocess, called over real HTTP."""
+import concurrent.futures
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import BENTO
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, bento, *args):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([str(BENTO), "serve", *map(str, args), "--port",
+                                      str(self.port)], env=bento.env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.log = []
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            self.log.append(line)
+
+    def wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "".join(self.log)
+            try:
+                if requests.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("not ready: " + "".join(self.log))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        return self.proc.returncode
+
+
+@pytest.fixture
+def served(bento, ocr_cls_model):
+    bento.save(ocr_cls_model, "ocr-cls")
+    server = Server(bento, "ocr-cls:latest")
+    server.wait_ready()
+    yield server
+    server.stop()
+
+
+def _x(seed=0, batch=1):
+    return np.random.default_rng(seed).random((batch, 3, 48, 192), dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def reference(request):
+    from conftest import OCR_MODELS
+    session = ort.InferenceSession(str(OCR_MODELS / "ch_ppocr_mobile_v2.0_cls_infer.onnx"))
+    return lambda x: session.run(None, {"x": x})[0]
+
+
+def test_run_returns_the_outputs_by_name(served, reference):
+    x = _x()
+    r = requests.post(served.url + "/run", json={"x": x.tolist()})
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.headers["X-Request-Id"]
+    out = r.json()
+    assert list(out) == ["softmax_0.tmp_0"] or len(out) == 1
+    np.testing.assert_allclose(np.array(next(iter(out.values()))), reference(x), rtol=1e-5,
+                               atol=1e-6)
+    # The model's own route answers the same.
+    r2 = requests.post(served.url + "/ocr-cls/run", json={"x": x.tolist()},
+                       headers={"X-Request-Id": "abc-123"})
+    assert r2.status_code == 200 and r2.json() == out
+    assert r2.headers["X-Request-Id"] == "abc-123"
+
+
+def test_infra_routes(served):
+    assert requests.get(served.url + "/livez").status_code == 200
+    assert requests.get(served.url + "/healthz").status_code == 200
+    assert requests.get(served.url + "/readyz").status_code == 200
+    doc = requests.get(served.url + "/docs.json").json()
+    assert doc["openapi"].startswith("3.")
+    schema = doc["paths"]["/run"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["x"]
+    assert schema["properties"]["x"]["items"]["minItems"] == 3  # dims: [?, 3, 48, 192]
+    assert "/ocr-cls/run" in doc["paths"]
+    page = requests.get(served.url + "/")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert requests.get(served.url + "/static_content/swagger-ui-bundle.js").status_code == 200
+    assert requests.get(served.url + "/static_content/../../etc/passwd").status_code == 404
+
+
+@pytest.mark.parametrize("body, content_type, status, needle", [
+    ('{"x": [1, 2', "application/json", 400, "JSON"),
+    ("[1, 2, 3]", "application/json", 400, ""),
+    ("{}", "application/json", 400, "missing input 'x'"),
+    ('{"x": [[[[1.0]]]], "y": [1]}', "application/json", 400, "unknown input 'y'"),
+    ('{"x": [[[["a"]]]]}', "application/json", 400, "x"),
+    ('{"x": [[1.0, 2.0]]}', "application/json", 400, "expected x: float32["),
+    ('{"x": [[[[1.0, 2.0], [3.0]]]]}', "application/json", 400, "ragged"),
+    ("x=1", "application/x-www-form-urlencoded", 415, "content type"),
+])
+def test_bad_input_gets_its_status_and_a_json_error(served, body, content_type, status, needle):
+    r = requests.post(served.url + "/run", data=body, headers={"Content-Type": content_type})
+    assert r.status_code == status, r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert needle in r.json()["error"], r.json()
+
+
+def test_unknown_route_method_and_big_body(bento, ocr_cls_model):
+    bento.save(ocr_cls_model, "ocr-cls")
+    server = Server(bento, "ocr-cls", "--max-body-size", "1MiB")
+    server.wait_ready()
+    try:
+        r = requests.get(server.url + "/nope")
+        assert r.status_code == 404 and "error" in r.json()
+        r = requests.get(server.url + "/run")
+        assert r.status_code == 405 and "error" in r.json()
+        r = requests.post(server.url + "/run", data=b"[" + b"0," * (1 << 20) + b"0]",
+                          headers={"Content-Type": "application/json"})
+        assert r.status_code == 413 and "error" in r.json()
+    finally:
+        assert server.stop() == 0
+
+
+def test_many_clients_get_exact_answers(served, reference):
+    inputs = [_x(seed) for seed in range(16)]
+    want = [reference(x) for x in inputs]
+    bodies = [json.dumps({"x": x.tolist()}) for x in inputs]
+
+    def client(k):
+        session = requests.Session()
+        bad = 0
+        for i in range(50):
+            j = (k + i) % len(inputs)
+            r = session.post(served.url + "/run", data=bodies[j],
+                             headers={"Content-Type": "application/json"})
+            got = np.array(next(iter(r.json().values())), dtype=np.float32)
+            if r.status_code != 200 or not np.array_equal(got, want[j]):
+                bad += 1
+        return bad
+
+    with concurrent.futures.ThreadPoolExecutor(64) as pool:
+        assert sum(pool.map(client, range(64))) == 0
+
+
+def test_metrics_parse_and_count_requests(served):
+    def total(code):
+        text = requests.get(served.url + "/metrics").text
+        for family in text_string_to_metric_families(text):
+            if family.name == "bentoml_service_request":
+                return sum(s.value for s in family.samples if s.name.endswith("_total")
+                           and s.labels["endpoint"] == "/run"
+                           and s.labels["http_response_code"] == code)
+        return 0
+
+    before_ok, before_bad = total("200"), total("400")
+    for _ in range(3):
+        requests.post(served.url + "/run", json={"x": _x().tolist()})
+    requests.post(served.url + "/run", json={})
+    assert total("200") == before_ok + 3
+    assert total("400") == before_bad + 1
+    text = requests.get(served.url + "/metrics").text
+    names = {f.name for f in text_string_to_metric_families(text)}
+    assert {"bentoml_service_request_duration_seconds", "bentoml_service_request_in_progress",
+            "bento_request_queue_seconds"} <= names
+
+
+def test_sigterm_finishes_requests_in_flight(bento, ocr_cls_model):
+    bento.save(ocr_cls_model, "ocr-cls")
+    server = Server(bento, "ocr-cls", "--workers", "1")
+    server.wait_ready()
+    body = json.dumps({"x": _x(batch=32).tolist()})
+
+    def call(_):
+        return requests.post(server.url + "/run", data=body,
+                             headers={"Content-Type": "application/json"}, timeout=60).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(call, i) for i in range(8)]
+        time.sleep(0.3)  # let them arrive; one worker means most are still queued
+        server.proc.send_signal(signal.SIGTERM)
+        codes = [f.result() for f in futures]
+    assert codes == [200] * 8
+    assert server.proc.wait(timeout=30) == 0
+
+
+def test_readyz_is_503_while_a_model_cannot_load(bento, ocr_cls_model):
+    tag = bento.save(ocr_cls_model, "broken")
+    path = bento.run("models", "get", tag, "-o", "path").stdout.strip()
+    with open(os.path.join(path, "saved_model.onnx"), "r+b") as f:
+        f.truncate(1000)  # corrupt the stored model after the save
+    server = Server(bento, tag)
+    try:
+        time.sleep(1.0)
+        assert server.proc.poll() is None  # the process does not crash
+        assert requests.get(server.url + "/livez").status_code == 200
+        assert requests.get(server.url + "/readyz").status_code == 503
+        r = requests.post(server.url + "/run", json={"x": _x().tolist()})
+        assert r.status_code == 503 and "not available" in r.json()["error"]
+    finally:
+        server.stop()
