@@ -1,6 +1,7 @@
 # bento's two commands are `make serve` and `make test`; each installs and builds what it needs.
 #   make deps    install Debian packages, ONNX Runtime, models and the Python test env
 #   make build   configure and build into build/ (the CLI lands at build/bin/bento)
+#   make models  build the examples' real models and save them into the store
 #   make test    unit tests (ctest) and end-to-end tests (pytest)
 #   make serve   save a real model into the store if missing, and serve it
 #   make bench   benchmarks (bench/)
@@ -11,7 +12,7 @@ CMAKE_FLAGS ?=
 VENV := .venv
 export BENTOML_HOME ?= $(HOME)/bentoml
 
-.PHONY: deps build test unit-test e2e-test serve bench clean
+.PHONY: deps build models test unit-test e2e-test serve bench clean
 
 deps:
 	@scripts/install-deps
@@ -22,15 +23,18 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+models: build
+	scripts/make-models
+
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-e2e-test: build
+e2e-test: build models
 	$(VENV)/bin/python -m pytest -q tests
 
 test: unit-test e2e-test
 
-serve: build
+serve: build models
 	scripts/serve-default
 
 bench: build

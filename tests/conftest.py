@@ -6,9 +6,14 @@ package from PyPI) against a fresh $BENTOML_HOME per test. Nothing is mocked.
 import json
 import os
 import pathlib
+import signal
+import socket
 import subprocess
+import threading
+import time
 
 import pytest
+import requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BENTO = ROOT / "build" / "bin" / "bento"
@@ -44,6 +49,50 @@ class Bento:
             return {}
         return {str(p.relative_to(models)): p.stat().st_size
                 for p in sorted(models.rglob("*")) if p.is_file()}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A server process on a free port: `bento serve ARGS...` by default."""
+
+    def __init__(self, bento, *args):
+        self.args = [str(a) for a in args]
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(self.command() + ["--port", str(self.port)], env=bento.env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.log = []
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def command(self):
+        return [str(BENTO), "serve", *self.args]
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            self.log.append(line)
+
+    def wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "".join(self.log)
+            try:
+                if requests.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("not ready: " + "".join(self.log))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        return self.proc.returncode
 
 
 @pytest.fixture

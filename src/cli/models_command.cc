@@ -85,6 +85,7 @@ struct SaveArgs {
   std::string path, name;
   std::vector<std::string> labels, metadata;
   std::string custom_objects;  // a JSON file
+  std::string metadata_file;   // a JSON file
   bool batchable = false;
   int batch_dim = 0;
 };
@@ -101,6 +102,17 @@ int Save(const SaveArgs& args) {
     if (!kv.ok()) return Fail(kv.status());
     Json value = Json::parse(kv->second, nullptr, /*allow_exceptions=*/false);
     options.metadata[kv->first] = value.is_discarded() ? Json(kv->second) : value;
+  }
+  if (!args.metadata_file.empty()) {
+    auto text = fs::ReadFile(args.metadata_file);
+    if (!text.ok()) return Fail(text.status());
+    Json file = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (file.is_discarded() || !file.is_object()) {
+      return Fail(InvalidArgumentError("--metadata-file " + args.metadata_file +
+                                       " must hold a JSON object"));
+    }
+    file.update(options.metadata);  // --metadata flags win
+    options.metadata = std::move(file);
   }
   if (!args.custom_objects.empty()) {
     auto text = fs::ReadFile(args.custom_objects);
@@ -234,6 +246,8 @@ void AddModelsCommand(CLI::App& app, int* exit_code) {
   save->add_option("--label", save_args->labels, "Label KEY=VALUE (repeatable)");
   save->add_option("--metadata", save_args->metadata,
                    "Metadata KEY=VALUE; VALUE is JSON when it parses as JSON (repeatable)");
+  save->add_option("--metadata-file", save_args->metadata_file,
+                   "JSON file holding an object of metadata");
   save->add_option("--custom-objects", save_args->custom_objects,
                    "JSON file of custom objects (class names, preprocessing parameters, ...)");
   auto* batchable = save->add_flag("--batchable", save_args->batchable,
