@@ -16,10 +16,11 @@ struct ServeArgs {
   serving::ServeOptions serve;
   std::vector<std::string> providers;
   int threads = 0;
+  serving::ModelServiceOptions models;
 };
 
 int RunServe(const ServeArgs& args) {
-  serving::ModelServiceOptions options;
+  serving::ModelServiceOptions options = args.models;
   if (!args.providers.empty()) {
     options.providers.assign(args.providers.begin(), args.providers.end());
   }
@@ -47,6 +48,18 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                     "Execution providers in priority order (default CPUExecutionProvider)");
   serve->add_option("--threads", args->threads,
                     "ONNX Runtime intra-op threads per model (0: one per core)");
+  serve->add_option("--max-batch-size", args->models.max_batch_size,
+                    "Adaptive batching: most items per ONNX Runtime call, for models saved "
+                    "with a batchable signature")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  serve->add_option("--max-latency-ms", args->models.max_latency_ms,
+                    "Adaptive batching: a request's latency budget (queue + run); requests "
+                    "that cannot meet it are shed with 503")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  serve->add_flag_callback("--no-batching", [args] { args->models.batching = false; },
+                           "Run every request on its own, even for batchable models");
   serve->callback([args, exit_code] {
     if (std::getenv("BENTO_LOG_LEVEL") == nullptr) spdlog::set_level(spdlog::level::info);
     *exit_code = RunServe(*args);

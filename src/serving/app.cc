@@ -118,8 +118,10 @@ void App::Handle(http::HttpRequest&& request, http::Responder respond) {
     return;
   }
   if (path == "/metrics") {
+    std::string text = metrics_.Render();
+    if (service_.extra_metrics) text += service_.extra_metrics();
     respond(http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", {},
-                               metrics_.Render()});
+                               std::move(text)});
     return;
   }
   if (path == "/docs.json") {

@@ -57,6 +57,36 @@ void AppendLabels(const std::vector<std::string>& names, const std::vector<std::
 
 }  // namespace
 
+void AppendHistogramSamples(const std::string& name, const std::vector<std::string>& label_names,
+                            const std::vector<std::string>& label_values,
+                            const std::vector<double>& bounds,
+                            const std::vector<uint64_t>& cumulative, double sum,
+                            std::string* out) {
+  for (size_t i = 0; i <= bounds.size() && i < cumulative.size(); ++i) {
+    std::string le;
+    AppendNumber(i < bounds.size() ? bounds[i] : INFINITY, &le);
+    *out += name + "_bucket";
+    AppendLabels(label_names, label_values, "le", le, out);
+    *out += ' ' + std::to_string(cumulative[i]) + '\n';
+  }
+  *out += name + "_sum";
+  AppendLabels(label_names, label_values, "", "", out);
+  *out += ' ';
+  AppendNumber(sum, out);
+  *out += '\n' + name + "_count";
+  AppendLabels(label_names, label_values, "", "", out);
+  *out += ' ' + std::to_string(cumulative.empty() ? 0 : cumulative.back()) + '\n';
+}
+
+void AppendSample(const std::string& name, const std::vector<std::string>& label_names,
+                  const std::vector<std::string>& label_values, double value, std::string* out) {
+  *out += name;
+  AppendLabels(label_names, label_values, "", "", out);
+  *out += ' ';
+  AppendNumber(value, out);
+  *out += '\n';
+}
+
 void Counter::Inc(double v) { AtomicAdd(value_, v); }
 void Gauge::Add(double v) { AtomicAdd(value_, v); }
 
@@ -92,26 +122,9 @@ void Family<T>::Render(std::string_view type, std::string* out) const {
   for (const auto& [values, child] : children_) {
     if constexpr (std::is_same_v<T, Histogram>) {
       auto snap = child->snapshot();
-      for (size_t i = 0; i <= bounds_.size(); ++i) {
-        std::string le;
-        AppendNumber(i < bounds_.size() ? bounds_[i] : INFINITY, &le);
-        *out += name_ + "_bucket";
-        AppendLabels(labels_, values, "le", le, out);
-        *out += ' ' + std::to_string(snap.cumulative[i]) + '\n';
-      }
-      *out += name_ + "_sum";
-      AppendLabels(labels_, values, "", "", out);
-      *out += ' ';
-      AppendNumber(snap.sum, out);
-      *out += '\n' + name_ + "_count";
-      AppendLabels(labels_, values, "", "", out);
-      *out += ' ' + std::to_string(snap.count) + '\n';
+      AppendHistogramSamples(name_, labels_, values, bounds_, snap.cumulative, snap.sum, out);
     } else {
-      *out += name_;
-      AppendLabels(labels_, values, "", "", out);
-      *out += ' ';
-      AppendNumber(child->value(), out);
-      *out += '\n';
+      AppendSample(name_, labels_, values, child->value(), out);
     }
   }
 }

@@ -104,6 +104,16 @@ class MetricsRegistry {
   std::vector<std::unique_ptr<Family<Histogram>>> histograms_;
 };
 
+// Text-format helpers for metrics kept elsewhere (the batcher's stats): one histogram's
+// _bucket/_sum/_count lines (`cumulative` has one count per bound plus +Inf), and one sample.
+// The caller writes the # HELP / # TYPE lines.
+void AppendHistogramSamples(const std::string& name, const std::vector<std::string>& label_names,
+                            const std::vector<std::string>& label_values,
+                            const std::vector<double>& bounds,
+                            const std::vector<uint64_t>& cumulative, double sum, std::string* out);
+void AppendSample(const std::string& name, const std::vector<std::string>& label_names,
+                  const std::vector<std::string>& label_values, double value, std::string* out);
+
 // Prometheus' default latency buckets, extended as BentoML's to 180 s.
 std::vector<double> DefaultLatencyBuckets();
 

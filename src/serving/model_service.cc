@@ -5,6 +5,8 @@
 #include <atomic>
 #include <set>
 
+#include "batching/dispatcher.h"
+#include "serving/metrics.h"
 #include "serving/schema.h"
 #include "tensor/json_codec.h"
 
@@ -13,6 +15,7 @@ namespace bento::serving {
 struct ModelService::Entry {
   onnx::Model model;
   std::optional<onnx::Session> session;  // set once, before `loaded` turns true
+  std::unique_ptr<batching::Dispatcher> batcher;  // batchable models; set before `loaded`
   std::atomic<bool> loaded{false};
   Status load_status = UnavailableError("model is still loading");  // guarded by `loaded`
 };
@@ -46,6 +49,35 @@ Status ModelService::LoadAll() {
     if (session.ok()) {
       entry->session = std::move(*session);
       entry->load_status = OkStatus();
+      auto signature = entry->model.info.signatures.find("run");
+      if (options_.batching && signature != entry->model.info.signatures.end() &&
+          signature->second.batchable) {
+        batching::BatchingOptions batching;
+        batching.max_batch_size = options_.max_batch_size;
+        batching.max_latency_ms = options_.max_latency_ms;
+        batching.max_inflight_batches = options_.max_inflight_batches;
+        batching.input_batch_dim = signature->second.batch_dim.first;
+        batching.output_batch_dim = signature->second.batch_dim.second;
+        const onnx::Session* s = &*entry->session;
+        auto dispatcher = batching::Dispatcher::Create(
+            batching, [s](const batching::TensorMap& inputs) -> StatusOr<batching::TensorMap> {
+              ASSIGN_OR_RETURN(auto outputs, s->Run(inputs));
+              batching::TensorMap named;
+              for (size_t i = 0; i < outputs.size(); ++i) {
+                named.emplace(s->outputs()[i].name, std::move(outputs[i]));
+              }
+              return named;
+            });
+        if (dispatcher.ok()) {
+          entry->batcher = std::move(*dispatcher);
+          spdlog::info("{}: adaptive batching on (max_batch_size={}, max_latency_ms={})",
+                       entry->model.tag.ToString(), batching.max_batch_size,
+                       batching.max_latency_ms);
+        } else {
+          spdlog::warn("{}: batching off: {}", entry->model.tag.ToString(),
+                       dispatcher.status().message());
+        }
+      }
     } else {
       spdlog::error("model {} failed to load: {}", entry->model.tag.ToString(),
                     session.status().ToString());
@@ -75,15 +107,87 @@ void ModelService::Run(const Entry& entry, const http::HttpRequest& request,
     done(entry.load_status);
     return;
   }
-  auto body = RunJson(*entry.session, request.body);
-  if (!body.ok()) {
-    done(body.status());
+  if (!entry.batcher) {
+    auto body = RunJson(*entry.session, request.body);
+    if (!body.ok()) {
+      done(body.status());
+      return;
+    }
+    done(Reply{"application/json", std::move(*body)});
     return;
   }
-  done(Reply{"application/json", std::move(*body)});
+  // Batched: validate this request alone, then let the batcher combine it with others.
+  const onnx::Session& session = *entry.session;
+  auto inputs = DecodeInputs(session, request.body);
+  if (!inputs.ok()) {
+    done(inputs.status());
+    return;
+  }
+  batching::Request batched;
+  batched.inputs = std::move(*inputs);
+  batched.done = [&session, done](StatusOr<batching::TensorMap> outputs) {
+    if (!outputs.ok()) {
+      done(outputs.status());
+      return;
+    }
+    std::vector<Tensor> ordered;
+    for (const auto& spec : session.outputs()) ordered.push_back(outputs->at(spec.name));
+    auto body = EncodeOutputs(session, ordered);
+    if (!body.ok()) {
+      done(body.status());
+      return;
+    }
+    done(Reply{"application/json", std::move(*body)});
+  };
+  entry.batcher->Submit(std::move(batched));
 }
 
-StatusOr<std::string> RunJson(const onnx::Session& session, std::string_view body) {
+std::string ModelService::BatchMetrics(const std::string& service_name,
+                                       const std::string& version) const {
+  std::string out;
+  auto family = [&out](const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  std::vector<std::pair<const Entry*, batching::BatcherStats>> stats;
+  for (const auto& entry : entries_) {
+    if (entry->loaded.load(std::memory_order_acquire) && entry->batcher) {
+      stats.emplace_back(entry.get(), entry->batcher->stats());
+    }
+  }
+  if (stats.empty()) return out;
+  const std::vector<std::string> names = {"method_name", "service_name", "service_version",
+                                          "worker_index"};
+  auto labels = [&](const Entry* e) {
+    return std::vector<std::string>{e->model.tag.name + ".run", service_name, version, "1"};
+  };
+  family("bentoml_service_adaptive_batch_size", "histogram", "Service adaptive batch size");
+  for (const auto& [e, s] : stats) {
+    AppendHistogramSamples("bentoml_service_adaptive_batch_size", names, labels(e),
+                           s.batch_size.bounds, s.batch_size.Cumulative(), s.batch_size.sum,
+                           &out);
+  }
+  family("bento_batch_queue_wait_seconds", "histogram",
+         "Time a request waited in the batcher before its last item was dispatched");
+  for (const auto& [e, s] : stats) {
+    AppendHistogramSamples("bento_batch_queue_wait_seconds", names, labels(e),
+                           s.queue_wait_seconds.bounds, s.queue_wait_seconds.Cumulative(),
+                           s.queue_wait_seconds.sum, &out);
+  }
+  family("bento_batch_shed_total", "counter",
+         "Requests shed with 503 because they could not meet max_latency_ms");
+  for (const auto& [e, s] : stats) {
+    AppendSample("bento_batch_shed_total", names, labels(e), static_cast<double>(s.shed_total),
+                 &out);
+  }
+  family("bento_batch_inflight", "gauge", "Batches running now");
+  for (const auto& [e, s] : stats) {
+    AppendSample("bento_batch_inflight", names, labels(e), s.inflight_batches, &out);
+  }
+  return out;
+}
+
+StatusOr<std::map<std::string, Tensor>> DecodeInputs(const onnx::Session& session,
+                                                     std::string_view body) {
   auto dtype_for = [&](std::string_view name) -> StatusOr<DType> {
     for (const auto& spec : session.inputs()) {
       if (spec.name == name) return spec.dtype;
@@ -94,7 +198,19 @@ StatusOr<std::string> RunJson(const onnx::Session& session, std::string_view bod
                                 "'; the model's inputs are: " + known);
   };
   ASSIGN_OR_RETURN(auto inputs, DecodeJsonTensors(body, dtype_for));
-  ASSIGN_OR_RETURN(auto outputs, session.Run(inputs));
+  for (const auto& spec : session.inputs()) {
+    auto it = inputs.find(spec.name);
+    if (it == inputs.end()) {
+      return InvalidArgumentError("missing input '" + spec.name + "': expected " +
+                                  spec.ToString());
+    }
+    RETURN_IF_ERROR(spec.Check(it->second.dtype(), it->second.shape()));
+  }
+  return inputs;
+}
+
+StatusOr<std::string> EncodeOutputs(const onnx::Session& session,
+                                    const std::vector<Tensor>& outputs) {
   std::string out = "{";
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (i) out += ", ";
@@ -106,11 +222,19 @@ StatusOr<std::string> RunJson(const onnx::Session& session, std::string_view bod
   return out;
 }
 
+StatusOr<std::string> RunJson(const onnx::Session& session, std::string_view body) {
+  ASSIGN_OR_RETURN(auto inputs, DecodeInputs(session, body));
+  ASSIGN_OR_RETURN(auto outputs, session.Run(inputs));
+  return EncodeOutputs(session, outputs);
+}
+
 ServiceDef ModelService::Definition() {
   ServiceDef def;
   def.name = entries_.size() == 1 ? entries_[0]->model.tag.name : "bento";
   def.version = entries_.size() == 1 ? entries_[0]->model.tag.version : "not available";
   def.ready = [this] { return ready(); };
+  std::string name = def.name, version = def.version;
+  def.extra_metrics = [this, name, version] { return BatchMetrics(name, version); };
   for (const auto& entry : entries_) {
     const Entry* e = entry.get();
     ApiDef api;

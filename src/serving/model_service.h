@@ -5,6 +5,12 @@
 // the model's input names, each a nested list cast to the input's dtype; the answer is a
 // JSON object of the outputs by name.
 //
+// A model whose `run` signature is batchable goes through an adaptive batcher
+// (src/batching): concurrent requests are concatenated along batch_dim into one ONNX Runtime
+// call and the outputs split back. Each request is validated alone first, so a bad request
+// fails alone. /metrics then shows bentoml_service_adaptive_batch_size and the batcher's
+// queue wait, shed count and batches in flight.
+//
 // Models load in the background once serving starts: /readyz answers 503 and the APIs answer
 // 503 "model not loaded" until then. A model that fails to load keeps answering 503 with
 // the reason, while the other models serve.
@@ -26,7 +32,21 @@ namespace bento::serving {
 struct ModelServiceOptions {
   std::vector<onnx::Provider> providers = {"CPUExecutionProvider"};
   onnx::SessionOptions session_options;
+  // Adaptive batching for models whose `run` signature is batchable (model.yaml); batch_dim
+  // comes from the signature. Non-batchable models run one request per call.
+  bool batching = true;
+  int max_batch_size = 32;
+  double max_latency_ms = 100;
+  int max_inflight_batches = 2;
 };
+
+// Decodes a JSON object of input tensors (cast to each input's dtype) and checks each
+// against the model's spec: a missing input, or a wrong dtype or shape, is INVALID_ARGUMENT.
+StatusOr<std::map<std::string, Tensor>> DecodeInputs(const onnx::Session& session,
+                                                     std::string_view body);
+// The outputs (in model order) as a JSON object by name.
+StatusOr<std::string> EncodeOutputs(const onnx::Session& session,
+                                    const std::vector<Tensor>& outputs);
 
 // Decodes a JSON object of input tensors (cast to each input's dtype), runs the session and
 // encodes the outputs as a JSON object by name. The heart of POST /run and `bento run`.
@@ -51,6 +71,7 @@ class ModelService {
   struct Entry;
   explicit ModelService(ModelServiceOptions options);
   void Run(const Entry& entry, const http::HttpRequest& request, ReplyCallback done) const;
+  std::string BatchMetrics(const std::string& service_name, const std::string& version) const;
 
   ModelServiceOptions options_;
   std::vector<std::unique_ptr<Entry>> entries_;

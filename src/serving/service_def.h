@@ -44,6 +44,8 @@ struct ServiceDef {
   std::vector<ApiDef> apis;
   // /readyz answers 200 only when this returns true (every model loaded and warmed).
   std::function<bool()> ready = [] { return true; };
+  // Appended to /metrics: Prometheus text for metrics the service keeps itself (the batcher).
+  std::function<std::string()> extra_metrics;
 };
 
 }  // namespace bento::serving

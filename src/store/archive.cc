@@ -147,7 +147,9 @@ Status ExtractTarball(const stdfs::path& archive_path, const stdfs::path& dest) 
     int r = archive_read_next_header(a.get(), &entry);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
-      if (first) return InvalidArgumentError(name + " is not a .bentomodel archive: " + ErrorOf(a.get()));
+      if (first) {
+        return InvalidArgumentError(name + " is not a .bentomodel archive: " + ErrorOf(a.get()));
+      }
       return DataLossError(name + " is corrupt: " + ErrorOf(a.get()));
     }
     if (first && (archive_format(a.get()) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR) {

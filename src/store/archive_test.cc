@@ -35,7 +35,9 @@ void WriteTar(const stdfs::path& path, const std::vector<Entry>& entries, bool z
     archive_entry_set_filetype(entry, e.type);
     archive_entry_set_perm(entry, 0644);
     if (e.type == AE_IFLNK) archive_entry_set_symlink(entry, e.link.c_str());
-    if (e.type == AE_IFREG) archive_entry_set_size(entry, static_cast<la_int64_t>(e.content.size()));
+    if (e.type == AE_IFREG) {
+      archive_entry_set_size(entry, static_cast<la_int64_t>(e.content.size()));
+    }
     ASSERT_EQ(archive_write_header(a, entry), ARCHIVE_OK) << archive_error_string(a);
     if (e.type == AE_IFREG) archive_write_data(a, e.content.data(), e.content.size());
     archive_entry_free(entry);

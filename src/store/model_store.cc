@@ -142,6 +142,25 @@ StatusOr<stdfs::path> Install(const stdfs::path& models_dir, const stdfs::path& 
   return target;
 }
 
+// BentoML refuses to load a model whose metadata holds null anywhere (its
+// _validate_metadata_entry accepts only str, bytes, bool, int, float and containers).
+Status ValidateMetadata(const Json& value, const std::string& where) {
+  if (value.is_null()) {
+    return InvalidArgumentError("metadata " + where +
+                                " is null, which BentoML cannot load; leave the key out instead");
+  }
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      RETURN_IF_ERROR(ValidateMetadata(item, where.empty() ? key : where + "." + key));
+    }
+  } else if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i) {
+      RETURN_IF_ERROR(ValidateMetadata(value[i], where + "[" + std::to_string(i) + "]"));
+    }
+  }
+  return OkStatus();
+}
+
 // Removes its folder when it goes out of scope (a missing folder is fine).
 class RemoveOnExit {
  public:
@@ -240,8 +259,8 @@ StatusOr<StoredModel> ModelStore::Get(const Tag& tag) const {
     std::sort(matches.begin(), matches.end());
     std::string list;
     for (const auto& m : matches) list += (list.empty() ? "" : ", ") + tag.name + ":" + m;
-    return InvalidArgumentError("version prefix '" + tag.ToString() + "' is ambiguous: it matches " +
-                                list);
+    return InvalidArgumentError("version prefix '" + tag.ToString() +
+                                "' is ambiguous: it matches " + list);
   }
   return LoadVersion(name_dir / matches[0], Tag{tag.name, matches[0]});
 }
@@ -259,6 +278,9 @@ StatusOr<StoredModel> ModelStore::Commit(PendingModel pending, ModelInfo info,
     return FailedPreconditionError("model " + pending.tag_.ToString() + " was already committed");
   }
   info.tag = pending.tag_;
+  if (info.metadata.is_null()) info.metadata = Json::object();
+  if (!info.metadata.is_object()) return InvalidArgumentError("metadata must be a JSON object");
+  RETURN_IF_ERROR(ValidateMetadata(info.metadata, ""));
   // model.yaml keeps microseconds; keep the in-memory info equal to what a reader will see.
   if (info.creation_time == std::chrono::system_clock::time_point{}) {
     info.creation_time = std::chrono::system_clock::now();

@@ -183,6 +183,20 @@ TEST_F(StoreTest, CommitReturnsWhatAReaderSees) {
   EXPECT_EQ(read->info.metadata, info.metadata);
 }
 
+TEST_F(StoreTest, CommitRefusesMetadataBentoMlCannotLoad) {
+  for (const Json& metadata : {Json{{"a", nullptr}}, Json{{"a", {{"b", {1, nullptr}}}}},
+                               Json::array({1, 2})}) {
+    auto pending = store().BeginSave("abs");
+    ASSERT_TRUE(pending.ok());
+    ModelInfo info;
+    info.metadata = metadata;
+    auto stored = store().Commit(std::move(*pending), info, nullptr);
+    EXPECT_EQ(stored.status().code(), StatusCode::kInvalidArgument) << metadata;
+  }
+  EXPECT_TRUE(Names(home_ / "tmp").empty());
+  EXPECT_FALSE(stdfs::exists(store().models_dir() / "abs"));
+}
+
 TEST_F(StoreTest, ConcurrentSavesAllLand) {
   constexpr int kThreads = 4, kSaves = 5;
   std::vector<std::thread> threads;

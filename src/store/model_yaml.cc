@@ -62,13 +62,41 @@ Status Bad(std::string_view field, std::string_view problem) {
   return InvalidArgumentError("model.yaml: " + std::string(field) + ": " + std::string(problem));
 }
 
+// A scalar's text. yaml-cpp 0.7 decodes the escapes \N and \_ (which PyYAML writes for
+// U+0085 and U+00A0) to the single bytes 0x85 and 0xA0 instead of UTF-8; re-encode such
+// stray bytes, which can never occur in valid UTF-8 on their own.
+std::string ScalarText(const YAML::Node& node) {
+  const std::string& raw = node.Scalar();
+  std::string out;
+  out.reserve(raw.size());
+  for (size_t i = 0; i < raw.size();) {
+    auto b = static_cast<unsigned char>(raw[i]);
+    size_t len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    bool valid = len > 0 && i + len <= raw.size();
+    for (size_t k = 1; valid && k < len; ++k) {
+      valid = (static_cast<unsigned char>(raw[i + k]) >> 6) == 2;
+    }
+    if (valid) {
+      out.append(raw, i, len);
+      i += len;
+      continue;
+    }
+    if (b == 0x85 || b == 0xA0) {
+      out.push_back(static_cast<char>(0xC2));
+    }
+    out.push_back(static_cast<char>(b));
+    ++i;
+  }
+  return out;
+}
+
 // The JSON value PyYAML's safe_load would give.
 StatusOr<Json> NodeToJson(const YAML::Node& node, const std::string& field) {
   switch (node.Type()) {
     case YAML::NodeType::Scalar:
       // "?" is a plain scalar; "!" a quoted or block one; an explicit !!str is a string.
-      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return Json(node.Scalar());
-      return ResolvePlainScalar(node.Scalar());
+      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return Json(ScalarText(node));
+      return ResolvePlainScalar(ScalarText(node));
     case YAML::NodeType::Sequence: {
       Json out = Json::array();
       for (const auto& item : node) {
@@ -81,7 +109,7 @@ StatusOr<Json> NodeToJson(const YAML::Node& node, const std::string& field) {
       Json out = Json::object();
       for (const auto& kv : node) {
         if (!kv.first.IsScalar()) return Bad(field, "a mapping key is not a scalar");
-        ASSIGN_OR_RETURN(out[kv.first.Scalar()], NodeToJson(kv.second, field));
+        ASSIGN_OR_RETURN(out[ScalarText(kv.first)], NodeToJson(kv.second, field));
       }
       return out;
     }
@@ -93,12 +121,12 @@ StatusOr<Json> NodeToJson(const YAML::Node& node, const std::string& field) {
 StatusOr<std::string> Text(const YAML::Node& node, std::string_view field) {
   if (node.IsNull()) return std::string();
   if (!node.IsScalar()) return Bad(field, "expected a string");
-  return node.Scalar();
+  return ScalarText(node);
 }
 
 StatusOr<int64_t> Int(const YAML::Node& node, std::string_view field) {
   if (node.IsScalar()) {
-    Json value = node.Tag() == "?" ? ResolvePlainScalar(node.Scalar()) : Json(node.Scalar());
+    Json value = node.Tag() == "?" ? ResolvePlainScalar(node.Scalar()) : Json(ScalarText(node));
     if (value.is_number_integer()) return value.get<int64_t>();
     // protobuf JSON writes int64 as a string: dimValue: '3'.
     if (value.is_string()) {
@@ -314,7 +342,9 @@ std::string WriteModelYaml(const ModelInfo& info) {
   for (const auto& [name, sig] : info.signatures) {
     OrderedJson s = OrderedJson::object();
     s["batchable"] = sig.batchable;
-    if (sig.batchable) s["batch_dim"] = OrderedJson::array({sig.batch_dim.first, sig.batch_dim.second});
+    if (sig.batchable) {
+      s["batch_dim"] = OrderedJson::array({sig.batch_dim.first, sig.batch_dim.second});
+    }
     signatures[name] = std::move(s);
   }
   doc["signatures"] = std::move(signatures);

@@ -101,10 +101,19 @@ ModelInfo SampleInfo() {
   info.input_specs["run"] = {image, any, scalar};
   info.output_specs["run"] = {TensorSpec{"probs", DType::kFloat32, {Dim{-1, "n"}, Dim{1000, ""}}}};
   info.providers = Json::array({"CPUExecutionProvider"});
-  info.metadata = Json{{"int", 7},         {"float", 0.5},       {"big", 1e20},
-                       {"numeric", "3"},   {"truthy", "yes"},    {"nothing", nullptr},
-                       {"empty", ""},      {"list", {1, "a", 2.5}}, {"nested", {{"k", {{"v", true}}}}},
-                       {"unicode", "\xc3\xa9t\xc3\xa9"}, {"multi", "a\nb"}};
+  info.metadata = Json{{"int", 7},
+                       {"float", 0.5},
+                       {"big", 1e20},
+                       {"numeric", "3"},
+                       {"truthy", "yes"},
+                       {"nothing", nullptr},
+                       {"empty", ""},
+                       {"list", {1, "a", 2.5}},
+                       {"nested", {{"k", {{"v", true}}}}},
+                       {"unicode", "\xc3\xa9t\xc3\xa9"},
+                       {"multi", "a\nb"},
+                       // Written "\_\N", which yaml-cpp 0.7 decodes to Latin-1 bytes.
+                       {"nbsp_nel", "\xc2\xa0x\xc2\x85"}};
   info.context.framework_versions = {{"bento", "0.1.0"}, {"onnxruntime", "1.22.1"}};
   info.signatures = {{"run", Signature{false, {0, 0}}}, {"batched", Signature{true, {1, 0}}}};
   info.creation_time = system_clock::time_point(microseconds(1795715191698874));
@@ -144,6 +153,7 @@ TEST(ModelYamlTest, WritesBentoMlShapes) {
   EXPECT_NE(text.find("  numeric: '3'\n"), std::string::npos) << text;
   EXPECT_NE(text.find("  big: 1.0e+20\n"), std::string::npos) << text;
   EXPECT_NE(text.find("  unicode: \"\\xE9t\\xE9\"\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  nbsp_nel: \"\\_x\\N\"\n"), std::string::npos) << text;
   // No bentoml_version / python_version when empty.
   EXPECT_EQ(text.find("bentoml_version"), std::string::npos);
 }

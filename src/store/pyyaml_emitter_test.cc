@@ -191,6 +191,12 @@ TEST(PyYamlEmitterTest, EmptyTopLevelCollections) {
             "a: {}\nb: []\n");
 }
 
+TEST(PyYamlEmitterTest, KeysOf123CharactersAreComplexBecausePyYamlCountsTheTag) {
+  OrderedJson doc = {{std::string(122, 'k'), 1}, {std::string(123, 'j'), 2}};
+  EXPECT_EQ(DumpPyYaml(doc),
+            std::string(122, 'k') + ": 1\n? " + std::string(123, 'j') + "\n: 2\n");
+}
+
 TEST(PyYamlScalarTest, FloatsAsPython) {
   EXPECT_EQ(PyYamlFloat(1.0), "1.0");
   EXPECT_EQ(PyYamlFloat(1e20), "1.0e+20");

@@ -4,55 +4,149 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <regex>
 #include <string>
 
 namespace bento::store::internal {
 namespace {
 
-// PyYAML's implicit resolvers (yaml/resolver.py), in the order it tries them.
-const std::regex& BoolRe() {
-  static const std::regex re(
-      "(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)");
-  return re;
+// PyYAML's implicit resolvers (yaml/resolver.py) as hand-written matchers: std::regex
+// recurses once per character and overflows the stack on long scalars.
+class Cursor {
+ public:
+  explicit Cursor(std::string_view text) : s_(text) {}
+  bool done() const { return i_ == s_.size(); }
+  bool Peek(std::string_view set) const {
+    return i_ < s_.size() && set.find(s_[i_]) != std::string_view::npos;
+  }
+  bool Take(std::string_view set) {
+    if (!Peek(set)) return false;
+    ++i_;
+    return true;
+  }
+  bool TakeLiteral(std::string_view lit) {
+    if (s_.substr(i_, lit.size()) != lit) return false;
+    i_ += lit.size();
+    return true;
+  }
+  // Takes as many characters of `set` as there are (up to `max`); returns how many.
+  size_t TakeAll(std::string_view set, size_t max = std::string_view::npos) {
+    size_t n = 0;
+    while (n < max && Take(set)) ++n;
+    return n;
+  }
+
+ private:
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+constexpr std::string_view kDigits = "0123456789";
+constexpr std::string_view kDigitsUnderscore = "0123456789_";
+
+// (?::[0-5]?[0-9])+ : one or more ":" followed by 0..59 written in one or two digits.
+bool TakeSexagesimal(Cursor& c) {
+  int groups = 0;
+  while (c.Take(":")) {
+    Cursor before = c;
+    size_t n = c.TakeAll(kDigits, 2);
+    if (n == 0) return false;
+    if (n == 2 && !before.Peek("012345")) return false;
+    ++groups;
+  }
+  return groups > 0;
 }
-const std::regex& FloatRe() {
-  static const std::regex re(
-      "(?:[-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+][0-9]+)?"
-      "|\\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
-      "|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\\.[0-9_]*"
-      "|[-+]?\\.(?:inf|Inf|INF)"
-      "|\\.(?:nan|NaN|NAN))");
-  return re;
+
+// ([eE][-+][0-9]+)?
+bool TakeOptionalExponent(Cursor& c) {
+  if (!c.Take("eE")) return true;
+  return c.Take("-+") && c.TakeAll(kDigits) > 0;
 }
-const std::regex& IntRe() {
-  static const std::regex re(
-      "(?:[-+]?0b[0-1_]+"
-      "|[-+]?0[0-7_]+"
-      "|[-+]?(?:0|[1-9][0-9_]*)"
-      "|[-+]?0x[0-9a-fA-F_]+"
-      "|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)");
-  return re;
+
+bool MatchesBool(std::string_view t) {
+  for (std::string_view word : {"yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE",
+                                "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"}) {
+    if (t == word) return true;
+  }
+  return false;
 }
-const std::regex& NullRe() {
-  static const std::regex re("(?:~|null|Null|NULL|)");
-  return re;
+
+bool MatchesNull(std::string_view t) {
+  return t.empty() || t == "~" || t == "null" || t == "Null" || t == "NULL";
 }
-const std::regex& TimestampRe() {
-  static const std::regex re(
-      "(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
-      "|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?"
-      "(?:[Tt]|[ \\t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\\.[0-9]*)?"
-      "(?:[ \\t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)");
-  return re;
+
+bool MatchesInt(std::string_view t) {
+  Cursor start(t);
+  start.Take("-+");
+  {  // 0b[0-1_]+
+    Cursor c = start;
+    if (c.TakeLiteral("0b") && c.TakeAll("01_") > 0 && c.done()) return true;
+  }
+  {  // 0x[0-9a-fA-F_]+
+    Cursor c = start;
+    if (c.TakeLiteral("0x") && c.TakeAll("0123456789abcdefABCDEF_") > 0 && c.done()) return true;
+  }
+  {  // 0[0-7_]+ or 0
+    Cursor c = start;
+    if (c.Take("0") && (c.done() || (c.TakeAll("01234567_") > 0 && c.done()))) return true;
+  }
+  // [1-9][0-9_]* optionally followed by sexagesimal groups
+  Cursor c = start;
+  if (!c.Take("123456789")) return false;
+  c.TakeAll(kDigitsUnderscore);
+  return c.done() || (TakeSexagesimal(c) && c.done());
 }
+
+bool MatchesFloat(std::string_view t) {
+  {  // [-+]?\.(inf|Inf|INF) and \.(nan|NaN|NAN)
+    std::string_view u = t;
+    if (!u.empty() && (u[0] == '-' || u[0] == '+')) u.remove_prefix(1);
+    if (u == ".inf" || u == ".Inf" || u == ".INF") return true;
+    if (t == ".nan" || t == ".NaN" || t == ".NAN") return true;
+  }
+  {  // \.[0-9][0-9_]*([eE][-+][0-9]+)?  (no sign)
+    Cursor c(t);
+    if (c.Take(".") && c.Take(kDigits)) {
+      c.TakeAll(kDigitsUnderscore);
+      if (TakeOptionalExponent(c) && c.done()) return true;
+    }
+  }
+  Cursor c(t);
+  c.Take("-+");
+  if (!c.Take(kDigits)) return false;
+  c.TakeAll(kDigitsUnderscore);
+  // [0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]* has no exponent.
+  bool sexagesimal = c.Peek(":");
+  if (sexagesimal && !TakeSexagesimal(c)) return false;
+  if (!c.Take(".")) return false;
+  c.TakeAll(kDigitsUnderscore);
+  return (sexagesimal || TakeOptionalExponent(c)) && c.done();
+}
+
+bool MatchesTimestamp(std::string_view t) {
+  Cursor c(t);
+  if (c.TakeAll(kDigits, 4) != 4 || !c.Take("-")) return false;
+  size_t month = c.TakeAll(kDigits, 2);
+  if (month == 0 || !c.Take("-")) return false;
+  size_t day = c.TakeAll(kDigits, 2);
+  if (day == 0) return false;
+  if (c.done()) return month == 2 && day == 2;  // the date-only form needs two digits each
+  if (!c.Take("Tt") && c.TakeAll(" \t") == 0) return false;
+  if (c.TakeAll(kDigits, 2) == 0 || !c.Take(":") || c.TakeAll(kDigits, 2) != 2 || !c.Take(":") ||
+      c.TakeAll(kDigits, 2) != 2) {
+    return false;
+  }
+  if (c.Take(".")) c.TakeAll(kDigits);
+  if (c.done()) return true;
+  c.TakeAll(" \t");
+  if (c.Take("Z")) return c.done();
+  if (!c.Take("-+") || c.TakeAll(kDigits, 2) == 0) return false;
+  if (c.Take(":") && c.TakeAll(kDigits, 2) != 2) return false;
+  return c.done();
+}
+
 // merge ("<<"), value ("=") and the documentation-only yaml resolver ("!", "&", "*").
 bool IsOtherSpecial(std::string_view t) {
   return t == "<<" || t == "=" || t == "!" || t == "&" || t == "*";
-}
-
-bool Matches(std::string_view text, const std::regex& re) {
-  return std::regex_match(text.begin(), text.end(), re);
 }
 
 std::string WithoutUnderscores(std::string_view text) {
@@ -143,19 +237,19 @@ Json ConstructFloat(std::string_view text) {
 }  // namespace
 
 bool PlainResolvesToString(std::string_view text) {
-  return !(Matches(text, NullRe()) || Matches(text, BoolRe()) || Matches(text, IntRe()) ||
-           Matches(text, FloatRe()) || Matches(text, TimestampRe()) || IsOtherSpecial(text));
+  return !(MatchesNull(text) || MatchesBool(text) || MatchesInt(text) || MatchesFloat(text) ||
+           MatchesTimestamp(text) || IsOtherSpecial(text));
 }
 
 Json ResolvePlainScalar(std::string_view text) {
-  if (Matches(text, NullRe())) return nullptr;
-  if (Matches(text, BoolRe())) {
+  if (MatchesNull(text)) return nullptr;
+  if (MatchesBool(text)) {
     char c = text[0];
     return c == 'y' || c == 'Y' || c == 't' || c == 'T' || text == "on" || text == "On" ||
            text == "ON";
   }
-  if (Matches(text, FloatRe())) return ConstructFloat(text);
-  if (Matches(text, IntRe())) return ConstructInt(text);
+  if (MatchesFloat(text)) return ConstructFloat(text);
+  if (MatchesInt(text)) return ConstructInt(text);
   return std::string(text);  // strings, timestamps (kept as text), "<<", "="
 }
 
