@@ -37,7 +37,7 @@ test: unit-test e2e-test
 serve: build models
 	scripts/serve-default
 
-bench: build
+bench: build models
 	scripts/bench
 
 clean:

@@ -57,9 +57,20 @@ struct Argument {
 };
 using Arguments = std::map<std::string, Argument, std::less<>>;
 
+// Adaptive batching for an API (Service::BatchApi): requests' tensors are concatenated along
+// batch_dim.first into one call and the result split along batch_dim.second.
+struct BatchOptions {
+  int max_batch_size = 32;      // items per call, not requests
+  double max_latency_ms = 100;  // a request's budget: queue wait + the call
+  std::pair<int, int> batch_dim{0, 0};
+};
+
 struct ApiRegistration {
   std::string name;
   std::string doc;
+  // Set for batchable APIs: the method's tensor-to-tensor form, called on whole batches.
+  std::optional<BatchOptions> batch;
+  std::function<StatusOr<Tensor>(const Tensor&)> batch_call;
   std::vector<ParamInfo> params;
   ResultInfo result;
   std::function<StatusOr<Result>(const Arguments&)> invoke;

@@ -99,6 +99,20 @@ class Service {
                          });
   }
 
+  // Registers a batchable API: `method` takes a batch of inputs as one tensor and returns
+  // the batch of outputs. Clients send one request's tensor (e.g. [1, 3, 224, 224]); the
+  // adaptive batcher concatenates concurrent requests along batch_dim.first, calls `method`
+  // once, and splits its result along batch_dim.second.
+  template <typename S>
+  void BatchApi(std::string name, StatusOr<Tensor> (S::*method)(const Tensor&),
+                std::string_view param, detail::BatchOptions options = {}, std::string doc = "") {
+    Api(name, method, {param}, doc);
+    apis_.back().batch = options;
+    apis_.back().batch_call = [this, method](const Tensor& t) {
+      return (static_cast<S*>(this)->*method)(t);
+    };
+  }
+
  private:
   template <typename R, typename... Args, typename F>
   void Register(std::string name, std::array<std::string_view, sizeof...(Args)> params,

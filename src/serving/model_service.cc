@@ -6,7 +6,7 @@
 #include <set>
 
 #include "batching/dispatcher.h"
-#include "serving/metrics.h"
+#include "serving/batch_metrics.h"
 #include "serving/schema.h"
 #include "tensor/json_codec.h"
 
@@ -144,46 +144,13 @@ void ModelService::Run(const Entry& entry, const http::HttpRequest& request,
 
 std::string ModelService::BatchMetrics(const std::string& service_name,
                                        const std::string& version) const {
-  std::string out;
-  auto family = [&out](const char* name, const char* type, const char* help) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-  };
-  std::vector<std::pair<const Entry*, batching::BatcherStats>> stats;
+  std::vector<BatcherSnapshot> snapshots;
   for (const auto& entry : entries_) {
     if (entry->loaded.load(std::memory_order_acquire) && entry->batcher) {
-      stats.emplace_back(entry.get(), entry->batcher->stats());
+      snapshots.push_back({entry->model.tag.name + ".run", entry->batcher->stats()});
     }
   }
-  if (stats.empty()) return out;
-  const std::vector<std::string> names = {"method_name", "service_name", "service_version",
-                                          "worker_index"};
-  auto labels = [&](const Entry* e) {
-    return std::vector<std::string>{e->model.tag.name + ".run", service_name, version, "1"};
-  };
-  family("bentoml_service_adaptive_batch_size", "histogram", "Service adaptive batch size");
-  for (const auto& [e, s] : stats) {
-    AppendHistogramSamples("bentoml_service_adaptive_batch_size", names, labels(e),
-                           s.batch_size.bounds, s.batch_size.Cumulative(), s.batch_size.sum,
-                           &out);
-  }
-  family("bento_batch_queue_wait_seconds", "histogram",
-         "Time a request waited in the batcher before its last item was dispatched");
-  for (const auto& [e, s] : stats) {
-    AppendHistogramSamples("bento_batch_queue_wait_seconds", names, labels(e),
-                           s.queue_wait_seconds.bounds, s.queue_wait_seconds.Cumulative(),
-                           s.queue_wait_seconds.sum, &out);
-  }
-  family("bento_batch_shed_total", "counter",
-         "Requests shed with 503 because they could not meet max_latency_ms");
-  for (const auto& [e, s] : stats) {
-    AppendSample("bento_batch_shed_total", names, labels(e), static_cast<double>(s.shed_total),
-                 &out);
-  }
-  family("bento_batch_inflight", "gauge", "Batches running now");
-  for (const auto& [e, s] : stats) {
-    AppendSample("bento_batch_inflight", names, labels(e), s.inflight_batches, &out);
-  }
-  return out;
+  return RenderBatcherMetrics(snapshots, service_name, version);
 }
 
 StatusOr<std::map<std::string, Tensor>> DecodeInputs(const onnx::Session& session,

@@ -1,8 +1,13 @@
 #include "serving/service_adapter.h"
 
-#include <algorithm>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <memory>
+
+#include "batching/dispatcher.h"
 #include "io/multipart.h"
+#include "serving/batch_metrics.h"
 
 namespace bento::serving {
 namespace {
@@ -75,6 +80,33 @@ Status ParseArguments(const ApiRegistration& api, const http::HttpRequest& reque
   return OkStatus();
 }
 
+// A batchable API: each request's tensor is parsed alone, then the dispatcher combines
+// requests into one call of the API's tensor-to-tensor form.
+ApiHandler BatchedHandler(const ApiRegistration* api,
+                          std::shared_ptr<batching::Dispatcher> dispatcher) {
+  return [api, dispatcher](const http::HttpRequest& request, ReplyCallback done) {
+    Json json;
+    Arguments args;
+    Status parsed = ParseArguments(*api, request, &json, &args);
+    if (!parsed.ok()) return done(parsed);
+    const std::string& param = api->params.at(0).name;
+    auto it = args.find(param);
+    static const detail::Argument kMissing;
+    auto tensor = detail::ParseTensor(param, it == args.end() ? kMissing : it->second);
+    if (!tensor.ok()) return done(tensor.status());
+    batching::Request batched;
+    batched.inputs.emplace(param, std::move(*tensor));
+    batched.done = [done](StatusOr<batching::TensorMap> outputs) {
+      if (!outputs.ok()) return done(outputs.status());
+      Reply reply;
+      Status encoded = detail::EncodeTensorJson(outputs->begin()->second, &reply.body);
+      if (!encoded.ok()) return done(encoded);
+      done(std::move(reply));
+    };
+    dispatcher->Submit(std::move(batched));
+  };
+}
+
 ApiDef MakeApi(const ApiRegistration& api) {
   ApiDef def;
   def.name = api.name;
@@ -124,7 +156,44 @@ ServiceDef ServiceDefinition(Service& service) {
   ServiceDef def;
   def.name = service.name();
   def.ready = [&service] { return service.ready(); };
-  for (const auto& api : service.apis()) def.apis.push_back(MakeApi(api));
+  auto batchers = std::make_shared<std::vector<
+      std::pair<std::string, std::shared_ptr<batching::Dispatcher>>>>();
+  for (const auto& api : service.apis()) {
+    ApiDef api_def = MakeApi(api);
+    if (api.batch && api.batch_call) {
+      batching::BatchingOptions options;
+      options.max_batch_size = api.batch->max_batch_size;
+      options.max_latency_ms = api.batch->max_latency_ms;
+      options.input_batch_dim = api.batch->batch_dim.first;
+      options.output_batch_dim = api.batch->batch_dim.second;
+      std::string param = api.params.at(0).name;
+      auto call = api.batch_call;
+      auto dispatcher = batching::Dispatcher::Create(
+          options, [param, call](const batching::TensorMap& inputs)
+                       -> StatusOr<batching::TensorMap> {
+            ASSIGN_OR_RETURN(Tensor out, call(inputs.at(param)));
+            return batching::TensorMap{{"output", std::move(out)}};
+          });
+      if (dispatcher.ok()) {
+        std::shared_ptr<batching::Dispatcher> shared = std::move(*dispatcher);
+        api_def.handler = BatchedHandler(&api, shared);
+        batchers->emplace_back(api.name, shared);
+      } else {
+        spdlog::warn("{}: batching off: {}", api.name, dispatcher.status().message());
+      }
+    }
+    def.apis.push_back(std::move(api_def));
+  }
+  if (!batchers->empty()) {
+    std::string name = def.name, version = def.version;
+    def.extra_metrics = [batchers, name, version] {
+      std::vector<BatcherSnapshot> snapshots;
+      for (const auto& [api, dispatcher] : *batchers) {
+        snapshots.push_back({api, dispatcher->stats()});
+      }
+      return RenderBatcherMetrics(snapshots, name, version);
+    };
+  }
   return def;
 }
 

@@ -80,8 +80,11 @@ class ModelStore {
   // Starts a save of a new version of `name` (a fresh version is generated).
   StatusOr<PendingModel> BeginSave(std::string_view name) const;
   // Writes model.yaml (and custom_objects.json when `custom_objects` is not null) into the
-  // pending folder, fsyncs everything and moves it into place; then points `latest` at it.
-  // `info.tag` is overwritten with the pending tag.
+  // pending folder, fsyncs everything and moves it into place; then points `latest` at it
+  // unless a newer version (by creation_time) is already latest, as BentoML does.
+  // `info.tag` is overwritten with the pending tag; creation_time is trimmed to microseconds
+  // (now() when left at the epoch). Metadata holding null is refused with INVALID_ARGUMENT,
+  // since BentoML cannot load it.
   StatusOr<StoredModel> Commit(PendingModel pending, ModelInfo info,
                                const Json& custom_objects) const;
 
@@ -89,12 +92,15 @@ class ModelStore {
   // or removes the name's folder when none remains.
   Status Delete(std::string_view tag) const;
 
-  // Writes the version folder as a .bentomodel archive (tar; xz when `path` ends in .xz or
-  // .bentomodel, gz when it ends in .gz), with model.yaml at the root. Returns the path.
+  // Writes the version folder as a .bentomodel archive (tar; gz when `path` ends in .gz or
+  // .tgz, xz otherwise, e.g. .xz or .bentomodel), with model.yaml at the root. The file is
+  // written beside `path` and renamed, so a failed export leaves nothing. Returns the path.
   StatusOr<stdfs::path> Export(std::string_view tag, const stdfs::path& path) const;
   // Imports a .bentomodel archive (xz or gz, detected from content). The tag comes from its
-  // model.yaml; a tag already in the store is refused with ALREADY_EXISTS. Entries that are
-  // not regular files or folders, or whose paths escape the folder, are refused.
+  // model.yaml (at the root, or in a single top-level folder); a tag already in the store is
+  // refused with ALREADY_EXISTS. Entries that are not regular files or folders, or whose
+  // paths escape the folder, are refused (INVALID_ARGUMENT); a corrupt archive gives DATA_LOSS
+  // or INVALID_ARGUMENT. On any failure the store is unchanged and no staging is left.
   StatusOr<Tag> Import(const stdfs::path& archive) const;
 
   // custom_objects.json of a stored model, or an empty object when it has none.

@@ -6,7 +6,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "store/pyyaml_emitter.h"
 #include "store/pyyaml_scalar.h"
@@ -88,6 +90,64 @@ std::string ScalarText(const YAML::Node& node) {
     ++i;
   }
   return out;
+}
+
+// The value of the single-quoted scalar starting at source[pos], folded as YAML says: lines
+// are trimmed, a line break alone becomes a space, one followed by k empty lines becomes k
+// newlines, and '' is a quote. nullopt if it is not a complete multi-line scalar.
+std::optional<std::string> FoldSingleQuoted(std::string_view source, size_t pos) {
+  std::vector<std::string> lines(1);
+  for (size_t i = pos + 1; i < source.size(); ++i) {
+    char c = source[i];
+    if (c == '\'' && i + 1 < source.size() && source[i + 1] == '\'') {
+      lines.back().push_back(c);
+      ++i;
+    } else if (c == '\'') {
+      if (lines.size() == 1) return std::nullopt;  // one line: yaml-cpp gets it right
+      auto trim = [](const std::string& l, bool left, bool right) {
+        size_t b = left ? l.find_first_not_of(" \t\r") : 0;
+        if (b == std::string::npos) return std::string();
+        size_t e = right ? l.find_last_not_of(" \t\r") + 1 : l.size();
+        return l.substr(b, e - b);
+      };
+      const size_t last = lines.size() - 1;
+      std::string out = trim(lines[0], false, true);
+      for (size_t j = 1; j <= last;) {
+        size_t empty = 0;
+        while (j < last && trim(lines[j], true, true).empty()) ++empty, ++j;
+        out += empty == 0 ? std::string(" ") : std::string(empty, '\n');
+        out += trim(lines[j], true, j != last);
+        ++j;
+      }
+      return out;
+    } else if (c == '\n') {
+      lines.emplace_back();
+    } else {
+      lines.back().push_back(c);
+    }
+  }
+  return std::nullopt;
+}
+
+// yaml-cpp 0.7 drops trailing empty lines of multi-line single-quoted scalars, which PyYAML
+// writes for strings ending in line breaks ("b\n\n", or "\n" alone, reads back as "b\n" and
+// ""). Re-reads every such scalar from the source text.
+void RepairSingleQuoted(YAML::Node node, std::string_view source) {
+  if (node.IsSequence()) {
+    for (YAML::Node item : node) RepairSingleQuoted(item, source);
+  } else if (node.IsMap()) {
+    for (const auto& kv : node) {
+      RepairSingleQuoted(kv.first, source);
+      RepairSingleQuoted(kv.second, source);
+    }
+  }
+  if (!node.IsScalar() || node.Tag() != "!") return;
+  size_t pos = static_cast<size_t>(node.Mark().pos);
+  if (pos >= source.size() || source[pos] != '\'') return;
+  if (std::optional<std::string> value = FoldSingleQuoted(source, pos)) {
+    node = *value;
+    node.SetTag("!");
+  }
 }
 
 // The JSON value PyYAML's safe_load would give.
@@ -355,7 +415,10 @@ std::string WriteModelYaml(const ModelInfo& info) {
 
 StatusOr<ModelInfo> ParseModelYaml(std::string_view text) {
   try {
-    return ParseDocument(YAML::Load(std::string(text)));
+    std::string source(text);
+    YAML::Node doc = YAML::Load(source);
+    RepairSingleQuoted(doc, source);
+    return ParseDocument(doc);
   } catch (const YAML::Exception& e) {
     return InvalidArgumentError(std::string("model.yaml is not valid YAML: ") + e.what());
   } catch (const std::exception& e) {

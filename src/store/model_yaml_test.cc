@@ -112,6 +112,10 @@ ModelInfo SampleInfo() {
                        {"nested", {{"k", {{"v", true}}}}},
                        {"unicode", "\xc3\xa9t\xc3\xa9"},
                        {"multi", "a\nb"},
+                       {"newline", "\n"},
+                       {"newlines", "\n\n"},
+                       {"trailing_newlines", "b\n\n"},
+                       {"quoted_lines", "it's\n  indented\n\nlast "},
                        // Written "\_\N", which yaml-cpp 0.7 decodes to Latin-1 bytes.
                        {"nbsp_nel", "\xc2\xa0x\xc2\x85"}};
   info.context.framework_versions = {{"bento", "0.1.0"}, {"onnxruntime", "1.22.1"}};

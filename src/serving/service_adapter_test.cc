@@ -1,0 +1,126 @@
+// A C++ service through App at the handler level: typed parameters from JSON, raw bodies and
+// multipart, errors, and a batchable API.
+#include "serving/service_adapter.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "base/fs.h"
+#include "bento/image.h"
+#include "serving/app.h"
+
+namespace bento::serving {
+namespace {
+
+class TestService : public Service {
+ public:
+  TestService() : Service("TestService") {
+    Api("shout", &TestService::Shout, {"text"});
+    Api("sum", &TestService::Sum, {"values", "scale"});
+    Api("describe", &TestService::Describe, {"image"});
+    BatchApi("twice", &TestService::Twice, "x", {.max_batch_size = 8, .max_latency_ms = 500});
+  }
+  std::string Shout(const std::string& text) { return text + "!"; }
+  Json Sum(const std::vector<std::vector<double>>& values, double scale) {
+    double total = 0;
+    for (const auto& row : values) for (double v : row) total += v;
+    return {{"sum", total * scale}};
+  }
+  Json Describe(const Image& image) {
+    return {{"width", image.width()}, {"height", image.height()}};
+  }
+  StatusOr<Tensor> Twice(const Tensor& x) {
+    ++calls;
+    Tensor out = Tensor::Zeros(x.dtype(), x.shape());
+    auto in = x.values<float>();
+    auto o = out.mutable_values<float>();
+    for (size_t i = 0; i < in.size(); ++i) o[i] = 2 * in[i];
+    return out;
+  }
+  std::atomic<int> calls{0};
+};
+
+http::HttpRequest Post(std::string path, std::string body, std::string type) {
+  http::HttpRequest r;
+  r.method = "POST";
+  r.path = r.target = std::move(path);
+  r.body = std::move(body);
+  r.headers.emplace_back("Content-Type", std::move(type));
+  return r;
+}
+
+http::HttpResponse Call(App& app, http::HttpRequest request) {
+  std::promise<http::HttpResponse> promise;
+  auto future = promise.get_future();
+  app.Handle(std::move(request), [&promise](http::HttpResponse r) { promise.set_value(r); });
+  return future.get();
+}
+
+TEST(ServiceAdapterTest, ParsesTypedParameters) {
+  TestService service;
+  App app(ServiceDefinition(service), {.workers = 2});
+  auto r = Call(app, Post("/shout", R"({"text": "hi"})", "application/json"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hi!");
+  EXPECT_EQ(Call(app, Post("/shout", "raw", "text/plain")).body, "raw!");
+  r = Call(app, Post("/sum", R"({"values": [[1, 2], [3.5]], "scale": 2})", "application/json"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"sum":13.0})");
+
+  auto png = fs::ReadFile("/usr/lib/python3/dist-packages/skimage/data/chelsea.png");
+  ASSERT_TRUE(png.ok());
+  std::string multipart = "--B\r\nContent-Disposition: form-data; name=\"image\"; "
+                          "filename=\"c.png\"\r\nContent-Type: image/png\r\n\r\n" +
+                          *png + "\r\n--B--\r\n";
+  r = Call(app, Post("/describe", multipart, "multipart/form-data; boundary=B"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"height":300,"width":451})");
+  EXPECT_EQ(Call(app, Post("/describe", *png, "image/png")).status, 200);
+}
+
+TEST(ServiceAdapterTest, BadParametersAre400) {
+  TestService service;
+  App app(ServiceDefinition(service), {.workers = 1});
+  auto missing = Call(app, Post("/sum", R"({"values": [[1]]})", "application/json"));
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find("missing parameter 'scale'"), std::string::npos) << missing.body;
+  auto unknown = Call(app, Post("/sum", R"({"values": [[1]], "scale": 1, "x": 0})",
+                                "application/json"));
+  EXPECT_NE(unknown.body.find("unknown parameter 'x'"), std::string::npos) << unknown.body;
+  auto wrong = Call(app, Post("/sum", R"({"values": "abc", "scale": 1})", "application/json"));
+  EXPECT_EQ(wrong.status, 400) << wrong.body;
+  auto not_image = Call(app, Post("/describe", "garbage", "image/png"));
+  EXPECT_EQ(not_image.status, 400);
+  EXPECT_NE(not_image.body.find("not an image"), std::string::npos) << not_image.body;
+  EXPECT_EQ(Call(app, Post("/describe", "{}", "application/json")).status, 415);
+  EXPECT_EQ(Call(app, Post("/shout", "{", "application/json")).status, 400);
+}
+
+TEST(ServiceAdapterTest, BatchApiCombinesConcurrentRequests) {
+  TestService service;
+  App app(ServiceDefinition(service), {.workers = 16});
+  std::vector<std::thread> clients;
+  std::atomic<int> wrong{0};
+  for (int c = 0; c < 16; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < 10; ++i) {
+        float v = static_cast<float>(c * 100 + i);
+        std::string body = "{\"x\": [[" + std::to_string(v) + ", 1.0]]}";
+        auto r = Call(app, Post("/twice", body, "application/json"));
+        std::string want = "[[" + std::to_string(static_cast<int>(2 * v)) + ".0,2.0]]";
+        if (r.status != 200 || r.body != want) ++wrong;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_LT(service.calls.load(), 160);  // some requests shared a call
+  auto metrics = Call(app, http::HttpRequest{"GET", "/metrics", "/metrics"});
+  EXPECT_NE(metrics.body.find("bentoml_service_adaptive_batch_size_count{method_name=\"twice\""),
+            std::string::npos) << metrics.body;
+}
+
+}  // namespace
+}  // namespace bento::serving
