@@ -31,6 +31,10 @@ StatusOr<Tensor> Slice(const Tensor& tensor, int dim, int64_t begin, int64_t end
 // to shape[dim].
 StatusOr<std::vector<Tensor>> Split(const Tensor& tensor, int dim, std::span<const int64_t> sizes);
 
+// OK when `t` can be concatenated or sliced along `dim`: a fixed-size or STRING dtype and
+// dim < rank. INVALID_ARGUMENT otherwise.
+Status CheckSplittable(const Tensor& t, int dim);
+
 // Row `i` (along dim 0) of a float32 tensor, e.g. one image's scores in a [N, classes]
 // output. Empty when the tensor is not float32 or `i` is out of range.
 std::span<const float> Row(const Tensor& tensor, int64_t i);

@@ -156,11 +156,12 @@ const Status& AsStatus(const StatusOr<T>& s) {
 #define BENTO_CONCAT_(a, b) BENTO_CONCAT_INNER_(a, b)
 
 // Returns the Status of `expr` (a Status or StatusOr) from the enclosing function if not OK.
+// The Status is copied out of `expr` at once, so `expr` may be a temporary's member, such as
+// `f().status()`.
 #define RETURN_IF_ERROR(expr)                                                    \
   do {                                                                           \
-    const auto& bento_status_ = (expr);                                          \
-    if (!::bento::internal::AsStatus(bento_status_).ok())                        \
-      return ::bento::internal::AsStatus(bento_status_);                         \
+    ::bento::Status bento_status_ = ::bento::internal::AsStatus(expr);          \
+    if (!bento_status_.ok()) return bento_status_;                               \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, MakeX()); declares or assigns `lhs` from a StatusOr, or

@@ -3,25 +3,6 @@
 #include <utility>
 
 namespace bento::batching {
-namespace {
-
-Status CheckElementType(const Tensor& t) {
-  if (t.dtype() != DType::kString && DTypeSize(t.dtype()) == 0) {
-    return InvalidArgumentError("cannot batch a tensor of dtype " +
-                                std::string(DTypeName(t.dtype())));
-  }
-  return OkStatus();
-}
-
-Status CheckDim(const Tensor& t, int dim) {
-  if (dim < 0 || static_cast<size_t>(dim) >= t.shape().size()) {
-    return InvalidArgumentError("batch dim " + std::to_string(dim) + " is out of range for shape " +
-                                ShapeToString(t.shape()));
-  }
-  return OkStatus();
-}
-
-}  // namespace
 
 StatusOr<TensorMap> SliceMap(const TensorMap& tensors, int dim, int64_t begin, int64_t end) {
   TensorMap out;
@@ -60,10 +41,8 @@ StatusOr<int64_t> BatchSize(const TensorMap& inputs, int batch_dim) {
   std::string first_name;
   for (const auto& [name, t] : inputs) {
     auto context = "input '" + name + "'";
-    Status type = CheckElementType(t);
-    if (!type.ok()) return type.WithContext(context);
-    Status dim = CheckDim(t, batch_dim);
-    if (!dim.ok()) return dim.WithContext(context);
+    Status splittable = CheckSplittable(t, batch_dim);
+    if (!splittable.ok()) return splittable.WithContext(context);
     for (int64_t d : t.shape()) {
       if (d < 0) {
         return InvalidArgumentError(context + ": negative dim in " + ShapeToString(t.shape()));

@@ -1,5 +1,7 @@
 #include "http/request.h"
 
+#include <cctype>
+
 #include "http/json_string.h"
 
 namespace bento::http {
@@ -72,6 +74,15 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
 
 HttpResponse HttpResponse::Error(int status, std::string_view message) {
   return HttpResponse{status, "application/json", {}, JsonErrorBody(message)};
+}
+
+std::string HttpRequest::media_type() const {
+  std::string type(header("Content-Type").value_or(""));
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.erase(0, 1);
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type;
 }
 
 }  // namespace bento::http

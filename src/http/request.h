@@ -38,6 +38,10 @@ struct HttpRequest {
   // absent. The view points into `headers`: it lives as long as this request is unchanged.
   std::optional<std::string_view> header(std::string_view name) const;
 
+  // The Content-Type's media type, lower-cased, without parameters: "multipart/form-data"
+  // for "Multipart/Form-Data; boundary=x"; "" when there is no Content-Type.
+  std::string media_type() const;
+
   // The percent-decoded value of the first query parameter called `name` ('+' decodes to a
   // space, as in HTML forms); "" for a bare "?name"; nullopt when absent. Names are compared
   // after decoding, case-sensitively.

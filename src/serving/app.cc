@@ -24,13 +24,6 @@ http::HttpResponse JsonError(int status, std::string_view message) {
 }
 
 // The media type of a Content-Type header, lower-cased, without parameters.
-std::string MediaType(const http::HttpRequest& request) {
-  std::string type(request.header("Content-Type").value_or(""));
-  type = type.substr(0, type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return type;
-}
 
 bool Accepts(const ApiDef& api, const std::string& media_type) {
   for (const auto& accepted : api.content_types) {
@@ -167,7 +160,7 @@ bool App::ServeStatic(const http::HttpRequest& request, http::Responder& respond
 }
 
 void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Responder respond) {
-  std::string media_type = MediaType(request);
+  std::string media_type = request.media_type();
   if (media_type.empty() && api.content_types.size() == 1) media_type = api.content_types[0];
   if (!Accepts(api, media_type)) {
     std::string accepted;

@@ -16,14 +16,6 @@ using detail::ApiRegistration;
 using detail::Arguments;
 using detail::ParamSource;
 
-std::string MediaType(const http::HttpRequest& request) {
-  std::string type(request.header("Content-Type").value_or(""));
-  type = type.substr(0, type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return type;
-}
 
 bool IsFileParam(const detail::ParamInfo& p) {
   return p.source == ParamSource::kFile || p.source == ParamSource::kFiles;
@@ -43,7 +35,7 @@ Status CheckKnown(const ApiRegistration& api, std::string_view name) {
 // arguments point into.
 Status ParseArguments(const ApiRegistration& api, const http::HttpRequest& request, Json* json,
                       Arguments* args) {
-  std::string type = MediaType(request);
+  std::string type = request.media_type();
   if (type == "multipart/form-data") {
     ASSIGN_OR_RETURN(auto parts, io::ParseMultipart(
                                      request.body, request.header("Content-Type").value_or("")));

@@ -27,15 +27,13 @@ Geometry GeometryOf(const std::vector<int64_t>& shape, int dim) {
   return g;
 }
 
-Status CheckElementType(const Tensor& t) {
+}  // namespace
+
+Status CheckSplittable(const Tensor& t, int dim) {
   if (t.dtype() != DType::kString && DTypeSize(t.dtype()) == 0) {
     return InvalidArgumentError("cannot batch a tensor of dtype " +
                                 std::string(DTypeName(t.dtype())));
   }
-  return OkStatus();
-}
-
-Status CheckDim(const Tensor& t, int dim) {
   if (dim < 0 || static_cast<size_t>(dim) >= t.shape().size()) {
     return InvalidArgumentError("batch dim " + std::to_string(dim) + " is out of range for shape " +
                                 ShapeToString(t.shape()));
@@ -43,13 +41,10 @@ Status CheckDim(const Tensor& t, int dim) {
   return OkStatus();
 }
 
-}  // namespace
-
 StatusOr<Tensor> Concat(std::span<const Tensor> parts, int dim) {
   if (parts.empty()) return InvalidArgumentError("Concat: no tensors");
   const Tensor& first = parts[0];
-  RETURN_IF_ERROR(CheckElementType(first));
-  RETURN_IF_ERROR(CheckDim(first, dim));
+  RETURN_IF_ERROR(CheckSplittable(first, dim));
   std::vector<int64_t> shape = first.shape();
   int64_t total = 0;
   for (const Tensor& part : parts) {
@@ -97,8 +92,7 @@ StatusOr<Tensor> Concat(std::span<const Tensor> parts, int dim) {
 }
 
 StatusOr<Tensor> Slice(const Tensor& tensor, int dim, int64_t begin, int64_t end) {
-  RETURN_IF_ERROR(CheckElementType(tensor));
-  RETURN_IF_ERROR(CheckDim(tensor, dim));
+  RETURN_IF_ERROR(CheckSplittable(tensor, dim));
   const Geometry g = GeometryOf(tensor.shape(), dim);
   if (begin < 0 || begin > end || end > g.items) {
     return InvalidArgumentError("slice [" + std::to_string(begin) + ", " + std::to_string(end) +
@@ -140,7 +134,7 @@ StatusOr<Tensor> Slice(const Tensor& tensor, int dim, int64_t begin, int64_t end
 
 StatusOr<std::vector<Tensor>> Split(const Tensor& tensor, int dim,
                                     std::span<const int64_t> sizes) {
-  RETURN_IF_ERROR(CheckDim(tensor, dim));
+  RETURN_IF_ERROR(CheckSplittable(tensor, dim));
   int64_t total = 0;
   for (int64_t s : sizes) total += s;
   if (total != tensor.shape()[dim]) {
