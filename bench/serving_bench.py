@@ -58,6 +58,7 @@ def main():
         x = np.random.default_rng(0).random(shape, dtype=np.float32)
         with open(body, "w") as f:
             json.dump({input_name: x.tolist()}, f)
+        body_bytes = os.path.getsize(body)
 
         served = {}
         for mode in modes:
@@ -84,7 +85,7 @@ def main():
         if best["batch"] == 1:
             best = max([best] + list(raw_at.values()), key=lambda r: r["items_per_s"])
 
-    print(f"{args.model} ({input_name}: float32{list(shape)}, {os.path.getsize(body)} bytes of "
+    print(f"{args.model} ({input_name}: float32{list(shape)}, {body_bytes} bytes of "
           f"JSON per request), {args.seconds:g} s per point, {os.cpu_count()} cores shared by "
           f"wrk, the server and nothing else\n")
     rows = []
