@@ -2,9 +2,9 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <set>
@@ -32,30 +32,27 @@ constexpr std::array<NamedType, 14> kTypes = {{
     {"BF16", DType::kBFloat16},   {"BYTES", DType::kString},
 }};
 
-constexpr size_t kMaxRank = kMaxJsonTensorRank;
+constexpr size_t kMaxRank = kMaxJsonTensorRank;  // as for tensors in BentoML's JSON
 constexpr int kMaxParameterDepth = 64;
 constexpr size_t kCachedParserCapacity = 1 << 20;
 
 // "[2,3]", the way the request wrote it.
 std::string ShapeText(const std::vector<int64_t>& shape) {
   std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(shape[i]);
-  }
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
   return out + "]";
 }
 
 bool KeyIs(field& f, std::string_view name) { return f.key() == name; }
 
-Status Syntax(simdjson::error_code error) { return JsonSyntaxError(error); }
-
 // Reads a "parameters" value: a JSON object, at most kMaxParameterDepth deep.
 Status ReadParameters(value v, std::string_view owner, Json* out) {
   object obj;
-  if (v.get_object().get(obj)) return InvalidArgumentError(std::string(owner) + ": 'parameters' must be a JSON object");
+  if (v.get_object().get(obj)) {
+    return InvalidArgumentError(std::string(owner) + ": 'parameters' must be a JSON object");
+  }
   std::string_view raw;
-  if (auto error = obj.raw_json().get(raw)) return Syntax(error);
+  if (auto error = obj.raw_json().get(raw)) return JsonSyntaxError(error);
   bool too_deep = false;
   Json parsed = Json::parse(
       raw,
@@ -64,11 +61,20 @@ Status ReadParameters(value v, std::string_view owner, Json* out) {
         return !too_deep;
       },
       /*allow_exceptions=*/false);
-  if (too_deep) return InvalidArgumentError(std::string(owner) + ": 'parameters' nest too deeply");
-  if (parsed.is_discarded() || !parsed.is_object()) {
-    return InvalidArgumentError(std::string(owner) + ": 'parameters' is not a valid JSON object");
+  if (too_deep || parsed.is_discarded() || !parsed.is_object()) {
+    return InvalidArgumentError(std::string(owner) + ": 'parameters' must be a JSON object " +
+                                "at most " + std::to_string(kMaxParameterDepth) + " levels deep");
   }
   *out = std::move(parsed);
+  return OkStatus();
+}
+
+// Reads the bool parameter `key` of `params` into `*out`, if present.
+Status ReadBool(const Json& params, const char* key, std::optional<bool>* out) {
+  if (!params.is_object() || !params.contains(key)) return OkStatus();
+  const Json& b = params[key];
+  if (!b.is_boolean()) return InvalidArgumentError("'" + std::string(key) + "' must be a bool");
+  *out = b.get<bool>();
   return OkStatus();
 }
 
@@ -79,29 +85,21 @@ Status ReadString(value v, std::string_view what, std::string* out) {
   return OkStatus();
 }
 
-// The binary part of the body, consumed input by input.
-class BinaryCursor {
- public:
-  explicit BinaryCursor(std::string_view data) : rest_(data) {}
-  StatusOr<std::string_view> Take(const std::string& name, uint64_t size) {
-    if (size > rest_.size()) {
-      return InvalidArgumentError("binary data of input '" + name + "' is " +
-                                  std::to_string(size) + " bytes but only " +
-                                  std::to_string(rest_.size()) + " remain");
-    }
-    std::string_view out = rest_.substr(0, size);
-    rest_.remove_prefix(size);
-    return out;
+// Takes the next `size` bytes of the binary part of the body (`*rest`) for input `name`.
+StatusOr<std::string_view> TakeBinary(std::string_view* rest, const std::string& name,
+                                      uint64_t size) {
+  if (size > rest->size()) {
+    return InvalidArgumentError("binary data of input '" + name + "' is " + std::to_string(size) +
+                                " bytes but only " + std::to_string(rest->size()) + " remain");
   }
-  size_t remaining() const { return rest_.size(); }
-
- private:
-  std::string_view rest_;
-};
+  std::string_view out = rest->substr(0, size);
+  rest->remove_prefix(size);
+  return out;
+}
 
 // Decodes Triton's BYTES framing: per element a 4-byte little-endian length, then the bytes.
-StatusOr<Tensor> DecodeBinaryStrings(const std::string& label, std::string_view data,
-                                     std::vector<int64_t> shape, int64_t count) {
+StatusOr<std::vector<std::string>> DecodeBinaryStrings(const std::string& label,
+                                                       std::string_view data) {
   std::vector<std::string> values;
   size_t index = 0;
   while (!data.empty()) {
@@ -110,8 +108,7 @@ StatusOr<Tensor> DecodeBinaryStrings(const std::string& label, std::string_view 
                                   " has a truncated 4-byte length");
     }
     const auto* p = reinterpret_cast<const unsigned char*>(data.data());
-    uint32_t len = uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 |
-                   uint32_t{p[3]} << 24;
+    uint32_t len = p[0] | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
     data.remove_prefix(4);
     if (len > data.size()) {
       return InvalidArgumentError(label + ": BYTES element " + std::to_string(index) + " is " +
@@ -122,119 +119,112 @@ StatusOr<Tensor> DecodeBinaryStrings(const std::string& label, std::string_view 
     data.remove_prefix(len);
     ++index;
   }
-  if (static_cast<int64_t>(values.size()) != count) {
-    return InvalidArgumentError(label + ": shape " + ShapeText(shape) + " needs " +
-                                std::to_string(count) + " elements, got " +
-                                std::to_string(values.size()));
-  }
-  return Tensor::Strings(std::move(shape), std::move(values));
+  return values;
 }
 
-Status ParseInput(object obj, size_t index, BinaryCursor* binary, std::set<std::string>* names,
+Status ParseInput(object obj, size_t index, std::string_view* binary, std::set<std::string>* names,
                   InferInput* out) {
   std::optional<std::string> datatype;
   std::optional<std::vector<int64_t>> shape;
   int data_fields = 0;
-  auto label = [&] {
-    return out->name.empty() && index != SIZE_MAX ? "input #" + std::to_string(index)
-                                                  : "input '" + out->name + "'";
-  };
   bool has_name = false;
+  auto label = [&] {
+    return has_name ? "input '" + out->name + "'" : "input #" + std::to_string(index);
+  };
+  auto bad = [&](std::string_view what) {
+    return InvalidArgumentError(label() + std::string(what));
+  };
   for (auto field_result : obj) {
     field f;
-    if (auto error = std::move(field_result).get(f)) return Syntax(error);
+    if (auto error = std::move(field_result).get(f)) return JsonSyntaxError(error);
     value v = f.value();
     if (KeyIs(f, "name")) {
-      if (Status s = ReadString(v, label() + " name", &out->name); !s.ok()) return s;
+      RETURN_IF_ERROR(ReadString(v, label() + " name", &out->name));
       has_name = true;
     } else if (KeyIs(f, "datatype")) {
       datatype.emplace();
-      if (Status s = ReadString(v, label() + ": 'datatype'", &*datatype); !s.ok()) return s;
+      RETURN_IF_ERROR(ReadString(v, label() + ": 'datatype'", &*datatype));
     } else if (KeyIs(f, "shape")) {
       simdjson::ondemand::array dims;
-      if (v.get_array().get(dims)) return InvalidArgumentError(label() + ": 'shape' must be an array of integers");
+      if (v.get_array().get(dims)) return bad(": 'shape' must be an array of integers");
       shape.emplace();
       for (auto dim_result : dims) {
         int64_t dim;
         if (auto error = dim_result.get_int64().get(dim)) {
-          if (error != simdjson::INCORRECT_TYPE && error != simdjson::NUMBER_OUT_OF_RANGE) return Syntax(error);
-          return InvalidArgumentError(label() + ": 'shape' must be an array of integers");
+          if (error != simdjson::INCORRECT_TYPE && error != simdjson::NUMBER_OUT_OF_RANGE) {
+            return JsonSyntaxError(error);
+          }
+          return bad(": 'shape' must be an array of integers");
         }
-        if (shape->size() >= kMaxRank) return InvalidArgumentError(label() + ": shape has more than " + std::to_string(kMaxRank) + " dimensions");
+        if (shape->size() >= kMaxRank) return bad(": 'shape' has too many dimensions");
         shape->push_back(dim);
       }
     } else if (KeyIs(f, "parameters")) {
-      if (Status s = ReadParameters(v, label(), &out->parameters); !s.ok()) return s;
+      RETURN_IF_ERROR(ReadParameters(v, label(), &out->parameters));
     } else if (KeyIs(f, "data")) {
       ++data_fields;  // decoded below, once the datatype is known
     }
   }
-  if (!has_name) return InvalidArgumentError(label() + " has no 'name'");
-  if (!names->insert(out->name).second) return InvalidArgumentError("duplicate input name '" + out->name + "'");
-  if (!datatype) return InvalidArgumentError(label() + " has no 'datatype'");
-  if (!shape) return InvalidArgumentError(label() + " has no 'shape'");
+  if (!has_name) return bad(" has no 'name'");
+  if (!names->insert(out->name).second) return bad(": duplicate input name '" + out->name + "'");
+  if (!datatype) return bad(" has no 'datatype'");
+  if (!shape) return bad(" has no 'shape'");
   std::optional<DType> dtype = DTypeFromKServe(*datatype);
-  if (!dtype) return InvalidArgumentError(label() + ": unknown datatype '" + *datatype + "'");
+  if (!dtype) return bad(": unknown datatype '" + *datatype + "'");
   int64_t count = 1;
   for (int64_t dim : *shape) {
-    if (dim < 0) return InvalidArgumentError(label() + ": negative dimension in shape " + ShapeText(*shape));
+    if (dim < 0) return bad(": negative dimension in shape " + ShapeText(*shape));
     if (dim != 0 && count > std::numeric_limits<int64_t>::max() / dim) {
-      return InvalidArgumentError(label() + ": shape " + ShapeText(*shape) + " is too large");
+      return bad(": shape " + ShapeText(*shape) + " is too large");
     }
     count *= dim;
   }
   auto count_error = [&](int64_t got) {
-    return InvalidArgumentError(label() + ": shape " + ShapeText(*shape) + " needs " +
-                                std::to_string(count) + " elements, got " + std::to_string(got));
+    return bad(": shape " + ShapeText(*shape) + " needs " + std::to_string(count) +
+               " elements, got " + std::to_string(got));
   };
   std::optional<uint64_t> binary_size;
   if (out->parameters.is_object() && out->parameters.contains("binary_data_size")) {
     const Json& size = out->parameters["binary_data_size"];
-    if (!size.is_number_unsigned()) return InvalidArgumentError(label() + ": 'binary_data_size' must be a non-negative integer");
+    if (!size.is_number_unsigned()) return bad(": 'binary_data_size' must be an integer >= 0");
     binary_size = size.get<uint64_t>();
   }
-  if (data_fields > 1) return InvalidArgumentError(label() + " has more than one 'data'");
-  if (binary_size && data_fields) return InvalidArgumentError(label() + " has both 'data' and 'binary_data_size'");
-  if (!binary_size && !data_fields) return InvalidArgumentError(label() + " has no 'data' and no 'binary_data_size'");
-
+  if (data_fields > 1) return bad(" has more than one 'data'");
+  if (binary_size && data_fields) return bad(" has both 'data' and 'binary_data_size'");
+  if (!binary_size && !data_fields) return bad(" has no 'data' and no 'binary_data_size'");
   if (binary_size) {
-    StatusOr<std::string_view> bytes = binary->Take(out->name, *binary_size);
-    if (!bytes.ok()) return bytes.status();
+    ASSIGN_OR_RETURN(std::string_view bytes, TakeBinary(binary, out->name, *binary_size));
     if (*dtype == DType::kString) {
-      StatusOr<Tensor> t = DecodeBinaryStrings(label(), *bytes, *shape, count);
-      if (!t.ok()) return t.status();
-      out->tensor = std::move(*t);
+      ASSIGN_OR_RETURN(std::vector<std::string> values, DecodeBinaryStrings(label(), bytes));
+      if (std::ssize(values) != count) return count_error(std::ssize(values));
+      out->tensor = Tensor::Strings(*shape, std::move(values));
       return OkStatus();
     }
     size_t elem = DTypeSize(*dtype);
-    if (bytes->size() % elem != 0) {
-      return InvalidArgumentError(label() + ": binary data size " + std::to_string(bytes->size()) +
-                                  " is not a multiple of the " + *datatype + " element size " +
-                                  std::to_string(elem));
+    if (bytes.size() % elem != 0) {
+      return bad(": binary data size " + std::to_string(bytes.size()) +
+                 " is not a multiple of the " + *datatype + " element size " +
+                 std::to_string(elem));
     }
-    if (static_cast<uint64_t>(count) != bytes->size() / elem) return count_error(static_cast<int64_t>(bytes->size() / elem));
-    StatusOr<Tensor> t = Tensor::FromBytes(*dtype, *shape, *bytes);
-    if (!t.ok()) return t.status();
-    out->tensor = std::move(*t);
+    int64_t got = static_cast<int64_t>(bytes.size() / elem);
+    if (got != count) return count_error(got);
+    ASSIGN_OR_RETURN(out->tensor, Tensor::FromBytes(*dtype, *shape, bytes));
     return OkStatus();
   }
   // Second pass for "data": the On-Demand document is read forward, so rewind this object.
-  bool nonempty = false;
-  if (auto error = obj.reset().get(nonempty)) return Syntax(error);
+  if (auto error = obj.reset().error()) return JsonSyntaxError(error);
   for (auto field_result : obj) {
     field f;
-    if (auto error = std::move(field_result).get(f)) return Syntax(error);
+    if (auto error = std::move(field_result).get(f)) return JsonSyntaxError(error);
     if (!KeyIs(f, "data")) continue;
     value v = f.value();
     StatusOr<Tensor> t = DecodeJsonTensor(v, *dtype);
     if (!t.ok()) return t.status().WithContext(label());
     if (t->num_elements() != count) return count_error(t->num_elements());
-    StatusOr<Tensor> shaped = t->Reshaped(*shape);
-    if (!shaped.ok()) return shaped.status().WithContext(label());
-    out->tensor = std::move(*shaped);
+    ASSIGN_OR_RETURN(out->tensor, t->Reshaped(*shape));
     return OkStatus();
   }
-  return InvalidArgumentError(label() + " has no 'data'");  // e.g. an escaped key
+  return bad(" has no 'data'");  // e.g. an escaped key
 }
 
 Status ParseOutput(object obj, size_t index, RequestedOutput* out, std::optional<bool>* binary) {
@@ -242,79 +232,57 @@ Status ParseOutput(object obj, size_t index, RequestedOutput* out, std::optional
   std::string label = "output #" + std::to_string(index);
   for (auto field_result : obj) {
     field f;
-    if (auto error = std::move(field_result).get(f)) return Syntax(error);
+    if (auto error = std::move(field_result).get(f)) return JsonSyntaxError(error);
     value v = f.value();
     if (KeyIs(f, "name")) {
-      if (Status s = ReadString(v, label + " name", &out->name); !s.ok()) return s;
+      RETURN_IF_ERROR(ReadString(v, label + " name", &out->name));
       has_name = true;
     } else if (KeyIs(f, "parameters")) {
-      if (Status s = ReadParameters(v, label, &out->parameters); !s.ok()) return s;
+      RETURN_IF_ERROR(ReadParameters(v, label, &out->parameters));
     }
   }
   if (!has_name) return InvalidArgumentError(label + " has no 'name'");
-  if (out->parameters.is_object() && out->parameters.contains("binary_data")) {
-    const Json& b = out->parameters["binary_data"];
-    if (!b.is_boolean()) return InvalidArgumentError("output '" + out->name + "': 'binary_data' must be true or false");
-    *binary = b.get<bool>();
-  }
-  return OkStatus();
+  return ReadBool(out->parameters, "binary_data", binary).WithContext("output '" + out->name + "'");
 }
-
-class ParserLease {
- public:
-  explicit ParserLease(size_t size) {
-    if (size <= kCachedParserCapacity) {
-      thread_local simdjson::ondemand::parser cached;
-      parser_ = &cached;
-    } else {
-      own_ = std::make_unique<simdjson::ondemand::parser>();
-      parser_ = own_.get();
-    }
-  }
-  simdjson::ondemand::parser& parser() { return *parser_; }
-
- private:
-  std::unique_ptr<simdjson::ondemand::parser> own_;
-  simdjson::ondemand::parser* parser_;
-};
 
 }  // namespace
 
 std::optional<DType> DTypeFromKServe(std::string_view name) {
-  for (const NamedType& t : kTypes) {
-    if (t.name == name) return t.dtype;
-  }
-  return std::nullopt;
+  auto it = std::ranges::find(kTypes, name, &NamedType::name);
+  return it == kTypes.end() ? std::nullopt : std::optional<DType>(it->dtype);
 }
 
 std::string_view KServeName(DType dtype) {
-  for (const NamedType& t : kTypes) {
-    if (t.dtype == dtype) return t.name;
-  }
-  return "";
+  auto it = std::ranges::find(kTypes, dtype, &NamedType::dtype);
+  return it == kTypes.end() ? std::string_view() : it->name;
 }
 
 StatusOr<InferRequest> ParseInferRequest(std::string_view body,
                                          std::optional<size_t> header_length) {
-  size_t json_size = body.size();
-  if (header_length) {
-    if (*header_length > body.size()) {
-      return InvalidArgumentError("Inference-Header-Content-Length " +
-                                  std::to_string(*header_length) + " exceeds the body size " +
-                                  std::to_string(body.size()));
-    }
-    json_size = *header_length;
+  if (header_length && *header_length > body.size()) {
+    return InvalidArgumentError("Inference-Header-Content-Length " +
+                                std::to_string(*header_length) + " exceeds the body size " +
+                                std::to_string(body.size()));
   }
-  BinaryCursor binary(body.substr(json_size));
+  size_t json_size = header_length.value_or(body.size());
+  std::string_view binary = body.substr(json_size);
   simdjson::padded_string padded(body.substr(0, json_size));
-  if (json_size != 0 && padded.data() == nullptr) return ResourceExhaustedError("request header too large");
-  ParserLease lease(json_size);
+  if (json_size != 0 && padded.data() == nullptr) {
+    return ResourceExhaustedError("the request header is too large");
+  }
+  // Each thread keeps one parser for headers up to 1 MiB; larger ones get their own.
+  thread_local simdjson::ondemand::parser cached_parser;
+  std::unique_ptr<simdjson::ondemand::parser> own_parser;
+  if (json_size > kCachedParserCapacity) own_parser.reset(new simdjson::ondemand::parser());
   simdjson::ondemand::document doc;
-  if (auto error = lease.parser().iterate(padded).get(doc)) return Syntax(error);
+  auto& parser = own_parser ? *own_parser : cached_parser;
+  if (auto error = parser.iterate(padded).get(doc)) return JsonSyntaxError(error);
   object root;
   if (auto error = doc.get_object().get(root)) {
-    if (error == simdjson::INCORRECT_TYPE) return InvalidArgumentError("the inference request must be a JSON object");
-    return Syntax(error);
+    if (error == simdjson::INCORRECT_TYPE) {
+      return InvalidArgumentError("the inference request must be a JSON object");
+    }
+    return JsonSyntaxError(error);
   }
   InferRequest request;
   std::vector<std::optional<bool>> output_binary;
@@ -322,31 +290,33 @@ StatusOr<InferRequest> ParseInferRequest(std::string_view body,
   bool has_inputs = false;
   for (auto field_result : root) {
     field f;
-    if (auto error = std::move(field_result).get(f)) return Syntax(error);
+    if (auto error = std::move(field_result).get(f)) return JsonSyntaxError(error);
     value v = f.value();
     if (KeyIs(f, "id")) {
-      if (Status s = ReadString(v, "'id'", &request.id); !s.ok()) return s;
+      RETURN_IF_ERROR(ReadString(v, "'id'", &request.id));
     } else if (KeyIs(f, "parameters")) {
-      if (Status s = ReadParameters(v, "request", &request.parameters); !s.ok()) return s;
+      RETURN_IF_ERROR(ReadParameters(v, "request", &request.parameters));
     } else if (KeyIs(f, "inputs") || KeyIs(f, "outputs")) {
       bool inputs = KeyIs(f, "inputs");
-      if (inputs && has_inputs) return InvalidArgumentError("the request has more than one 'inputs'");
+      if (inputs && has_inputs) return InvalidArgumentError("the request has two 'inputs'");
       has_inputs |= inputs;
+      std::string not_array =
+          std::string(inputs ? "'inputs'" : "'outputs'") + " must be an array of objects";
       simdjson::ondemand::array items;
-      if (v.get_array().get(items)) return InvalidArgumentError(std::string(inputs ? "'inputs'" : "'outputs'") + " must be an array of objects");
+      if (v.get_array().get(items)) return InvalidArgumentError(not_array);
       size_t index = 0;
       for (auto item : items) {
         object obj;
         if (auto error = item.get_object().get(obj)) {
-          if (error != simdjson::INCORRECT_TYPE) return Syntax(error);
-          return InvalidArgumentError(std::string(inputs ? "'inputs'" : "'outputs'") + " must be an array of objects");
+          if (error != simdjson::INCORRECT_TYPE) return JsonSyntaxError(error);
+          return InvalidArgumentError(not_array);
         }
         if (inputs) {
           InferInput& in = request.inputs.emplace_back();
-          if (Status s = ParseInput(obj, index, &binary, &input_names, &in); !s.ok()) return s;
+          RETURN_IF_ERROR(ParseInput(obj, index, &binary, &input_names, &in));
         } else {
           RequestedOutput& out = request.outputs.emplace_back();
-          if (Status s = ParseOutput(obj, index, &out, &output_binary.emplace_back()); !s.ok()) return s;
+          RETURN_IF_ERROR(ParseOutput(obj, index, &out, &output_binary.emplace_back()));
         }
         ++index;
       }
@@ -361,16 +331,14 @@ StatusOr<InferRequest> ParseInferRequest(std::string_view body,
     }
   }
   if (!has_inputs) return InvalidArgumentError("the request has no 'inputs'");
-  if (request.parameters.is_object() && request.parameters.contains("binary_data_output")) {
-    const Json& b = request.parameters["binary_data_output"];
-    if (!b.is_boolean()) return InvalidArgumentError("'binary_data_output' must be true or false");
-    request.binary_outputs_default = b.get<bool>();
-  }
+  std::optional<bool> binary_default;
+  RETURN_IF_ERROR(ReadBool(request.parameters, "binary_data_output", &binary_default));
+  request.binary_outputs_default = binary_default.value_or(false);
   for (size_t i = 0; i < request.outputs.size(); ++i) {
     request.outputs[i].binary_data = output_binary[i].value_or(request.binary_outputs_default);
   }
-  if (binary.remaining() != 0) {
-    return InvalidArgumentError(std::to_string(binary.remaining()) +
+  if (binary.size() != 0) {
+    return InvalidArgumentError(std::to_string(binary.size()) +
                                 " bytes of binary data left over after the last input");
   }
   return request;
@@ -398,30 +366,26 @@ std::string EncodeInferResponse(std::string_view model_name, std::string_view mo
            std::string(KServeName(t.dtype())) + "\",\"shape\":" + ShapeText(t.shape());
     if (KServeName(t.dtype()).empty()) {
       out += '}';
-      continue;
-    }
-    if (outputs[i].binary) {
+    } else if (outputs[i].binary) {
       any_binary = true;
       size_t before = binary.size();
       if (t.dtype() == DType::kString) {
         for (const std::string& s : t.strings()) {
           uint32_t len = static_cast<uint32_t>(s.size());
-          const char frame[4] = {static_cast<char>(len), static_cast<char>(len >> 8),
-                                 static_cast<char>(len >> 16), static_cast<char>(len >> 24)};
-          binary.append(frame, 4);
+          for (int shift = 0; shift < 32; shift += 8) binary += static_cast<char>(len >> shift);
           binary += s;
         }
       } else {
         binary += t.bytes();
       }
-      out += ",\"parameters\":{\"binary_data_size\":" + std::to_string(binary.size() - before) + "}}";
-      continue;
+      out += ",\"parameters\":{\"binary_data_size\":" + std::to_string(binary.size() - before) +
+             "}}";
+    } else {
+      StatusOr<Tensor> flat = t.Reshaped({t.num_elements()});
+      std::string data;
+      if (!flat.ok() || !EncodeJsonTensor(*flat, &data).ok()) data = "[]";
+      out += ",\"data\":" + data + '}';
     }
-    out += ",\"data\":";
-    StatusOr<Tensor> flat = t.Reshaped({t.num_elements()});
-    std::string data;
-    if (!flat.ok() || !EncodeJsonTensor(*flat, &data).ok()) data = "[]";
-    out += data + '}';
   }
   out += "]}";
   if (header_length) *header_length = any_binary ? out.size() : 0;
