@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -26,6 +27,7 @@ http::HttpResponse JsonError(int status, std::string_view message) {
 // The media type of a Content-Type header, lower-cased, without parameters.
 
 bool Accepts(const ApiDef& api, const std::string& media_type) {
+  if (api.content_types.empty()) return true;
   for (const auto& accepted : api.content_types) {
     if (accepted == media_type) return true;
     if (accepted.ends_with("/*") &&
@@ -122,7 +124,18 @@ void App::Handle(http::HttpRequest&& request, http::Responder respond) {
     return;
   }
   for (const auto& api : service_.apis) {
-    if (api.route != path) continue;
+    bool match = api.prefix ? (path == api.route || path.starts_with(api.route + "/"))
+                            : api.route == path;
+    if (!match) continue;
+    if (api.prefix) {
+      if (std::find(api.methods.begin(), api.methods.end(), request.method) ==
+          api.methods.end()) {
+        respond(JsonError(405, "method " + request.method + " not allowed on " + path));
+        return;
+      }
+      HandleApi(api, std::move(request), std::move(respond));
+      return;
+    }
     if (request.method != "POST") {
       http::HttpResponse r = JsonError(405, "method " + request.method + " not allowed on " +
                                                 path + "; use POST");
@@ -181,6 +194,7 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
       response.status = 200;
       response.content_type = std::move(reply->content_type);
       response.body = std::move(reply->body);
+      response.headers = std::move(reply->headers);
     } else {
       response = JsonError(HttpStatusFor(reply.status()), reply.status().message());
       if (response.status == 503) response.headers.emplace_back("Retry-After", "1");

@@ -7,18 +7,11 @@
 
 #include "batching/dispatcher.h"
 #include "serving/batch_metrics.h"
+#include "serving/model_entry.h"
 #include "serving/schema.h"
 #include "tensor/json_codec.h"
 
 namespace bento::serving {
-
-struct ModelService::Entry {
-  onnx::Model model;
-  std::optional<onnx::Session> session;  // set once, before `loaded` turns true
-  std::unique_ptr<batching::Dispatcher> batcher;  // batchable models; set before `loaded`
-  std::atomic<bool> loaded{false};
-  Status load_status = UnavailableError("model is still loading");  // guarded by `loaded`
-};
 
 ModelService::ModelService(ModelServiceOptions options) : options_(std::move(options)) {}
 
@@ -97,49 +90,46 @@ bool ModelService::ready() const {
   return true;
 }
 
-void ModelService::Run(const Entry& entry, const http::HttpRequest& request,
-                       ReplyCallback done) const {
+Status ModelService::CheckServing(const Entry& entry) const {
   if (!entry.loaded.load(std::memory_order_acquire)) {
-    done(UnavailableError("model " + entry.model.tag.ToString() + " is still loading"));
-    return;
+    return UnavailableError("model " + entry.model.tag.ToString() + " is still loading");
   }
-  if (!entry.session) {
-    done(entry.load_status);
-    return;
-  }
-  if (!entry.batcher) {
-    auto body = RunJson(*entry.session, request.body);
-    if (!body.ok()) {
-      done(body.status());
-      return;
-    }
-    done(Reply{"application/json", std::move(*body)});
-    return;
-  }
-  // Batched: validate this request alone, then let the batcher combine it with others.
+  if (!entry.session) return entry.load_status;
+  return OkStatus();
+}
+
+void ModelService::Infer(const Entry& entry, std::map<std::string, Tensor> inputs,
+                         std::function<void(StatusOr<std::vector<Tensor>>)> done) const {
   const onnx::Session& session = *entry.session;
-  auto inputs = DecodeInputs(session, request.body);
-  if (!inputs.ok()) {
-    done(inputs.status());
+  if (!entry.batcher) {
+    done(session.Run(inputs));
     return;
   }
+  // Batched: the request was validated alone; the batcher combines it with others.
   batching::Request batched;
-  batched.inputs = std::move(*inputs);
+  batched.inputs = std::move(inputs);
   batched.done = [&session, done](StatusOr<batching::TensorMap> outputs) {
-    if (!outputs.ok()) {
-      done(outputs.status());
-      return;
-    }
+    if (!outputs.ok()) return done(outputs.status());
     std::vector<Tensor> ordered;
     for (const auto& spec : session.outputs()) ordered.push_back(outputs->at(spec.name));
-    auto body = EncodeOutputs(session, ordered);
-    if (!body.ok()) {
-      done(body.status());
-      return;
-    }
-    done(Reply{"application/json", std::move(*body)});
+    done(std::move(ordered));
   };
   entry.batcher->Submit(std::move(batched));
+}
+
+void ModelService::Run(const Entry& entry, const http::HttpRequest& request,
+                       ReplyCallback done) const {
+  Status serving = CheckServing(entry);
+  if (!serving.ok()) return done(serving);
+  const onnx::Session& session = *entry.session;
+  auto inputs = DecodeInputs(session, request.body);
+  if (!inputs.ok()) return done(inputs.status());
+  Infer(entry, std::move(*inputs), [&session, done](StatusOr<std::vector<Tensor>> outputs) {
+    if (!outputs.ok()) return done(outputs.status());
+    auto body = EncodeOutputs(session, *outputs);
+    if (!body.ok()) return done(body.status());
+    done(Reply{"application/json", std::move(*body), {}});
+  });
 }
 
 std::string ModelService::BatchMetrics(const std::string& service_name,
@@ -165,6 +155,11 @@ StatusOr<std::map<std::string, Tensor>> DecodeInputs(const onnx::Session& sessio
                                 "'; the model's inputs are: " + known);
   };
   ASSIGN_OR_RETURN(auto inputs, DecodeJsonTensors(body, dtype_for));
+  RETURN_IF_ERROR(CheckInputs(session, inputs));
+  return inputs;
+}
+
+Status CheckInputs(const onnx::Session& session, const std::map<std::string, Tensor>& inputs) {
   for (const auto& spec : session.inputs()) {
     auto it = inputs.find(spec.name);
     if (it == inputs.end()) {
@@ -173,7 +168,12 @@ StatusOr<std::map<std::string, Tensor>> DecodeInputs(const onnx::Session& sessio
     }
     RETURN_IF_ERROR(spec.Check(it->second.dtype(), it->second.shape()));
   }
-  return inputs;
+  for (const auto& [name, tensor] : inputs) {
+    bool known = false;
+    for (const auto& spec : session.inputs()) known |= spec.name == name;
+    if (!known) return InvalidArgumentError("unknown input '" + name + "'");
+  }
+  return OkStatus();
 }
 
 StatusOr<std::string> EncodeOutputs(const onnx::Session& session,
@@ -221,6 +221,16 @@ ServiceDef ModelService::Definition() {
     }
     def.apis.push_back(std::move(api));
   }
+  ApiDef kserve;
+  kserve.name = "kserve_v2";
+  kserve.route = "/v2";
+  kserve.prefix = true;
+  kserve.methods = {"GET", "POST"};
+  kserve.content_types.clear();
+  kserve.handler = [this](const http::HttpRequest& request, ReplyCallback done) {
+    KServe(request, std::move(done));
+  };
+  def.apis.push_back(std::move(kserve));
   return def;
 }
 

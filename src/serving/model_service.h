@@ -11,6 +11,11 @@
 // fails alone. /metrics then shows bentoml_service_adaptive_batch_size and the batcher's
 // queue wait, shed count and batches in flight.
 //
+// The same models also answer the Open Inference Protocol (KServe v2) over HTTP under /v2:
+// GET /v2, /v2/health/live, /v2/health/ready, /v2/models/{m}[/versions/{v}][/ready],
+// /v2/models/{m}/config, and POST /v2/models/{m}[/versions/{v}]/infer with JSON or Triton's
+// binary tensor extension. Inference there goes through the same batcher.
+//
 // Models load in the background once serving starts: /readyz answers 503 and the APIs answer
 // 503 "model not loaded" until then. A model that fails to load keeps answering 503 with
 // the reason, while the other models serve.
@@ -44,6 +49,8 @@ struct ModelServiceOptions {
 // against the model's spec: a missing input, or a wrong dtype or shape, is INVALID_ARGUMENT.
 StatusOr<std::map<std::string, Tensor>> DecodeInputs(const onnx::Session& session,
                                                      std::string_view body);
+// OK when `inputs` are exactly the model's inputs, each fitting its spec.
+Status CheckInputs(const onnx::Session& session, const std::map<std::string, Tensor>& inputs);
 // The outputs (in model order) as a JSON object by name.
 StatusOr<std::string> EncodeOutputs(const onnx::Session& session,
                                     const std::vector<Tensor>& outputs);
@@ -70,7 +77,16 @@ class ModelService {
  private:
   struct Entry;
   explicit ModelService(ModelServiceOptions options);
+  // OK when the model is loaded; UNAVAILABLE (503) while loading or after a failed load.
+  Status CheckServing(const Entry& entry) const;
+  // Runs validated inputs, through the batcher when the model has one; `done` gets the
+  // outputs in model order.
+  void Infer(const Entry& entry, std::map<std::string, Tensor> inputs,
+             std::function<void(StatusOr<std::vector<Tensor>>)> done) const;
   void Run(const Entry& entry, const http::HttpRequest& request, ReplyCallback done) const;
+  // The Open Inference Protocol (KServe v2) under /v2 (model_service_kserve.cc).
+  void KServe(const http::HttpRequest& request, ReplyCallback done) const;
+  const Entry* FindEntry(std::string_view name, std::string_view version) const;
   std::string BatchMetrics(const std::string& service_name, const std::string& version) const;
 
   ModelServiceOptions options_;

@@ -25,6 +25,7 @@ OrderedJson OpenApiDocument(const ServiceDef& service) {
   paths["/readyz"] = InfraRoute("Readiness: every model is loaded and warmed", true);
   paths["/metrics"] = InfraRoute("Prometheus metrics", false);
   for (const auto& api : service.apis) {
+    if (api.prefix) continue;
     OrderedJson content = OrderedJson::object();
     for (const auto& type : api.content_types) {
       if (type == "application/json" || type == "multipart/form-data") {

@@ -18,6 +18,7 @@ namespace bento::serving {
 struct Reply {
   std::string content_type = "application/json";
   std::string body;
+  http::HeaderList headers;  // extra response headers
 };
 
 using ReplyCallback = std::function<void(StatusOr<Reply>)>;
@@ -28,9 +29,13 @@ using ApiHandler = std::function<void(const http::HttpRequest& request, ReplyCal
 struct ApiDef {
   std::string name;   // "run", "classify_image"
   std::string route;  // "/run", "/classify_image"
+  // A prefix API answers `route` and every path under it ("/v2", "/v2/models/m/infer"), with
+  // any of `methods`; it parses the path itself. It is not listed in OpenAPI.
+  bool prefix = false;
+  std::vector<std::string> methods = {"POST"};
   std::string doc;    // one line for OpenAPI's summary
   // Accepted request content types: "application/json", "multipart/form-data", and raw
-  // types such as "image/*", "text/plain", "application/octet-stream".
+  // types such as "image/*", "text/plain", "application/octet-stream". Empty: any.
   std::vector<std::string> content_types = {"application/json"};
   Json request_schema = Json::object();   // OpenAPI schema of the JSON body
   Json response_schema = Json::object();  // OpenAPI schema of the answer
