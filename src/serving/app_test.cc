@@ -1,30 +1,15 @@
 // App at the handler level: requests built from strings, answers captured, no socket.
 #include "serving/app.h"
+#include "serving/app_test_util.h"
 
 #include <gtest/gtest.h>
 
-#include <future>
 
 namespace bento::serving {
 namespace {
 
-http::HttpRequest Request(std::string method, std::string path, std::string body = "",
-                          std::string content_type = "application/json") {
-  http::HttpRequest r;
-  r.method = std::move(method);
-  r.path = path;
-  r.target = std::move(path);
-  r.body = std::move(body);
-  if (!content_type.empty()) r.headers.emplace_back("Content-Type", std::move(content_type));
-  return r;
-}
-
-http::HttpResponse Call(App& app, http::HttpRequest request) {
-  std::promise<http::HttpResponse> promise;
-  auto future = promise.get_future();
-  app.Handle(std::move(request), [&promise](http::HttpResponse r) { promise.set_value(r); });
-  return future.get();
-}
+using testing::Call;
+using testing::Request;
 
 ServiceDef EchoService(bool* ready) {
   ServiceDef def;

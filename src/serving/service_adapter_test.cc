@@ -4,12 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include <future>
 #include <thread>
 
 #include "base/fs.h"
 #include "bento/image.h"
 #include "serving/app.h"
+#include "serving/app_test_util.h"
 
 namespace bento::serving {
 namespace {
@@ -42,20 +42,10 @@ class TestService : public Service {
   std::atomic<int> calls{0};
 };
 
-http::HttpRequest Post(std::string path, std::string body, std::string type) {
-  http::HttpRequest r;
-  r.method = "POST";
-  r.path = r.target = std::move(path);
-  r.body = std::move(body);
-  r.headers.emplace_back("Content-Type", std::move(type));
-  return r;
-}
+using testing::Call;
 
-http::HttpResponse Call(App& app, http::HttpRequest request) {
-  std::promise<http::HttpResponse> promise;
-  auto future = promise.get_future();
-  app.Handle(std::move(request), [&promise](http::HttpResponse r) { promise.set_value(r); });
-  return future.get();
+http::HttpRequest Post(std::string path, std::string body, std::string type) {
+  return testing::Request("POST", std::move(path), std::move(body), std::move(type));
 }
 
 TEST(ServiceAdapterTest, ParsesTypedParameters) {
@@ -117,7 +107,7 @@ TEST(ServiceAdapterTest, BatchApiCombinesConcurrentRequests) {
   for (auto& t : clients) t.join();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_LT(service.calls.load(), 160);  // some requests shared a call
-  auto metrics = Call(app, http::HttpRequest{"GET", "/metrics", "/metrics"});
+  auto metrics = Call(app, testing::Request("GET", "/metrics"));
   EXPECT_NE(metrics.body.find("bentoml_service_adaptive_batch_size_count{method_name=\"twice\""),
             std::string::npos) << metrics.body;
 }
