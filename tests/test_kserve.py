@@ -94,6 +94,22 @@ def test_health_and_metadata(server):
     assert client.get_model_config("argmax")["name"] == "argmax"
 
 
+def test_statistics_count_inferences(server):
+    client = httpclient.InferenceServerClient(f"127.0.0.1:{server.port}")
+    before = client.get_inference_statistics("absf")["model_stats"][0]
+    session, feeds = _inputs("absf")
+    x = httpclient.InferInput("x", list(feeds["x"].shape), "FP32")
+    x.set_data_from_numpy(feeds["x"])
+    for _ in range(3):
+        client.infer("absf", [x])
+    after = client.get_inference_statistics("absf")["model_stats"][0]
+    assert after["inference_count"] == before["inference_count"] + 3
+    stats = after["inference_stats"]
+    assert stats["success"]["count"] == after["inference_count"]
+    assert stats["compute_infer"]["ns"] > 0 and stats["compute_input"]["count"] >= 3
+    assert after["last_inference"] > 0
+
+
 def test_bad_requests_get_4xx_with_a_json_error(server):
     url = server.url + "/v2/models/absf/infer"
     cases = [

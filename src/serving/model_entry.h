@@ -3,6 +3,8 @@
 #define BENTO_SERVING_MODEL_ENTRY_H_
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -12,7 +14,59 @@
 
 namespace bento::serving {
 
+// Inference counters for /v2/models/{m}/stats, as the Open Inference Protocol's statistics
+// extension reports them. Lock-free; updated by every /run and /v2 inference.
+struct InferStats {
+  struct Duration {
+    std::atomic<uint64_t> count{0};
+    std::atomic<uint64_t> ns{0};
+    void Add(uint64_t n) {
+      count.fetch_add(1, std::memory_order_relaxed);
+      ns.fetch_add(n, std::memory_order_relaxed);
+    }
+  };
+  Duration success, fail, compute_input, compute_infer, compute_output;
+  std::atomic<uint64_t> last_inference_ms{0};
+};
+
+// Times one inference into InferStats: compute_input until InputDone, compute_infer until
+// InferDone, compute_output until Succeed; Fail counts the whole request as failed.
+class InferTimer {
+ public:
+  explicit InferTimer(InferStats& stats) : stats_(&stats), start_(Now()), mark_(start_) {}
+  void InputDone() { stats_->compute_input.Add(Lap()); }
+  void InferDone() { stats_->compute_infer.Add(Lap()); }
+  void Succeed() {
+    stats_->compute_output.Add(Lap());
+    stats_->success.Add(mark_ - start_);
+    stats_->last_inference_ms.store(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count()),
+        std::memory_order_relaxed);
+  }
+  Status Fail(Status status) {
+    stats_->fail.Add(Now() - start_);
+    return status;
+  }
+
+ private:
+  static uint64_t Now() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+  }
+  uint64_t Lap() {
+    uint64_t now = Now(), lap = now - mark_;
+    mark_ = now;
+    return lap;
+  }
+  InferStats* stats_;
+  uint64_t start_, mark_;
+};
+
 struct ModelService::Entry {
+  mutable InferStats stats;
   onnx::Model model;
   std::optional<onnx::Session> session;  // set once, before `loaded` turns true
   std::unique_ptr<batching::Dispatcher> batcher;  // batchable models; set before `loaded`

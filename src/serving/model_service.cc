@@ -122,14 +122,19 @@ void ModelService::Run(const Entry& entry, const http::HttpRequest& request,
   Status serving = CheckServing(entry);
   if (!serving.ok()) return done(serving);
   const onnx::Session& session = *entry.session;
+  InferTimer timer(entry.stats);
   auto inputs = DecodeInputs(session, request.body);
-  if (!inputs.ok()) return done(inputs.status());
-  Infer(entry, std::move(*inputs), [&session, done](StatusOr<std::vector<Tensor>> outputs) {
-    if (!outputs.ok()) return done(outputs.status());
-    auto body = EncodeOutputs(session, *outputs);
-    if (!body.ok()) return done(body.status());
-    done(Reply{"application/json", std::move(*body), {}});
-  });
+  if (!inputs.ok()) return done(timer.Fail(inputs.status()));
+  timer.InputDone();
+  Infer(entry, std::move(*inputs),
+        [&session, timer, done](StatusOr<std::vector<Tensor>> outputs) mutable {
+          if (!outputs.ok()) return done(timer.Fail(outputs.status()));
+          timer.InferDone();
+          auto body = EncodeOutputs(session, *outputs);
+          if (!body.ok()) return done(timer.Fail(body.status()));
+          timer.Succeed();
+          done(Reply{"application/json", std::move(*body), {}});
+        });
 }
 
 std::string ModelService::BatchMetrics(const std::string& service_name,

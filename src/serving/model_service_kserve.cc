@@ -105,38 +105,71 @@ void ModelService::KServe(const http::HttpRequest& request, ReplyCallback done) 
                            {"input", SpecsJson(info.inputs("run"))},
                            {"output", SpecsJson(info.outputs("run"))}}));
   }
+  if (action == "stats" && get) {
+    const InferStats& st = entry->stats;
+    auto duration = [](const InferStats::Duration& d) {
+      return Json{{"count", d.count.load()}, {"ns", d.ns.load()}};
+    };
+    Json queue = {{"count", 0}, {"ns", 0}};
+    if (entry->loaded.load(std::memory_order_acquire) && entry->batcher) {
+      auto b = entry->batcher->stats();
+      queue = {{"count", b.queue_wait_seconds.count},
+               {"ns", static_cast<uint64_t>(b.queue_wait_seconds.sum * 1e9)}};
+    }
+    uint64_t executions = st.success.count.load() + st.fail.count.load();
+    return done(JsonReply(
+        {{"model_stats",
+          {{{"name", entry->model.tag.name},
+            {"version", entry->model.tag.version},
+            {"last_inference", st.last_inference_ms.load()},
+            {"inference_count", st.success.count.load()},
+            {"execution_count", executions},
+            {"inference_stats",
+             {{"success", duration(st.success)},
+              {"fail", duration(st.fail)},
+              {"queue", queue},
+              {"compute_input", duration(st.compute_input)},
+              {"compute_infer", duration(st.compute_infer)},
+              {"compute_output", duration(st.compute_output)}}}}}}}));
+  }
   if (action != "infer" || request.method != "POST") {
     return done(NotFoundError("no route " + request.method + " " + request.path));
   }
 
   Status serving = CheckServing(*entry);
   if (!serving.ok()) return done(serving);
+  InferTimer timer(entry->stats);
   std::optional<size_t> header_length;
   if (auto h = request.header("Inference-Header-Content-Length")) {
     size_t n = 0;
     auto [end, ec] = std::from_chars(h->data(), h->data() + h->size(), n);
     if (ec != std::errc() || end != h->data() + h->size()) {
-      return done(InvalidArgumentError("Inference-Header-Content-Length must be a number"));
+      return done(timer.Fail(
+          InvalidArgumentError("Inference-Header-Content-Length must be a number")));
     }
     header_length = n;
   }
   auto parsed = kserve::ParseInferRequest(request.body, header_length);
-  if (!parsed.ok()) return done(parsed.status());
+  if (!parsed.ok()) return done(timer.Fail(parsed.status()));
   auto infer = std::make_shared<kserve::InferRequest>(std::move(*parsed));
   const onnx::Session& session = *entry->session;
   std::map<std::string, Tensor> inputs;
   for (auto& input : infer->inputs) inputs.emplace(input.name, std::move(input.tensor));
   Status valid = CheckInputs(session, inputs);
-  if (!valid.ok()) return done(valid);
+  if (!valid.ok()) return done(timer.Fail(valid));
   for (const auto& wanted : infer->outputs) {
     bool known = false;
     for (const auto& spec : session.outputs()) known |= spec.name == wanted.name;
-    if (!known) return done(InvalidArgumentError("unknown output '" + wanted.name + "'"));
+    if (!known) {
+      return done(timer.Fail(InvalidArgumentError("unknown output '" + wanted.name + "'")));
+    }
   }
+  timer.InputDone();
   const Entry* e = entry;
   Infer(*entry, std::move(inputs),
-        [e, &session, infer, done](StatusOr<std::vector<Tensor>> outputs) {
-          if (!outputs.ok()) return done(outputs.status());
+        [e, &session, infer, timer, done](StatusOr<std::vector<Tensor>> outputs) mutable {
+          if (!outputs.ok()) return done(timer.Fail(outputs.status()));
+          timer.InferDone();
           std::vector<kserve::InferOutput> selected;
           for (size_t i = 0; i < outputs->size(); ++i) {
             const std::string& name = session.outputs()[i].name;
@@ -161,6 +194,7 @@ void ModelService::KServe(const http::HttpRequest& request, ReplyCallback done) 
             reply.headers.emplace_back("Inference-Header-Content-Length",
                                        std::to_string(json_length));
           }
+          timer.Succeed();
           done(std::move(reply));
         });
 }
