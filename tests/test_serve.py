@@ -177,3 +177,25 @@ def test_readyz_is_503_while_a_model_cannot_load(bento, ocr_cls_model):
         assert r.status_code == 503 and "not available" in r.json()["error"]
     finally:
         server.stop()
+
+
+def test_api_key_guards_apis_but_not_health(bento, ocr_cls_model):
+    bento.save(ocr_cls_model, "ocr-cls")
+    server = Server(bento, "ocr-cls", "--api-key", "s3cret")
+    server.wait_ready()  # /readyz stays open
+    try:
+        body = {"x": _x().tolist()}
+        r = requests.post(server.url + "/run", json=body)
+        assert r.status_code == 401 and "API key" in r.json()["error"]
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+        r = requests.post(server.url + "/run", json=body, headers={"Authorization": "Bearer nope"})
+        assert r.status_code == 401
+        r = requests.post(server.url + "/run", json=body,
+                          headers={"Authorization": "Bearer s3cret"})
+        assert r.status_code == 200, r.text
+        assert requests.get(server.url + "/livez").status_code == 200
+        assert requests.get(server.url + "/healthz").status_code == 200
+        assert requests.get(server.url + "/metrics").status_code == 401
+        assert requests.get(server.url + "/v2/models/ocr-cls").status_code == 401
+    finally:
+        assert server.stop() == 0

@@ -55,6 +55,9 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
         if (!error.empty()) throw CLI::ValidationError("--max-body-size", error);
       },
       "Largest request body, e.g. 64MiB (default); larger bodies get 413");
+  app.add_option("--api-key", options->app.api_key,
+                 "Require Authorization: Bearer KEY on every route but the health checks")
+      ->envname("BENTO_API_KEY");
   app.add_flag_callback("--no-access-log", [&http] { http.access_log = false; },
                         "Do not log one line per request");
 }

@@ -98,8 +98,31 @@ App::App(ServiceDef service, AppOptions options)
 
 App::~App() { workers_->join(); }
 
+bool App::Authorized(const http::HttpRequest& request) const {
+  if (options_.api_key.empty()) return true;
+  std::string_view header = request.header("Authorization").value_or("");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!header.starts_with(kBearer)) return false;
+  std::string_view given = header.substr(kBearer.size());
+  const std::string& key = options_.api_key;
+  // Compare in time that depends only on the lengths, not on where they differ.
+  unsigned char diff = given.size() == key.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i) {
+    diff |= static_cast<unsigned char>(given[i] ^ key[i % key.size()]);
+  }
+  return diff == 0;
+}
+
 void App::Handle(http::HttpRequest&& request, http::Responder respond) {
   const std::string& path = request.path;
+  bool health = path == "/livez" || path == "/healthz" || path == "/readyz";
+  if (!health && !Authorized(request)) {
+    http::HttpResponse r =
+        JsonError(401, "missing or wrong API key: send Authorization: Bearer <key>");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    respond(std::move(r));
+    return;
+  }
   if (path == "/livez" || path == "/healthz") {
     respond(http::HttpResponse{200, "text/plain; charset=utf-8", {}, "\n"});
     return;

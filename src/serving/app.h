@@ -27,6 +27,9 @@ struct AppOptions {
   int workers = 0;  // API worker threads; 0: one per core
   // Folder of the swagger-ui-dist npm package; empty: the copy install-deps made.
   std::filesystem::path swagger_ui_dir;
+  // When set, every route but /livez, /healthz and /readyz needs `Authorization: Bearer KEY`
+  // and answers 401 without it.
+  std::string api_key;
 };
 
 class App {
@@ -50,6 +53,7 @@ class App {
  private:
   void HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Responder respond);
   bool ServeStatic(const http::HttpRequest& request, http::Responder& respond);
+  bool Authorized(const http::HttpRequest& request) const;
 
   ServiceDef service_;
   AppOptions options_;

@@ -39,6 +39,7 @@ OrderedJson OpenApiDocument(const ServiceDef& service) {
     OrderedJson responses = {
         {"200", {{"description", "Successful Response"}, {"content", ok_content}}},
         {"400", ErrorResponse("Bad request: malformed body, missing or ill-typed parameter")},
+        {"401", ErrorResponse("Missing or wrong API key (when the server requires one)")},
         {"413", ErrorResponse("Body over the size limit")},
         {"415", ErrorResponse("Unsupported content type")},
         {"429", ErrorResponse("Over max_concurrency")},
