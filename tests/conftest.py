@@ -3,6 +3,7 @@
 The tests drive the real `build/bin/bento` binary (and, for compatibility, the real BentoML
 package from PyPI) against a fresh $BENTOML_HOME per test. Nothing is mocked.
 """
+import concurrent.futures
 import json
 import os
 import pathlib
@@ -12,6 +13,7 @@ import subprocess
 import threading
 import time
 
+import numpy as np
 import pytest
 import requests
 
@@ -93,6 +95,24 @@ class Server:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=30)
         return self.proc.returncode
+
+
+def count_wrong_answers(url, bodies, want, clients, rounds, same):
+    """`clients` threads each POST `rounds` of `bodies` (JSON) to `url`, in turn; returns how
+    many answers were not 200 or whose only output does not satisfy same(got, want[j])."""
+    def client(k):
+        session = requests.Session()
+        wrong = 0
+        for i in range(rounds):
+            j = (k + i) % len(bodies)
+            r = session.post(url, data=bodies[j], headers={"Content-Type": "application/json"})
+            ok = r.status_code == 200 and same(
+                np.array(next(iter(r.json().values())), dtype=np.float32), want[j])
+            wrong += 0 if ok else 1
+        return wrong
+
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        return sum(pool.map(client, range(clients)))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import Server
+from conftest import Server, count_wrong_answers
 
 
 @pytest.fixture
@@ -38,20 +38,11 @@ def test_concurrent_requests_are_batched_and_answered_exactly(batched, ocr_cls_m
     want = [session.run(None, {"x": x})[0] for x in inputs]  # unbatched
     bodies = [json.dumps({"x": x.tolist()}) for x in inputs]
 
-    def client(k):
-        s = requests.Session()
-        wrong = 0
-        for i in range(8):
-            j = (k + i) % len(inputs)
-            r = s.post(batched.url + "/run", data=bodies[j],
-                       headers={"Content-Type": "application/json"})
-            got = np.array(next(iter(r.json().values())), dtype=np.float32)
-            if r.status_code != 200 or not np.allclose(got, want[j], rtol=1e-5, atol=1e-6):
-                wrong += 1
-        return wrong
+    def close(got, w):
+        return np.allclose(got, w, rtol=1e-5, atol=1e-6)
 
-    with concurrent.futures.ThreadPoolExecutor(32) as pool:
-        assert sum(pool.map(client, range(32))) == 0
+    assert count_wrong_answers(batched.url + "/run", bodies, want, clients=32, rounds=8,
+                               same=close) == 0
     assert _mean_batch_size(batched.url) > 1.0
     names = {f.name for f in text_string_to_metric_families(requests.get(batched.url + "/metrics").text)}
     assert {"bento_batch_queue_wait_seconds", "bento_batch_shed", "bento_batch_inflight"} <= names

@@ -11,7 +11,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import Server
+from conftest import Server, count_wrong_answers
 
 
 @pytest.fixture
@@ -105,20 +105,8 @@ def test_many_clients_get_exact_answers(served, reference):
     want = [reference(x) for x in inputs]
     bodies = [json.dumps({"x": x.tolist()}) for x in inputs]
 
-    def client(k):
-        session = requests.Session()
-        bad = 0
-        for i in range(50):
-            j = (k + i) % len(inputs)
-            r = session.post(served.url + "/run", data=bodies[j],
-                             headers={"Content-Type": "application/json"})
-            got = np.array(next(iter(r.json().values())), dtype=np.float32)
-            if r.status_code != 200 or not np.array_equal(got, want[j]):
-                bad += 1
-        return bad
-
-    with concurrent.futures.ThreadPoolExecutor(64) as pool:
-        assert sum(pool.map(client, range(64))) == 0
+    assert count_wrong_answers(served.url + "/run", bodies, want, clients=64, rounds=50,
+                               same=np.array_equal) == 0
 
 
 def test_metrics_parse_and_count_requests(served):

@@ -16,18 +16,24 @@ std::string RenderBatcherMetrics(const std::vector<BatcherSnapshot>& batchers,
   auto labels = [&](const BatcherSnapshot& b) {
     return std::vector<std::string>{b.method_name, service_name, version, "1"};
   };
-  family("bentoml_service_adaptive_batch_size", "histogram", "Service adaptive batch size");
-  for (const auto& b : batchers) {
-    const auto& h = b.stats.batch_size;
-    AppendHistogramSamples("bentoml_service_adaptive_batch_size", names, labels(b), h.bounds,
-                           h.Cumulative(), h.sum, &out);
-  }
-  family("bento_batch_queue_wait_seconds", "histogram",
-         "Time a request waited in the batcher before its last item was dispatched");
-  for (const auto& b : batchers) {
-    const auto& h = b.stats.queue_wait_seconds;
-    AppendHistogramSamples("bento_batch_queue_wait_seconds", names, labels(b), h.bounds,
-                           h.Cumulative(), h.sum, &out);
+  using Stats = batching::BatcherStats;
+  struct HistogramMetric {
+    const char* name;
+    const char* help;
+    batching::Histogram Stats::*field;
+  };
+  for (const HistogramMetric& m : {
+           HistogramMetric{"bentoml_service_adaptive_batch_size", "Service adaptive batch size",
+                           &Stats::batch_size},
+           HistogramMetric{"bento_batch_queue_wait_seconds",
+                           "Time a request waited in the batcher before its last item was "
+                           "dispatched",
+                           &Stats::queue_wait_seconds}}) {
+    family(m.name, "histogram", m.help);
+    for (const auto& b : batchers) {
+      const batching::Histogram& h = b.stats.*m.field;
+      AppendHistogramSamples(m.name, names, labels(b), h.bounds, h.Cumulative(), h.sum, &out);
+    }
   }
   family("bento_batch_shed_total", "counter",
          "Requests shed with 503 because they could not meet max_latency_ms");
