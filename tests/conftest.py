@@ -18,7 +18,9 @@ import pytest
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BENTO = ROOT / "build" / "bin" / "bento"
+# BENTO_BUILD_DIR points the tests at another build (a sanitizer build, say); default build/.
+BIN = pathlib.Path(os.environ.get("BENTO_BUILD_DIR", ROOT / "build")).resolve() / "bin"
+BENTO = BIN / "bento"
 OCR_MODELS = ROOT / ".deps" / "npm" / "node_modules" / "@gutenye" / "ocr-models" / "assets"
 ONNX_TESTDATA = pathlib.Path("/usr/share/libonnx-testdata/data")
 
@@ -95,6 +97,17 @@ class Server:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=30)
         return self.proc.returncode
+
+
+class ExampleServer(Server):
+    """One of the examples' executables (build/bin/<name>), which take bento serve's flags."""
+
+    def __init__(self, bento, name, *args):
+        self.binary = BIN / name
+        super().__init__(bento, *args)
+
+    def command(self):
+        return [str(self.binary), *self.args]
 
 
 def count_wrong_answers(url, bodies, want, clients, rounds, same):

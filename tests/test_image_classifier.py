@@ -9,20 +9,11 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import ROOT, Server
+from conftest import ROOT, ExampleServer
 
 MOBILENET = ROOT / ".deps" / "models" / "mobilenet_v2"
 SKIMAGE = pathlib.Path("/usr/lib/python3/dist-packages/skimage/data")
 CATS = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
-
-
-class ExampleServer(Server):
-    def __init__(self, bento, name):
-        self.binary = ROOT / "build" / "bin" / name
-        super().__init__(bento)
-
-    def command(self):
-        return [str(self.binary)]
 
 
 @pytest.fixture(scope="module")
