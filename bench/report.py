@@ -1,0 +1,238 @@
+"""Turns bench/results/results.json (written by bench/compare.py) into results.md (tables,
+targets) and PNG plots made with matplotlib. Needs only the standard library and matplotlib
+(Debian's python3-matplotlib: `make bench` runs it with /usr/bin/python3).
+
+    python3 bench/report.py [bench/results]
+"""
+import json
+import pathlib
+import statistics
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+SERVERS = ("bento", "bentoml")
+LABEL = {"bento": "bento", "bentoml": "BentoML 1.4", "raw": "raw ONNX Runtime"}
+COLOR = {"bento": "#1f77b4", "bentoml": "#ff7f0e", "raw": "#2ca02c", "raw1": "#98df8a"}
+MIB = 1024 * 1024
+TARGET_C = 32
+
+
+def med(values):
+    return statistics.median(values)
+
+
+def point(entry, server, c):
+    return entry[server]["points"][str(c)]
+
+
+def div(a, b):
+    return a / b if b else float("inf")
+
+
+def fmt(x, digits=1):
+    return f"{x:,.{digits}f}"
+
+
+def targets(results):
+    """Each target of the benchmark: (what, measured, met)."""
+    rows = []
+    sc = results["scenarios"]
+    c = str(TARGET_C)
+    if "ocr-cls" in sc and c in sc["ocr-cls"]["bento"]["points"]:
+        e = sc["ocr-cls"]
+        ratio = div(point(e, "bento", c)["rps"], point(e, "bentoml", c)["rps"])
+        rows.append(("small model, c=32: bento throughput >= 10x BentoML", f"{ratio:.1f}x",
+                     ratio >= 10, f"{ratio / 10:.0%} of the target"))
+        p99 = div(point(e, "bento", c)["p99_ms"], point(e, "bentoml", c)["p99_ms"])
+        rows.append(("small model, c=32: bento p99 <= 1/5 of BentoML's",
+                     f"1/{1 / p99:.1f}", p99 <= 0.2, f"{p99 / 0.2:.1f}x the allowed p99"))
+    for key in ("mobilenet-json", "mobilenet-image"):
+        if key not in sc or c not in sc[key]["bento"]["points"]:
+            continue
+        e = sc[key]
+        bento = point(e, "bento", c)["rps"]
+        ratio = div(bento, point(e, "bentoml", c)["rps"])
+        rows.append((f"MobileNetV2 {e['route']}, c=32: bento >= 1.5x BentoML", f"{ratio:.2f}x",
+                     ratio >= 1.5, f"{ratio / 1.5:.0%} of the target"))
+        limit = div(bento, e["raw"]["best"]["items_per_s"])
+        rows.append((f"MobileNetV2 {e['route']}, c=32: bento >= 90% of raw ORT's best batch",
+                     f"{limit:.0%}", limit >= 0.9, f"{limit / 0.9:.0%} of the target"))
+    for key, e in sc.items():
+        rss = div(med(e["bento"]["peak_rss"]), med(e["bentoml"]["peak_rss"]))
+        rows.append((f"{key}: bento peak RSS <= 1/3 of BentoML's", f"1/{1 / rss:.1f}",
+                     rss <= 1 / 3, f"{rss * 3:.1f}x the allowed RSS"))
+        cold = div(med(e["bento"]["cold_start_s"]), med(e["bentoml"]["cold_start_s"]))
+        rows.append((f"{key}: bento cold start <= 1/10 of BentoML's", f"1/{1 / cold:.1f}",
+                     cold <= 0.1, f"{cold * 10:.1f}x the allowed time"))
+    return rows
+
+
+def markdown(results):
+    meta, sc = results["meta"], results["scenarios"]
+    load = meta["load_average_before"][0]
+    out = [f"# bento vs BentoML {meta['versions']['bentoml']} vs raw ONNX Runtime", ""]
+    out.append(f"Run on {meta['date']}, {meta['cores']} cores ({meta['cpu']}), "
+               f"{'QUICK smoke run, ' if meta['quick'] else ''}{meta['wall_seconds']} s in all. "
+               f"Load average before the run: {load:.1f}, after: "
+               f"{meta['load_average_after'][0]:.1f}.")
+    if load > 0.5 * meta["cores"]:
+        out.append(f"**Other work shared the machine during this run** (load average {load:.1f} "
+                   f"on {meta['cores']} cores before it started): the numbers are noisy, "
+                   "and both servers lost CPU to it alike (their runs are interleaved).")
+    out += ["", f"Each point: wrk for {meta['seconds_per_point']:g} s after a "
+            f"{meta['warmup_seconds']:g} s warm-up, {meta['reps']} repetitions (each a fresh "
+            "server launch), median quoted; raw ONNX Runtime "
+            f"{meta['raw_seconds']:g} s per point, {meta['reps']} repetitions. Versions: " +
+            ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".", "",
+            "Thread budget, the same for both servers: the whole machine "
+            f"({meta['cores']} cores, shared with wrk). ONNX Runtime keeps its default intra-op "
+            "pool (one thread per physical core) in bento, in BentoML and in raw ONNX Runtime. "
+            "bento: one HTTP I/O thread and one API worker per core (its defaults). BentoML: "
+            "`workers=1` (one worker process), `threads=1` (its default). Batching on `/run`, "
+            f"both sides: max batch size {meta['max_batch_size']}, max latency "
+            f"{meta['max_latency_ms']} ms. `/classify_image` is not batchable in the seed "
+            "nor in bento's port.", "", "![headline](headline.png)", "", "## Targets", ""]
+    rows = [(what, got, "yes" if ok else "**no**", "" if ok else miss)
+            for what, got, ok, miss in targets(results)]
+    out += [_table(["target", "measured", "met", "where missed"], rows), ""]
+    for key, e in sc.items():
+        out += [f"## {e['title']}", "", f"![{key}]({key}.png)", "",
+                f"Request body: {e['body_bytes']:,} bytes. Commands: `{e['commands']['bento']}` "
+                f"and `{e['commands']['bentoml']}`. First answers: bento {e['bento']['answer']}; "
+                f"BentoML {e['bentoml']['answer']}.", ""]
+        rows = []
+        best = e["raw"]["best"]["items_per_s"]
+        for c in meta["concurrency"]:
+            b, m = point(e, "bento", c), point(e, "bentoml", c)
+            raw1 = e["raw"]["batch1"][str(c)]
+            rows.append([c, fmt(b["rps"]), fmt(b["p50_ms"], 2), fmt(b["p99_ms"], 2), b["errors"],
+                         fmt(m["rps"]), fmt(m["p50_ms"], 2), fmt(m["p99_ms"], 2), m["errors"],
+                         f"{div(b['rps'], m['rps']):.1f}x", f"{div(m['p99_ms'], b['p99_ms']):.1f}x",
+                         fmt(raw1["rps"]), f"{div(b['rps'], best):.0%}"])
+        out += [_table(["c", "bento rps", "p50 ms", "p99 ms", "err", "BentoML rps", "p50 ms",
+                        "p99 ms", "err", "rps bento/BentoML", "p99 BentoML/bento",
+                        "raw ORT rps (batch 1, c threads)", "bento / raw best"], rows), ""]
+        raw_best = e["raw"]["best"]
+        out += [f"Raw ONNX Runtime's best: {fmt(raw_best['items_per_s'])} items/s at batch "
+                f"{raw_best['batch']}, {raw_best['concurrency']} thread(s); by batch size "
+                "(one thread): " + ", ".join(f"{b}: {fmt(r['items_per_s'])}" for b, r in
+                                            e["raw"]["batches"].items()) + " items/s.", ""]
+        rows = [[LABEL[s], fmt(med(e[s]["cold_start_s"]), 2),
+                 ", ".join(f"{x:.2f}" for x in e[s]["cold_start_s"]),
+                 fmt(med(e[s]["idle_rss"]) / MIB, 0), fmt(med(e[s]["peak_rss"]) / MIB, 0),
+                 fmt(med(e[s]["peak_pss"]) / MIB, 0)] for s in SERVERS]
+        out += [_table(["server", "cold start s (median)", "each launch", "RSS at rest MiB",
+                        "peak RSS under load MiB", "peak PSS MiB"], rows), ""]
+    out += ["Errors (`err`) are non-2xx answers, socket errors and timeouts summed over the "
+            "repetitions; `rps` counts 2xx answers only. See bench/README.md for how to read "
+            "this page.", ""]
+    return "\n".join(out)
+
+
+def _table(headers, rows):
+    lines = ["| " + " | ".join(map(str, headers)) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def scenario_plot(key, e, meta, path):
+    cs = meta["concurrency"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for s in SERVERS:
+        pts = [point(e, s, c) for c in cs]
+        axes[0].plot(cs, [p["rps"] for p in pts], "o-", color=COLOR[s], label=LABEL[s])
+        axes[1].plot(cs, [p["p50_ms"] for p in pts], "o-", color=COLOR[s], label=LABEL[s])
+        axes[2].plot(cs, [p["p99_ms"] for p in pts], "o-", color=COLOR[s], label=LABEL[s])
+    raw = [e["raw"]["batch1"][str(c)] for c in cs]
+    axes[0].plot(cs, [r["rps"] for r in raw], "s--", color=COLOR["raw1"],
+                 label="raw ORT, batch 1, c threads")
+    axes[0].axhline(e["raw"]["best"]["items_per_s"], ls=":", color=COLOR["raw"],
+                    label=f"raw ORT best (batch {e['raw']['best']['batch']})")
+    axes[1].plot(cs, [r["p50_ms"] for r in raw], "s--", color=COLOR["raw1"], label="raw ORT")
+    axes[2].plot(cs, [r["p99_ms"] for r in raw], "s--", color=COLOR["raw1"], label="raw ORT")
+    for ax, title, unit in zip(axes, ("throughput", "p50 latency", "p99 latency"),
+                               ("requests/s (2xx)", "ms", "ms")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(cs, [str(c) for c in cs])
+        ax.set_xlabel("concurrency (closed-loop clients)")
+        ax.set_ylabel(unit)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[1].set_yscale("log")
+    axes[2].set_yscale("log")
+    axes[0].set_ylim(bottom=0)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(e["title"])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def headline_plot(results, path):
+    sc = results["scenarios"]
+    keys = list(sc)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    width = 0.27
+    xs = range(len(keys))
+    c = str(TARGET_C) if str(TARGET_C) in next(iter(sc.values()))["bento"]["points"] else \
+        str(results["meta"]["concurrency"][-1])
+    for i, s in enumerate(SERVERS + ("raw",)):
+        if s == "raw":
+            vals = [sc[k]["raw"]["best"]["items_per_s"] for k in keys]
+        else:
+            vals = [point(sc[k], s, c)["rps"] for k in keys]
+        bars = axes[0].bar([x + (i - 1) * width for x in xs], vals, width, color=COLOR[s],
+                           label=LABEL[s] + (" (best batch)" if s == "raw" else ""))
+        labels = [f"{v:.0f}" for v in vals]
+        if s == "bento":  # bento's ratio to BentoML over its bar
+            labels = [f"{v:.0f}\n{div(v, point(sc[k], 'bentoml', c)['rps']):.1f}x"
+                      for v, k in zip(vals, keys)]
+        axes[0].bar_label(bars, labels=labels, fontsize=7)
+    axes[0].set_title(f"throughput at concurrency {c} (requests/s, 2xx)")
+    for ax, field, title, scale in ((axes[1], "peak_rss", "peak RSS of the server (MiB)", MIB),
+                                    (axes[2], "cold_start_s", "cold start to /readyz 200 (s)",
+                                     1)):
+        for i, s in enumerate(SERVERS):
+            vals = [med(sc[k][s][field]) / scale for k in keys]
+            bars = ax.bar([x + (i - 0.5) * width for x in xs], vals, width, color=COLOR[s],
+                          label=LABEL[s])
+            labels = [f"{v:.2f}" if field == "cold_start_s" else f"{v:.0f}" for v in vals]
+            if s == "bento":  # bento's share of BentoML's figure over its bar
+                labels = [f"{lab}\n1/{div(med(sc[k]['bentoml'][field]), med(sc[k]['bento'][field])):.1f}"
+                          for lab, k in zip(labels, keys)]
+            ax.bar_label(bars, labels=labels, fontsize=7)
+        ax.set_title(title)
+    for ax in axes:
+        if ax is not axes[1]:
+            ax.set_yscale("log")
+        ax.margins(y=0.2)
+        ax.set_xticks(list(xs), keys, fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9)
+    meta = results["meta"]
+    fig.suptitle(f"bento vs BentoML {meta['versions']['bentoml']} vs raw ONNX Runtime, "
+                 f"{meta['cores']} cores, median of {meta['reps']} runs")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    folder = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else
+                          pathlib.Path(__file__).resolve().parent / "results")
+    results = json.loads((folder / "results.json").read_text())
+    for key, e in results["scenarios"].items():
+        scenario_plot(key, e, results["meta"], folder / f"{key}.png")
+    headline_plot(results, folder / "headline.png")
+    (folder / "results.md").write_text(markdown(results))
+    print(f"wrote {folder / 'results.md'} and the plots", file=sys.stderr)
+    for what, got, ok, miss in targets(results):
+        print(f"  {'met   ' if ok else 'MISSED'} {what}: {got}{'' if ok else ' (' + miss + ')'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
