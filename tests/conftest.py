@@ -68,6 +68,7 @@ class Server:
         self.args = [str(a) for a in args]
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.verify = True  # for https: the CA bundle or certificate that requests checks
         self.proc = subprocess.Popen(self.command() + ["--port", str(self.port)], env=bento.env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.log = []
@@ -85,7 +86,8 @@ class Server:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "".join(self.log)
             try:
-                if requests.get(self.url + "/readyz", timeout=1).status_code == 200:
+                r = requests.get(self.url + "/readyz", timeout=1, verify=self.verify)
+                if r.status_code == 200:
                     return
             except requests.ConnectionError:
                 pass

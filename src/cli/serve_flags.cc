@@ -60,6 +60,18 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
       ->envname("BENTO_API_KEY");
   app.add_flag_callback("--no-access-log", [&http] { http.access_log = false; },
                         "Do not log one line per request");
+  auto* certfile = app.add_option("--ssl-certfile", http.ssl_certfile,
+                                  "Serve HTTPS with this PEM certificate (chain); needs "
+                                  "--ssl-keyfile")
+                       ->check(CLI::ExistingFile);
+  auto* keyfile = app.add_option("--ssl-keyfile", http.ssl_keyfile,
+                                 "The PEM private key of --ssl-certfile")
+                      ->check(CLI::ExistingFile);
+  certfile->needs(keyfile);
+  keyfile->needs(certfile);
+  app.add_option("--ssl-keyfile-password", http.ssl_keyfile_password,
+                 "Password of an encrypted --ssl-keyfile")
+      ->needs(keyfile);
 }
 
 }  // namespace bento::cli

@@ -1,6 +1,7 @@
 // The serve flags shared by `bento serve` and every service executable built with
 // bento_add_service(): --host, --port, --workers, --timeout, --max-concurrency,
-// --max-body-size and friends. They parse straight into serving::ServeOptions.
+// --max-body-size, --ssl-certfile / --ssl-keyfile (HTTPS) and friends. They parse straight
+// into serving::ServeOptions.
 #ifndef BENTO_CLI_SERVE_FLAGS_H_
 #define BENTO_CLI_SERVE_FLAGS_H_
 

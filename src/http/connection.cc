@@ -96,6 +96,7 @@ Connection::Connection(std::shared_ptr<ServerState> state, Socket socket)
       options_(state_->options),
       stream_(std::move(socket)),
       request_timer_(stream_.get_executor()) {
+  if (state_->tls) tls_.emplace(stream_, *state_->tls);
   beast::error_code ec;
   tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
   remote_ = ec ? "-" : FormatEndpoint(peer);
@@ -118,15 +119,32 @@ void Connection::Start() {
   }
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
     if (self->state_->stopping.load()) return self->Close();
+    if (self->tls_) return self->Handshake();
     self->WaitForRequest();
   });
+}
+
+// The handshake is bounded by header_timeout, like the header of a first request.
+void Connection::Handshake() {
+  phase_ = Phase::kHandshake;
+  SetExpiry(options_.header_timeout);
+  tls_->async_handshake(net::ssl::stream_base::server,
+                        [self = shared_from_this()](beast::error_code ec) {
+                          if (self->phase_ == Phase::kClosed) return;
+                          if (ec) {
+                            spdlog::debug("TLS handshake with {} failed: {}", self->remote_,
+                                          ec.message());
+                            return self->Close();
+                          }
+                          self->WaitForRequest();
+                        });
 }
 
 void Connection::PostShutdown() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
     self->shutdown_ = true;
-    if (self->phase_ == Phase::kWaiting || self->phase_ == Phase::kReadingHeader ||
-        self->phase_ == Phase::kLingering) {
+    if (self->phase_ == Phase::kHandshake || self->phase_ == Phase::kWaiting ||
+        self->phase_ == Phase::kReadingHeader || self->phase_ == Phase::kLingering) {
       self->Close();
     }
   });
@@ -166,23 +184,23 @@ void Connection::WaitForRequest() {
   // alone; a keep-alive wait for the next one by idle_timeout until its first byte.
   if (sequence_ == 0 || buffer_.size() > 0) return ReadHeader();
   SetExpiry(options_.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(kReadChunk),
-                          [self = shared_from_this()](beast::error_code ec, size_t n) {
-                            if (self->phase_ == Phase::kClosed) return;
-                            if (ec) return self->Close();  // idle timeout or client left
-                            self->buffer_.commit(n);
-                            self->ReadHeader();
-                          });
+  auto on_read = [self = shared_from_this()](beast::error_code ec, size_t n) {
+    if (self->phase_ == Phase::kClosed) return;
+    if (ec) return self->Close();  // idle timeout or client left
+    self->buffer_.commit(n);
+    self->ReadHeader();
+  };
+  WithStream([&](auto& s) { s.async_read_some(buffer_.prepare(kReadChunk), on_read); });
 }
 
 void Connection::ReadHeader() {
   phase_ = Phase::kReadingHeader;
   started_ = Clock::now();
   SetExpiry(options_.header_timeout);
-  bhttp::async_read_header(stream_, buffer_, *parser_,
-                           [self = shared_from_this()](beast::error_code ec, size_t) {
-                             self->OnHeader(ec);
-                           });
+  auto on_header = [self = shared_from_this()](beast::error_code ec, size_t) {
+    self->OnHeader(ec);
+  };
+  WithStream([&](auto& s) { bhttp::async_read_header(s, buffer_, *parser_, on_header); });
 }
 
 void Connection::OnHeader(beast::error_code ec) {
@@ -203,12 +221,14 @@ void Connection::OnHeader(beast::error_code ec) {
       beast::iequals(expect->value(), "100-continue")) {
     phase_ = Phase::kReadingBody;
     SetExpiry(options_.read_timeout);
-    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       if (self->phase_ == Phase::kClosed) return;
-                       if (ec) return self->Close();
-                       self->ReadBody();
-                     });
+    auto on_continue = [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (self->phase_ == Phase::kClosed) return;
+      if (ec) return self->Close();
+      self->ReadBody();
+    };
+    WithStream([&](auto& s) {
+      net::async_write(s, net::buffer(kContinue.data(), kContinue.size()), on_continue);
+    });
     return;
   }
   ReadBody();
@@ -217,12 +237,12 @@ void Connection::OnHeader(beast::error_code ec) {
 void Connection::ReadBody() {
   phase_ = Phase::kReadingBody;
   SetExpiry(options_.read_timeout);
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      if (self->phase_ == Phase::kClosed) return;
-                      if (ec) return self->OnReadError(ec);
-                      self->Dispatch();
-                    });
+  auto on_body = [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (self->phase_ == Phase::kClosed) return;
+    if (ec) return self->OnReadError(ec);
+    self->Dispatch();
+  };
+  WithStream([&](auto& s) { bhttp::async_read(s, buffer_, *parser_, on_body); });
 }
 
 void Connection::OnReadError(beast::error_code ec) {
@@ -361,11 +381,11 @@ void Connection::Write(HttpResponse response, bool close, bool linger) {
     res.prepare_payload();
   }
   SetExpiry(options_.read_timeout);
-  bhttp::async_write(stream_, res,
-                     [self = shared_from_this(), close = !keep, linger](beast::error_code ec,
-                                                                        size_t) {
-                       self->OnWrite(close, linger, ec);
-                     });
+  auto on_write = [self = shared_from_this(), close = !keep, linger](beast::error_code ec,
+                                                                      size_t) {
+    self->OnWrite(close, linger, ec);
+  };
+  WithStream([&](auto& s) { bhttp::async_write(s, res, on_write); });
 }
 
 void Connection::OnWrite(bool close, bool linger, beast::error_code ec) {
@@ -385,6 +405,7 @@ void Connection::OnWrite(bool close, bool linger, beast::error_code ec) {
 // After an error answer the client may still be sending (a body over the limit); closing
 // with unread bytes would make the kernel send RST and the client could lose the answer.
 // So stop sending, discard input until the client closes, and give up after a while.
+// Over TLS the discarded bytes are read from the TCP stream below, undecrypted.
 void Connection::Linger() {
   phase_ = Phase::kLingering;
   beast::error_code ignored;

@@ -21,6 +21,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -32,6 +33,7 @@
 
 #include "http/request.h"
 #include "http/server.h"
+#include "http/tls.h"
 
 namespace bento::http {
 
@@ -40,10 +42,12 @@ class Connection;
 // What the Server, its Connections and outstanding Responders share. Held by shared_ptr so
 // that a Responder called after the Server is gone still finds valid memory.
 struct ServerState {
-  ServerState(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
+  ServerState(ServerOptions o, Handler h, std::shared_ptr<boost::asio::ssl::context> t)
+      : options(std::move(o)), handler(std::move(h)), tls(std::move(t)) {}
 
   const ServerOptions options;
   const Handler handler;
+  const std::shared_ptr<boost::asio::ssl::context> tls;  // null: plain HTTP
 
   std::atomic<bool> stopping{false};  // Shutdown began: no new requests, close after answer
   std::atomic<int> in_flight{0};      // handler calls not yet answered (max_concurrency)
@@ -86,6 +90,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   enum class Phase {
+    kHandshake,      // TLS handshake, before the first request
     kWaiting,        // keep-alive: for the first byte of the next request
     kReadingHeader,
     kReadingBody,
@@ -97,7 +102,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
   using Clock = std::chrono::steady_clock;
+  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream&>;
 
+  // Calls f with the stream that carries HTTP: the TLS stream when there is one, else the
+  // TCP stream. Timeouts and closing always act on the TCP stream below.
+  template <class F>
+  void WithStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(stream_);
+    }
+  }
+
+  void Handshake();
   void WaitForRequest();
   void ReadHeader();
   void OnHeader(boost::beast::error_code ec);
@@ -120,6 +138,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::shared_ptr<ServerState> state_;
   const ServerOptions& options_;  // state_->options
   boost::beast::tcp_stream stream_;
+  std::optional<TlsStream> tls_;  // over stream_, for HTTPS
   boost::asio::steady_timer request_timer_;
   boost::beast::flat_buffer buffer_;
   std::optional<Parser> parser_;

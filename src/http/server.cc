@@ -7,10 +7,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <sys/resource.h>
 #include <future>
 #include <thread>
 
 #include "http/connection.h"
+#include "http/tls.h"
 
 namespace bento::http {
 namespace {
@@ -35,13 +37,28 @@ Status ValidateOptions(const ServerOptions& o) {
   return OkStatus();
 }
 
+// Each connection holds a descriptor until its timeout reclaims it; a low soft limit (often
+// 1024) would let a crowd of idle clients lock everyone else out. The hard limit is ours to
+// take, as Go's runtime and nginx do.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    spdlog::debug("open file limit raised from {} to {}", before, limit.rlim_cur);
+  }
+}
+
 }  // namespace
 
 struct Server::Impl {
-  Impl(int threads, ServerOptions options, Handler handler)
+  Impl(int threads, ServerOptions options, Handler handler,
+       std::shared_ptr<net::ssl::context> tls)
       : ioc(threads),
         thread_count(threads),
-        state(std::make_shared<ServerState>(std::move(options), std::move(handler))),
+        state(std::make_shared<ServerState>(std::move(options), std::move(handler),
+                                            std::move(tls))),
         acceptor(net::make_strand(ioc)),
         accept_timer(acceptor.get_executor()) {}
 
@@ -162,9 +179,12 @@ Server::~Server() {
 StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options, Handler handler) {
   if (!handler) return InvalidArgumentError("http server needs a handler");
   RETURN_IF_ERROR(ValidateOptions(options));
+  ASSIGN_OR_RETURN(auto tls, MakeTlsContext(options));
+  RaiseOpenFileLimit();
   int threads = options.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  auto impl = std::make_unique<Impl>(threads, std::move(options), std::move(handler));
+  auto impl =
+      std::make_unique<Impl>(threads, std::move(options), std::move(handler), std::move(tls));
   RETURN_IF_ERROR(impl->Listen());
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

@@ -15,6 +15,11 @@
 //     max_header_bytes (these three close the connection), 429 over max_concurrency, 500
 //     handler threw or dropped its responder, 504 handler slower than request_timeout.
 //   - `Expect: 100-continue` is answered with 100 before the body is read.
+//   - With ssl_certfile and ssl_keyfile, all of the above over TLS; a failed handshake
+//     (plain HTTP on the TLS port, say) just closes that connection.
+//   - Slow or idle clients cost only their own connection: each phase has its timeout, and
+//     Create raises the soft limit on open files to the hard one so that many idle sockets
+//     do not exhaust descriptors before the timeouts reclaim them.
 //
 // Ownership: the Server owns its threads and connections; the Handler is copied in and must
 // stay callable (and whatever it captures alive) until the Server is destroyed. Responders
@@ -61,13 +66,21 @@ struct ServerOptions {
                                                           "/metrics"};
 
   bool access_log = true;  // one spdlog::info line per request
+
+  // HTTPS: a PEM certificate (chain) and its PEM private key, both or neither. With them
+  // every connection is TLS (1.2 or newer) and plain HTTP is refused at the handshake;
+  // without them the server speaks plain HTTP. The password unlocks an encrypted key.
+  std::string ssl_certfile;
+  std::string ssl_keyfile;
+  std::string ssl_keyfile_password;
 };
 
 class Server {
  public:
-  // Validates `options`, resolves the host, binds (SO_REUSEADDR) and listens. Nothing is
-  // accepted until Start(). Errors: InvalidArgument for bad options or an unknown host,
-  // Unavailable when the address cannot be bound (in use, not permitted).
+  // Validates `options`, loads the TLS certificate and key when given, resolves the host,
+  // binds (SO_REUSEADDR) and listens. Nothing is accepted until Start(). Errors:
+  // InvalidArgument for bad options, an unknown host or an unreadable or mismatched
+  // certificate or key; Unavailable when the address cannot be bound (in use, not permitted).
   static StatusOr<std::unique_ptr<Server>> Create(ServerOptions options, Handler handler);
 
   // Shuts down if still running.

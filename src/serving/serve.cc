@@ -15,8 +15,9 @@ int Serve(ServiceDef service, const ServeOptions& options, std::function<void()>
   }
   std::thread loader;
   if (load) loader = std::thread(std::move(load));
-  spdlog::info("serving {} at http://{}:{} (Swagger UI at /, OpenAPI at /docs.json)",
-               app.service().name, options.http.host, (*server)->port());
+  spdlog::info("serving {} at {}://{}:{} (Swagger UI at /, OpenAPI at /docs.json)",
+               app.service().name, options.http.ssl_certfile.empty() ? "http" : "https",
+               options.http.host, (*server)->port());
   int code = (*server)->RunUntilSignal();
   if (loader.joinable()) loader.join();
   spdlog::info("stopped");

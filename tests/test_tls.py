@@ -1,0 +1,109 @@
+"""HTTPS with BentoML's flags, --ssl-certfile and --ssl-keyfile, on a self-signed certificate
+that openssl makes for each test run; and plain HTTP when no certificate is given."""
+import socket
+import ssl
+import subprocess
+
+import numpy as np
+import pytest
+import requests
+
+from conftest import BENTO, Server
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 and its key, and a second, unrelated key."""
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", d / "key.pem", "-out", d / "cert.pem"],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-out", d / "other.pem"],
+                   check=True, capture_output=True)
+    return d
+
+
+class TlsServer(Server):
+    def __init__(self, bento, cert, *args):
+        super().__init__(bento, *args, "--ssl-certfile", cert / "cert.pem",
+                         "--ssl-keyfile", cert / "key.pem")
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.verify = str(cert / "cert.pem")
+
+
+def _x():
+    return np.random.default_rng(0).random((1, 3, 48, 192), dtype=np.float32)
+
+
+def test_https_serves_every_route_and_refuses_plain_http(bento, ocr_cls_model, cert):
+    bento.save(ocr_cls_model, "ocr-cls")
+    server = TlsServer(bento, cert, "ocr-cls")
+    server.wait_ready()
+    try:
+        with requests.Session() as s:  # keep-alive over one TLS connection
+            v = server.verify
+            for _ in range(3):
+                r = s.post(server.url + "/run", json={"x": _x().tolist()}, verify=v)
+                assert r.status_code == 200, r.text
+                assert np.array(next(iter(r.json().values()))).shape[0] == 1
+            assert s.get(server.url + "/docs.json", verify=v).json()["openapi"].startswith("3.")
+            r = s.post(server.url + "/run", data=b"{", verify=v,
+                       headers={"Content-Type": "application/json"})
+            assert r.status_code == 400 and "error" in r.json()
+        # The certificate is checked by the client: an unknown one fails the handshake.
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(server.url + "/livez", timeout=5)
+        # Plain HTTP on the TLS port gets no HTTP answer; the connection is closed.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert not sock.recv(4096).startswith(b"HTTP/")
+        # TLS 1.1 is refused.
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(server.verify)
+        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        with pytest.raises(ssl.SSLError):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+                ctx.wrap_socket(sock, server_hostname="127.0.0.1")
+        assert requests.get(server.url + "/livez", verify=server.verify).status_code == 200
+        assert "https://" in "".join(server.log)
+    finally:
+        assert server.stop() == 0
+
+
+def test_the_example_service_takes_the_tls_flags(bento, cert):
+    from conftest import BIN
+    if not (BIN / "image_classifier").exists():
+        pytest.skip("build/bin/image_classifier is not built")
+    proc = subprocess.run([str(BIN / "image_classifier"), "--help"], capture_output=True,
+                          text=True, timeout=30)
+    assert "--ssl-certfile" in proc.stdout and "--ssl-keyfile" in proc.stdout
+
+
+def test_plain_http_without_a_certificate(bento, ocr_cls_model):
+    bento.save(ocr_cls_model, "ocr-cls")
+    server = Server(bento, "ocr-cls")
+    server.wait_ready()
+    try:
+        assert requests.get(server.url + "/livez").status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(server.url.replace("http:", "https:") + "/livez", timeout=5,
+                         verify=False)
+    finally:
+        assert server.stop() == 0
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--ssl-certfile", "{d}/cert.pem"], "--ssl-keyfile"),
+    (["--ssl-keyfile", "{d}/key.pem"], "--ssl-certfile"),
+    (["--ssl-certfile", "{d}/missing.pem", "--ssl-keyfile", "{d}/key.pem"], "missing.pem"),
+    (["--ssl-certfile", "{d}/key.pem", "--ssl-keyfile", "{d}/key.pem"], "certificate"),
+    (["--ssl-certfile", "{d}/cert.pem", "--ssl-keyfile", "{d}/cert.pem"], "key"),
+    (["--ssl-certfile", "{d}/cert.pem", "--ssl-keyfile", "{d}/other.pem"], "does not match"),
+])
+def test_bad_tls_flags_are_a_clear_error_at_start(bento, ocr_cls_model, cert, flags, needle):
+    bento.save(ocr_cls_model, "ocr-cls")
+    proc = bento.run("serve", "ocr-cls", "--port", "0",
+                     *[f.format(d=cert) for f in flags], check=False, timeout=30)
+    assert proc.returncode != 0
+    assert needle in proc.stderr + proc.stdout, proc.stderr
