@@ -1,6 +1,7 @@
 """Helpers shared by bento's benchmark scripts: free ports, servers (cold start, memory of the
 whole process tree, clean shutdown), wrk runs, raw ONNX Runtime runs, tables."""
 import atexit
+import ctypes
 import json
 import os
 import pathlib
@@ -74,7 +75,8 @@ class Server:
         self._log = open(log, "ab") if log else subprocess.DEVNULL
         self._start = time.monotonic()
         self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_term_with_parent)
         _live_servers.add(self)
         self.peak_rss = self.peak_pss = 0
         self._sampling = None
@@ -132,6 +134,26 @@ class Server:
         self.stop()
 
 
+def batch_totals(url):
+    """(items, batches) so far from a server's /metrics: the sum and count of
+    bentoml_service_adaptive_batch_size, BentoML's histogram, which bento exports too."""
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    totals = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        for kind in totals:
+            if name.endswith(f"adaptive_batch_size_{kind}"):
+                totals[kind] += float(line.rsplit(" ", 1)[1])
+    return totals["sum"], totals["count"]
+
+
+def _term_with_parent():
+    """In the child before exec: SIGTERM when the benchmark dies, even by SIGKILL."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _signal_group(pgid, sig):
     try:
         os.killpg(pgid, sig)
@@ -175,11 +197,18 @@ def wrk(url, body_file, concurrency, seconds, content_type="application/json"):
 
 def raw_ort(model, body, concurrency, batch, seconds):
     """Raw in-process ONNX Runtime (build/bin/bento_bench_raw): `concurrency` threads each
-    calling Run back to back on `batch` copies of the request's input."""
-    out = subprocess.run([str(BIN / "bento_bench_raw"), str(model), str(body), "--concurrency",
-                          str(concurrency), "--batch", str(batch), "--seconds", str(seconds)],
-                         check=True, capture_output=True, text=True, timeout=seconds + 120).stdout
-    return json.loads(out)
+    calling Run back to back on `batch` copies of the request's input. Adds the process's
+    peak RSS in bytes (`max_rss`)."""
+    proc = subprocess.Popen([str(BIN / "bento_bench_raw"), str(model), str(body),
+                             "--concurrency", str(concurrency), "--batch", str(batch),
+                             "--seconds", str(seconds)], stdout=subprocess.PIPE, text=True,
+                            preexec_fn=_term_with_parent)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bento_bench_raw exited with {proc.returncode}")
+    return {**json.loads(out), "max_rss": usage.ru_maxrss * 1024}
 
 
 def median_point(runs):

@@ -141,8 +141,14 @@ def run_server(scenario, server, args, env, homes, bodies, logdir):
         answer = check_answer(url, body, scenario["content_type"])
         s.start_sampling()
         benchlib.wrk(url, body, 8, args.warmup, scenario["content_type"])
-        points = {c: benchlib.wrk(url, body, c, args.seconds, scenario["content_type"])
-                  for c in args.concurrency}
+        points = {}
+        batched = scenario["route"] == "/run"
+        for c in args.concurrency:
+            before = benchlib.batch_totals(s.url) if batched else (0, 0)
+            points[c] = benchlib.wrk(url, body, c, args.seconds, scenario["content_type"])
+            after = benchlib.batch_totals(s.url) if batched else (0, 0)
+            batches = after[1] - before[1]
+            points[c]["mean_batch"] = (after[0] - before[0]) / batches if batches else 0
         s.stop()
         return {"cold_start_s": cold, "idle_rss": idle_rss, "idle_pss": idle_pss,
                 "peak_rss": s.peak_rss, "peak_pss": s.peak_pss, "answer": answer,

@@ -37,19 +37,37 @@ def fmt(x, digits=1):
     return f"{x:,.{digits}f}"
 
 
+def _context(e, c):
+    """Figures that say where a server's time goes at concurrency c, for the targets' notes."""
+    best = e["raw"]["best"]
+    b, m = point(e, "bento", c), point(e, "bentoml", c)
+    return (f"raw ORT's best is {fmt(best['items_per_s'], 0)} items/s (batch {best['batch']}, "
+            f"{best['concurrency']} thread(s)); bento serves {div(b['rps'], best['items_per_s']):.0%} "
+            f"of it, BentoML {div(m['rps'], best['items_per_s']):.0%}"
+            + (f"; mean batch: bento {b['mean_batch']:.1f}, BentoML {m['mean_batch']:.1f}"
+               if b.get("mean_batch") or m.get("mean_batch") else "; no batching on this API"))
+
+
 def targets(results):
-    """Each target of the benchmark: (what, measured, met)."""
+    """Each target of the benchmark: (what, measured, met, by how much missed, context)."""
     rows = []
     sc = results["scenarios"]
     c = str(TARGET_C)
     if "ocr-cls" in sc and c in sc["ocr-cls"]["bento"]["points"]:
         e = sc["ocr-cls"]
-        ratio = div(point(e, "bento", c)["rps"], point(e, "bentoml", c)["rps"])
+        b, m = point(e, "bento", c), point(e, "bentoml", c)
+        ratio = div(b["rps"], m["rps"])
+        best = e["raw"]["best"]["items_per_s"]
         rows.append(("small model, c=32: bento throughput >= 10x BentoML", f"{ratio:.1f}x",
-                     ratio >= 10, f"{ratio / 10:.0%} of the target"))
-        p99 = div(point(e, "bento", c)["p99_ms"], point(e, "bentoml", c)["p99_ms"])
+                     ratio >= 10, f"{ratio / 10:.0%} of the target",
+                     f"10x BentoML is {fmt(10 * m['rps'], 0)} rps, "
+                     f"{div(10 * m['rps'], best):.0%} of raw ORT's best; " + _context(e, c)))
+        p99 = div(b["p99_ms"], m["p99_ms"])
         rows.append(("small model, c=32: bento p99 <= 1/5 of BentoML's",
-                     f"1/{1 / p99:.1f}", p99 <= 0.2, f"{p99 / 0.2:.1f}x the allowed p99"))
+                     f"1/{div(1, p99):.1f}", p99 <= 0.2, f"{p99 / 0.2:.1f}x the allowed p99",
+                     f"in a closed loop p50 is about c / throughput = {fmt(32000 / b['rps'], 0)}"
+                     f" ms for bento, {fmt(div(32000, m['rps']), 0)} ms for BentoML: the "
+                     "latency ratio follows the throughput ratio"))
     for key in ("mobilenet-json", "mobilenet-image"):
         if key not in sc or c not in sc[key]["bento"]["points"]:
             continue
@@ -57,17 +75,27 @@ def targets(results):
         bento = point(e, "bento", c)["rps"]
         ratio = div(bento, point(e, "bentoml", c)["rps"])
         rows.append((f"MobileNetV2 {e['route']}, c=32: bento >= 1.5x BentoML", f"{ratio:.2f}x",
-                     ratio >= 1.5, f"{ratio / 1.5:.0%} of the target"))
+                     ratio >= 1.5, f"{ratio / 1.5:.0%} of the target", _context(e, c)))
         limit = div(bento, e["raw"]["best"]["items_per_s"])
         rows.append((f"MobileNetV2 {e['route']}, c=32: bento >= 90% of raw ORT's best batch",
-                     f"{limit:.0%}", limit >= 0.9, f"{limit / 0.9:.0%} of the target"))
+                     f"{limit:.0%}", limit >= 0.9, f"{limit / 0.9:.0%} of the target",
+                     _context(e, c) + f"; each request also carries {e['body_bytes'] / 1e3:,.0f}"
+                     " kB to parse, and wrk shares the cores; raw ORT has neither"))
     for key, e in sc.items():
         rss = div(med(e["bento"]["peak_rss"]), med(e["bentoml"]["peak_rss"]))
-        rows.append((f"{key}: bento peak RSS <= 1/3 of BentoML's", f"1/{1 / rss:.1f}",
-                     rss <= 1 / 3, f"{rss * 3:.1f}x the allowed RSS"))
+        raw_rss = {b: r["max_rss"] for b, r in e["raw"]["batches"].items() if "max_rss" in r}
+        top = max(raw_rss, key=int) if raw_rss else None
+        rows.append((f"{key}: bento peak RSS <= 1/3 of BentoML's", f"1/{div(1, rss):.1f}",
+                     rss <= 1 / 3, f"{rss * 3:.1f}x the allowed RSS",
+                     f"bento {fmt(med(e['bento']['idle_rss']) / MIB, 0)} MiB at rest, "
+                     f"{fmt(med(e['bento']['peak_rss']) / MIB, 0)} MiB under load"
+                     + (f"; raw ORT alone peaks at {fmt(raw_rss[top] / MIB, 0)} MiB at batch "
+                        f"{top} (ONNX Runtime's arena for a batch's activations)" if top else "")))
         cold = div(med(e["bento"]["cold_start_s"]), med(e["bentoml"]["cold_start_s"]))
-        rows.append((f"{key}: bento cold start <= 1/10 of BentoML's", f"1/{1 / cold:.1f}",
-                     cold <= 0.1, f"{cold * 10:.1f}x the allowed time"))
+        rows.append((f"{key}: bento cold start <= 1/10 of BentoML's", f"1/{div(1, cold):.1f}",
+                     cold <= 0.1, f"{cold * 10:.1f}x the allowed time",
+                     f"bento {med(e['bento']['cold_start_s']):.2f} s, BentoML "
+                     f"{med(e['bentoml']['cold_start_s']):.2f} s"))
     return rows
 
 
@@ -96,9 +124,9 @@ def markdown(results):
             f"both sides: max batch size {meta['max_batch_size']}, max latency "
             f"{meta['max_latency_ms']} ms. `/classify_image` is not batchable in the seed "
             "nor in bento's port.", "", "![headline](headline.png)", "", "## Targets", ""]
-    rows = [(what, got, "yes" if ok else "**no**", "" if ok else miss)
-            for what, got, ok, miss in targets(results)]
-    out += [_table(["target", "measured", "met", "where missed"], rows), ""]
+    rows = [(what, got, "yes" if ok else "**no**", "" if ok else miss, why)
+            for what, got, ok, miss, why in targets(results)]
+    out += [_table(["target", "measured", "met", "where missed", "context"], rows), ""]
     for key, e in sc.items():
         out += [f"## {e['title']}", "", f"![{key}]({key}.png)", "",
                 f"Request body: {e['body_bytes']:,} bytes. Commands: `{e['commands']['bento']}` "
@@ -110,17 +138,23 @@ def markdown(results):
             b, m = point(e, "bento", c), point(e, "bentoml", c)
             raw1 = e["raw"]["batch1"][str(c)]
             rows.append([c, fmt(b["rps"]), fmt(b["p50_ms"], 2), fmt(b["p99_ms"], 2), b["errors"],
+                         fmt(b.get("mean_batch", 0)),
                          fmt(m["rps"]), fmt(m["p50_ms"], 2), fmt(m["p99_ms"], 2), m["errors"],
+                         fmt(m.get("mean_batch", 0)),
                          f"{div(b['rps'], m['rps']):.1f}x", f"{div(m['p99_ms'], b['p99_ms']):.1f}x",
                          fmt(raw1["rps"]), f"{div(b['rps'], best):.0%}"])
-        out += [_table(["c", "bento rps", "p50 ms", "p99 ms", "err", "BentoML rps", "p50 ms",
-                        "p99 ms", "err", "rps bento/BentoML", "p99 BentoML/bento",
+        out += [_table(["c", "bento rps", "p50 ms", "p99 ms", "err", "batch", "BentoML rps",
+                        "p50 ms", "p99 ms", "err", "batch", "rps bento/BentoML", "p99 BentoML/bento",
                         "raw ORT rps (batch 1, c threads)", "bento / raw best"], rows), ""]
         raw_best = e["raw"]["best"]
         out += [f"Raw ONNX Runtime's best: {fmt(raw_best['items_per_s'])} items/s at batch "
                 f"{raw_best['batch']}, {raw_best['concurrency']} thread(s); by batch size "
                 "(one thread): " + ", ".join(f"{b}: {fmt(r['items_per_s'])}" for b, r in
-                                            e["raw"]["batches"].items()) + " items/s.", ""]
+                                            e["raw"]["batches"].items()) + " items/s. "
+                "Its peak RSS (the whole benchmark process, no server): " +
+                ", ".join(f"batch {b}: {fmt(r['max_rss'] / MIB, 0)} MiB" for b, r in
+                          [("1", e["raw"]["batch1"][str(meta["concurrency"][0])])] +
+                          list(e["raw"]["batches"].items()) if "max_rss" in r) + ".", ""]
         rows = [[LABEL[s], fmt(med(e[s]["cold_start_s"]), 2),
                  ", ".join(f"{x:.2f}" for x in e[s]["cold_start_s"]),
                  fmt(med(e[s]["idle_rss"]) / MIB, 0), fmt(med(e[s]["peak_rss"]) / MIB, 0),
@@ -128,8 +162,9 @@ def markdown(results):
         out += [_table(["server", "cold start s (median)", "each launch", "RSS at rest MiB",
                         "peak RSS under load MiB", "peak PSS MiB"], rows), ""]
     out += ["Errors (`err`) are non-2xx answers, socket errors and timeouts summed over the "
-            "repetitions; `rps` counts 2xx answers only. See bench/README.md for how to read "
-            "this page.", ""]
+            "repetitions; `rps` counts 2xx answers only; `batch` is the mean number of items "
+            "per ONNX Runtime call, from the servers' `bentoml_service_adaptive_batch_size` "
+            "(0: the API is not batched). See bench/README.md for how to read this page.", ""]
     return "\n".join(out)
 
 
@@ -230,7 +265,7 @@ def main():
     headline_plot(results, folder / "headline.png")
     (folder / "results.md").write_text(markdown(results))
     print(f"wrote {folder / 'results.md'} and the plots", file=sys.stderr)
-    for what, got, ok, miss in targets(results):
+    for what, got, ok, miss, _ in targets(results):
         print(f"  {'met   ' if ok else 'MISSED'} {what}: {got}{'' if ok else ' (' + miss + ')'}")
 
 
