@@ -5,6 +5,8 @@
 #   make test    unit tests (ctest) and end-to-end tests (pytest)
 #   make serve   save a real model into the store if missing, and serve it
 #   make bench   benchmarks (bench/)
+#   make test-asan, make test-tsan   the unit and end-to-end tests on a sanitizer build
+#   make fuzz    each libFuzzer target for FUZZ_SECONDS (default 60); see scripts/fuzz
 
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
@@ -12,7 +14,7 @@ CMAKE_FLAGS ?=
 VENV := .venv
 export BENTOML_HOME ?= $(HOME)/bentoml
 
-.PHONY: deps build models test unit-test e2e-test serve bench clean
+.PHONY: deps build models test unit-test e2e-test serve bench clean test-asan test-tsan fuzz
 
 deps:
 	@scripts/install-deps
@@ -39,6 +41,15 @@ serve: build models
 
 bench: build models
 	scripts/bench
+
+test-asan: deps
+	scripts/test-sanitized address
+
+test-tsan: deps
+	scripts/test-sanitized thread
+
+fuzz: deps
+	scripts/fuzz
 
 clean:
 	rm -rf $(BUILD_DIR)

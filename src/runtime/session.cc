@@ -60,7 +60,7 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::map<std::string, Tensor>& 
   const Impl& impl = *impl_;
   for (const auto& [name, tensor] : inputs) {
     auto it = std::find_if(impl.inputs.begin(), impl.inputs.end(),
-                           [&](const TensorSpec& s) { return s.name == name; });
+                           [&input = name](const TensorSpec& s) { return s.name == input; });
     if (it == impl.inputs.end()) {
       std::string known;
       for (const auto& s : impl.inputs) known += (known.empty() ? "" : ", ") + s.name;

@@ -1,0 +1,31 @@
+# Sanitizer and fuzzing builds, each in its own build folder (see Makefile: test-asan,
+# test-tsan, fuzz):
+#   -DBENTO_SANITIZE=address   AddressSanitizer with UndefinedBehaviorSanitizer (g++ or clang)
+#   -DBENTO_SANITIZE=thread    ThreadSanitizer
+#   -DBENTO_FUZZ=ON            libFuzzer targets in fuzz/ (clang only); the libraries get
+#                              -fsanitize=fuzzer-no-link, the targets -fsanitize=fuzzer.
+# Runtime options and suppressions live in scripts/sanitizers/ and are set by scripts/test-sanitized
+# and scripts/fuzz.
+set(BENTO_SANITIZE "" CACHE STRING "Sanitizer build: address (with undefined) or thread")
+set_property(CACHE BENTO_SANITIZE PROPERTY STRINGS "" address thread)
+option(BENTO_FUZZ "Build the libFuzzer targets in fuzz/ (needs clang)" OFF)
+
+if(BENTO_SANITIZE STREQUAL "address")
+  # UBSan errors abort like ASan's, so a test or fuzzer cannot pass over one.
+  set(bento_sanitize_flags -fsanitize=address,undefined -fno-sanitize-recover=undefined)
+elseif(BENTO_SANITIZE STREQUAL "thread")
+  set(bento_sanitize_flags -fsanitize=thread)
+elseif(NOT BENTO_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "BENTO_SANITIZE must be address or thread, not '${BENTO_SANITIZE}'")
+endif()
+if(bento_sanitize_flags)
+  add_compile_options(${bento_sanitize_flags} -fno-omit-frame-pointer)
+  add_link_options(${bento_sanitize_flags})
+endif()
+
+if(BENTO_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "BENTO_FUZZ needs clang (CXX=clang++)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

@@ -1,0 +1,49 @@
+// Fuzzes the JSON tensor codec (src/tensor/json_codec.h): the first byte picks the dtype,
+// the rest is the JSON. A decoded tensor must encode, and its encoding must decode back to
+// the same shape. The same bytes are also decoded as a request body of named tensors.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "fuzz/fuzz_check.h"
+#include "tensor/json_codec.h"
+
+namespace {
+
+constexpr bento::DType kDTypes[] = {
+    bento::DType::kFloat32, bento::DType::kUInt8,   bento::DType::kInt8,
+    bento::DType::kUInt16,  bento::DType::kInt16,   bento::DType::kInt32,
+    bento::DType::kInt64,   bento::DType::kString,  bento::DType::kBool,
+    bento::DType::kFloat16, bento::DType::kFloat64, bento::DType::kUInt32,
+    bento::DType::kUInt64,  bento::DType::kBFloat16, bento::DType::kComplex64};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const bento::DType dtype = kDTypes[data[0] % std::size(kDTypes)];
+  std::string_view json(reinterpret_cast<const char*>(data) + 1, size - 1);
+
+  auto tensor = bento::DecodeJsonTensor(json, dtype);
+  if (tensor.ok()) {
+    std::string encoded;
+    bento::Status status = bento::EncodeJsonTensor(*tensor, &encoded);
+    FUZZ_CHECK(status.ok(), "encode failed: %s", status.ToString().c_str());
+    auto again = bento::DecodeJsonTensor(encoded, dtype);
+    FUZZ_CHECK(again.ok(), "re-decode of %s failed: %s", encoded.c_str(),
+               again.status().ToString().c_str());
+    FUZZ_CHECK(again->shape() == tensor->shape(), "shape changed through %s", encoded.c_str());
+    FUZZ_CHECK(again->byte_size() == tensor->byte_size(), "size changed through %s",
+               encoded.c_str());
+  }
+
+  auto named = bento::DecodeJsonTensors(json, [dtype](std::string_view name)
+                                                  -> bento::StatusOr<bento::DType> {
+    if (name == "skip") return bento::DType::kUndefined;
+    if (name == "unknown") return bento::InvalidArgumentError("unknown input");
+    return dtype;
+  });
+  (void)named;
+  return 0;
+}
