@@ -1,14 +1,15 @@
-"""The Open Inference Protocol (KServe v2) over HTTP, with the real tritonclient: health,
-metadata, and inference with JSON and binary tensors for several dtypes, compared with
-in-process onnxruntime."""
+"""The Open Inference Protocol (KServe v2) over HTTP and gRPC, with the real tritonclient:
+health, metadata, and inference with JSON and binary tensors (HTTP) and raw contents (gRPC)
+for several dtypes, compared with in-process onnxruntime."""
 import numpy as np
 import onnxruntime as ort
 import pytest
 import requests
+import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from conftest import ONNX_TESTDATA, Server
+from conftest import ONNX_TESTDATA, Server, _free_port
 
 MODELS = {  # name: ONNX backend test whose inputs/outputs cover a datatype
     "absf": "test_abs",                                   # FP32
@@ -27,7 +28,8 @@ def server(tmp_path_factory):
     bento = Bento(home)
     for name, test in MODELS.items():
         bento.save(ONNX_TESTDATA / "node" / test / "model.onnx", name)
-    s = Server(bento, *MODELS)
+    s = Server(bento, *MODELS, "--grpc-port", _free_port())
+    s.grpc = f"127.0.0.1:{s.args[-1]}"
     s.wait_ready()
     yield s
     s.stop()
@@ -123,7 +125,7 @@ def test_bad_requests_get_4xx_with_a_json_error(server):
     for body, code in cases:
         r = requests.post(url, json=body)
         assert r.status_code == code, r.text
-        assert "error" in r.json()
+        assert list(r.json()) == ["error"], r.text
     r = requests.post(server.url + "/v2/models/nope/infer", json=cases[0][0])
     assert r.status_code == 404 and "error" in r.json()
     header = b'{"inputs": [{"name": "x", "shape": [3, 4, 5], "datatype": "FP32", ' \
@@ -134,3 +136,117 @@ def test_bad_requests_get_4xx_with_a_json_error(server):
     assert r.status_code == 400 and "error" in r.json()
     with pytest.raises(InferenceServerException):
         httpclient.InferenceServerClient(f"127.0.0.1:{server.port}").get_model_metadata("nope")
+
+
+def _same(got, want):
+    if want.dtype == object:
+        assert [g.decode() if isinstance(g, bytes) else g for g in got.ravel()] == list(want.ravel())
+    else:
+        assert got.dtype == want.dtype, (got.dtype, want.dtype)
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_grpc_infer_matches_onnxruntime(server, name):
+    client = grpcclient.InferenceServerClient(server.grpc)
+    session, feeds = _inputs(name)
+    inputs = []
+    for input_name, array in feeds.items():
+        x = grpcclient.InferInput(input_name, list(array.shape), _datatype(array))
+        x.set_data_from_numpy(array)
+        inputs.append(x)
+    outputs = [grpcclient.InferRequestedOutput(o.name) for o in session.get_outputs()]
+    result = client.infer(name, inputs, outputs=outputs, request_id="req-9")
+    assert result.get_response().id == "req-9"
+    for o, w in zip(session.get_outputs(), session.run(None, feeds)):
+        _same(result.as_numpy(o.name), w)
+
+
+def test_grpc_health_metadata_config_and_statistics(server):
+    client = grpcclient.InferenceServerClient(server.grpc)
+    assert client.is_server_live() and client.is_server_ready()
+    assert client.is_model_ready("argmax")
+    assert "binary_tensor_data" in client.get_server_metadata().extensions
+    model = client.get_model_metadata("argmax", as_json=True)
+    assert model["inputs"][0]["datatype"] == "FP32"
+    assert model["outputs"][0]["datatype"] == "INT64"
+    assert model["platform"] == "onnxruntime_onnx"
+    assert client.is_model_ready("argmax", model_version=model["versions"][0])
+    config = client.get_model_config("tofp16", as_json=True)["config"]
+    assert config["name"] == "tofp16"
+    assert config["output"][0]["data_type"] == "TYPE_FP16"
+    before = client.get_inference_statistics("absf", as_json=True)["model_stats"][0]
+    session, feeds = _inputs("absf")
+    x = grpcclient.InferInput("x", list(feeds["x"].shape), "FP32")
+    x.set_data_from_numpy(feeds["x"])
+    client.infer("absf", [x])
+    after = client.get_inference_statistics("absf", as_json=True)["model_stats"][0]
+    assert int(after["inference_count"]) == int(before.get("inference_count", 0)) + 1
+
+
+def test_grpc_and_http_share_the_batcher(tmp_path, ocr_cls_model):
+    """A batchable model's gRPC and HTTP requests meet in one batcher; both are right."""
+    from conftest import Bento
+    home = tmp_path / "bentoml"
+    home.mkdir()
+    bento = Bento(home)
+    bento.save(ocr_cls_model, "cls", "--batchable")
+    s = Server(bento, "cls", "--grpc-port", _free_port(), "--max-latency-ms", "2000")
+    try:
+        s.wait_ready()
+        grpc = f"127.0.0.1:{s.args[-3]}"
+        session = ort.InferenceSession(str(ocr_cls_model))
+        rng = np.random.default_rng(3)
+        images = [rng.standard_normal((1, 3, 48, 192)).astype(np.float32) for _ in range(8)]
+        want = [session.run(None, {"x": im})[0] for im in images]
+
+        def grpc_call(i):
+            client = grpcclient.InferenceServerClient(grpc)
+            x = grpcclient.InferInput("x", [1, 3, 48, 192], "FP32")
+            x.set_data_from_numpy(images[i])
+            return client.infer("cls", [x]).as_numpy(session.get_outputs()[0].name)
+
+        def http_call(i):
+            r = requests.post(s.url + "/run", json={"x": images[i].tolist()})
+            assert r.status_code == 200, r.text
+            return np.array(next(iter(r.json().values())), dtype=np.float32)
+
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(lambda i: (grpc_call if i % 2 else http_call)(i), range(8)))
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+        metrics = requests.get(s.url + "/metrics").text
+        assert "bentoml_service_adaptive_batch_size" in metrics
+    finally:
+        assert s.stop() == 0
+
+
+def test_grpc_bad_requests_get_clear_status_codes(server):
+    import grpc
+    client = grpcclient.InferenceServerClient(server.grpc)
+
+    def code_of(call):
+        with pytest.raises(InferenceServerException) as e:
+            call()
+        return e.value.status()
+
+    def infer(datatype, shape, array, outputs=None, model="absf"):
+        x = grpcclient.InferInput("x", shape, datatype)
+        x.set_data_from_numpy(array)
+        return lambda: client.infer(model, [x], outputs=outputs)
+
+    good = np.ones((3, 4, 5), dtype=np.float32)
+    invalid = "StatusCode." + grpc.StatusCode.INVALID_ARGUMENT.name
+    assert code_of(infer("INT64", [3, 4, 5], good.astype(np.int64))) == invalid  # wrong dtype
+    assert code_of(infer("FP32", [3, 4, 5], good,
+                         [grpcclient.InferRequestedOutput("nope")])) == invalid  # unknown output
+    assert code_of(infer("FP32", [3, 4, 5], good, model="nope")) == \
+        "StatusCode." + grpc.StatusCode.NOT_FOUND.name
+    assert code_of(lambda: client.get_model_metadata("nope")) == \
+        "StatusCode." + grpc.StatusCode.NOT_FOUND.name
+    # A shape that does not match the data length: raw bytes for 59 elements, shape of 60.
+    x = grpcclient.InferInput("x", [59], "FP32")
+    x.set_data_from_numpy(np.ones((59,), dtype=np.float32))
+    x.set_shape([3, 4, 5])
+    assert code_of(lambda: client.infer("absf", [x])) == invalid

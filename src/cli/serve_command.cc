@@ -4,8 +4,10 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 #include "cli/serve_flags.h"
+#include "grpc/grpc_server.h"
 #include "serving/model_service.h"
 
 namespace bento::cli {
@@ -17,6 +19,7 @@ struct ServeArgs {
   std::vector<std::string> providers;
   int threads = 0;
   serving::ModelServiceOptions models;
+  std::optional<int> grpc_port;  // no gRPC server when unset
 };
 
 int RunServe(const ServeArgs& args) {
@@ -31,7 +34,26 @@ int RunServe(const ServeArgs& args) {
     return service.status().code() == StatusCode::kNotFound ? 2 : 1;
   }
   serving::ModelService* models = service->get();
-  return serving::Serve(models->Definition(), args.serve, [models] { (void)models->LoadAll(); });
+  std::unique_ptr<grpc_api::GrpcServer> grpc;
+  if (args.grpc_port) {
+    grpc_api::GrpcOptions grpc_options;
+    grpc_options.host = args.serve.http.host;
+    grpc_options.port = *args.grpc_port;
+    if (args.serve.http.max_body_bytes > 0 &&
+        args.serve.http.max_body_bytes < static_cast<size_t>(grpc_options.max_message_bytes)) {
+      grpc_options.max_message_bytes = static_cast<int>(args.serve.http.max_body_bytes);
+    }
+    auto started = grpc_api::GrpcServer::Start(*models, grpc_options);
+    if (!started.ok()) {
+      spdlog::error("{}", started.status().message());
+      return 1;
+    }
+    grpc = std::move(*started);
+  }
+  int code =
+      serving::Serve(models->Definition(), args.serve, [models] { (void)models->LoadAll(); });
+  if (grpc) grpc->Shutdown();
+  return code;
 }
 
 }  // namespace
@@ -58,6 +80,9 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                     "that cannot meet it are shed with 503")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  serve->add_option("--grpc-port", args->grpc_port,
+                    "Also serve the KServe v2 gRPC protocol (inference.GRPCInferenceService) "
+                    "on this port");
   serve->add_flag_callback("--no-batching", [args] { args->models.batching = false; },
                            "Run every request on its own, even for batchable models");
   serve->callback([args, exit_code] {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/fs.h"
+#include "http/json_string.h"
 #include "serving/errors.h"
 #include "serving/openapi.h"
 
@@ -210,7 +211,8 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
   Gauge& in_progress = request_in_progress_.With(labels);
   in_progress.Add(1);
   auto start = Clock::now();
-  auto finish = [this, labels, start, &in_progress, respond = std::move(respond)](
+  auto finish = [this, labels, start, &in_progress, bare_errors = api.bare_errors,
+                 respond = std::move(respond)](
                     StatusOr<Reply> reply) mutable {
     http::HttpResponse response;
     if (reply.ok()) {
@@ -220,6 +222,11 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
       response.headers = std::move(reply->headers);
     } else {
       response = JsonError(HttpStatusFor(reply.status()), reply.status().message());
+      if (bare_errors) {
+        response.body = "{\"error\": ";
+        http::AppendJsonString(&response.body, reply.status().message());
+        response.body += '}';
+      }
       if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
       if (response.status >= 500 && response.status != 503 && response.status != 504) {
         spdlog::error("{} failed: {}", labels[0], reply.status().ToString());

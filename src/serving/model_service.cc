@@ -230,6 +230,7 @@ ServiceDef ModelService::Definition() {
   kserve.name = "kserve_v2";
   kserve.route = "/v2";
   kserve.prefix = true;
+  kserve.bare_errors = true;
   kserve.methods = {"GET", "POST"};
   kserve.content_types.clear();
   kserve.handler = [this](const http::HttpRequest& request, ReplyCallback done) {

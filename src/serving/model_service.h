@@ -31,6 +31,7 @@
 
 #include "bento/onnx.h"
 #include "serving/service_def.h"
+#include "tensor/kserve_codec.h"
 
 namespace bento::serving {
 
@@ -43,6 +44,37 @@ struct ModelServiceOptions {
   int max_batch_size = 32;
   double max_latency_ms = 100;
   int max_inflight_batches = 2;
+};
+
+// The server as the Open Inference Protocol describes it.
+struct KServeServer {
+  std::string name, version;
+  std::vector<std::string> extensions;
+};
+
+// A served model as the Open Inference Protocol describes it.
+struct KServeModel {
+  std::string name, version;
+  std::vector<TensorSpec> inputs, outputs;
+  int max_batch_size = 0;  // > 0 when the model's requests are batched along dimension 0
+};
+
+// Triton's per-model statistics: counts and cumulative nanoseconds.
+struct KServeStatistics {
+  struct Duration {
+    uint64_t count = 0, ns = 0;
+  };
+  std::string name, version;
+  uint64_t last_inference_ms = 0;  // Unix time of the last success, 0 if none
+  uint64_t inference_count = 0, execution_count = 0;
+  Duration success, fail, queue, compute_input, compute_infer, compute_output;
+};
+
+// One inference's answer: the outputs selected by the request, each marked binary or not.
+struct KServeResponse {
+  std::string model_name, model_version, id;
+  Json parameters;  // the request's, passed through
+  std::vector<kserve::InferOutput> outputs;
 };
 
 // Decodes a JSON object of input tensors (cast to each input's dtype) and checks each
@@ -74,6 +106,23 @@ class ModelService {
   Status LoadAll();
   bool ready() const;
 
+  // The Open Inference Protocol's operations, shared by the HTTP routes under /v2
+  // (model_service_kserve.cc) and the gRPC service (src/grpc). An empty version means the
+  // served one. NOT_FOUND for an unknown model or version.
+  static KServeServer KServeServerMetadata();
+  StatusOr<KServeModel> KServeMetadata(std::string_view name, std::string_view version) const;
+  // OK when the model is loaded, else UNAVAILABLE with the reason (or NOT_FOUND).
+  Status KServeReady(std::string_view name, std::string_view version) const;
+  // Statistics of one model, or of every model when `name` is empty.
+  StatusOr<std::vector<KServeStatistics>> KServeStats(std::string_view name,
+                                                      std::string_view version) const;
+  // Runs one inference: `parse` decodes the request (timed as compute_input), which is then
+  // checked against the model's inputs and outputs and run through the model's batcher.
+  // `done` is called exactly once, on this thread or a batcher thread.
+  void KServeInfer(std::string_view name, std::string_view version,
+                   const std::function<StatusOr<kserve::InferRequest>()>& parse,
+                   std::function<void(StatusOr<KServeResponse>)> done) const;
+
  private:
   struct Entry;
   explicit ModelService(ModelServiceOptions options);
@@ -86,6 +135,8 @@ class ModelService {
   void Run(const Entry& entry, const http::HttpRequest& request, ReplyCallback done) const;
   // The Open Inference Protocol (KServe v2) under /v2 (model_service_kserve.cc).
   void KServe(const http::HttpRequest& request, ReplyCallback done) const;
+  void KServeHttpInfer(const http::HttpRequest& request, std::string_view name,
+                       std::string_view version, ReplyCallback done) const;
   const Entry* FindEntry(std::string_view name, std::string_view version) const;
   std::string BatchMetrics(const std::string& service_name, const std::string& version) const;
 

@@ -40,6 +40,9 @@ struct ApiDef {
   Json request_schema = Json::object();   // OpenAPI schema of the JSON body
   Json response_schema = Json::object();  // OpenAPI schema of the answer
   std::string response_content_type = "application/json";
+  // Errors as {"error": "..."} alone, the Open Inference Protocol's form, instead of
+  // BentoML's {"error": "...", "detail": ...}.
+  bool bare_errors = false;
   ApiHandler handler;
 };
 

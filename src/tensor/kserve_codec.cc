@@ -171,14 +171,7 @@ Status ParseInput(object obj, size_t index, std::string_view* binary, std::set<s
   if (!shape) return bad(" has no 'shape'");
   std::optional<DType> dtype = DTypeFromKServe(*datatype);
   if (!dtype) return bad(": unknown datatype '" + *datatype + "'");
-  int64_t count = 1;
-  for (int64_t dim : *shape) {
-    if (dim < 0) return bad(": negative dimension in shape " + ShapeText(*shape));
-    if (dim != 0 && count > std::numeric_limits<int64_t>::max() / dim) {
-      return bad(": shape " + ShapeText(*shape) + " is too large");
-    }
-    count *= dim;
-  }
+  ASSIGN_OR_RETURN(int64_t count, ElementCount(label(), *shape));
   auto count_error = [&](int64_t got) {
     return bad(": shape " + ShapeText(*shape) + " needs " + std::to_string(count) +
                " elements, got " + std::to_string(got));
@@ -194,21 +187,7 @@ Status ParseInput(object obj, size_t index, std::string_view* binary, std::set<s
   if (!binary_size && !data_fields) return bad(" has no 'data' and no 'binary_data_size'");
   if (binary_size) {
     ASSIGN_OR_RETURN(std::string_view bytes, TakeBinary(binary, out->name, *binary_size));
-    if (*dtype == DType::kString) {
-      ASSIGN_OR_RETURN(std::vector<std::string> values, DecodeBinaryStrings(label(), bytes));
-      if (std::ssize(values) != count) return count_error(std::ssize(values));
-      out->tensor = Tensor::Strings(*shape, std::move(values));
-      return OkStatus();
-    }
-    size_t elem = DTypeSize(*dtype);
-    if (bytes.size() % elem != 0) {
-      return bad(": binary data size " + std::to_string(bytes.size()) +
-                 " is not a multiple of the " + *datatype + " element size " +
-                 std::to_string(elem));
-    }
-    int64_t got = static_cast<int64_t>(bytes.size() / elem);
-    if (got != count) return count_error(got);
-    ASSIGN_OR_RETURN(out->tensor, Tensor::FromBytes(*dtype, *shape, bytes));
+    ASSIGN_OR_RETURN(out->tensor, DecodeRawTensor(label(), *dtype, *shape, bytes));
     return OkStatus();
   }
   // Second pass for "data": the On-Demand document is read forward, so rewind this object.
@@ -255,6 +234,65 @@ std::optional<DType> DTypeFromKServe(std::string_view name) {
 std::string_view KServeName(DType dtype) {
   auto it = std::ranges::find(kTypes, dtype, &NamedType::dtype);
   return it == kTypes.end() ? std::string_view() : it->name;
+}
+
+std::string ConfigTypeName(DType dtype) {
+  std::string_view name = KServeName(dtype);
+  if (name.empty()) return "TYPE_INVALID";
+  return "TYPE_" + std::string(name == "BYTES" ? "STRING" : name);
+}
+
+StatusOr<int64_t> ElementCount(const std::string& label, const std::vector<int64_t>& shape) {
+  if (shape.size() > kMaxRank) {
+    return InvalidArgumentError(label + ": 'shape' has too many dimensions");
+  }
+  int64_t count = 1;
+  for (int64_t dim : shape) {
+    if (dim < 0) {
+      return InvalidArgumentError(label + ": negative dimension in shape " + ShapeText(shape));
+    }
+    if (dim != 0 && count > std::numeric_limits<int64_t>::max() / dim) {
+      return InvalidArgumentError(label + ": shape " + ShapeText(shape) + " is too large");
+    }
+    count *= dim;
+  }
+  return count;
+}
+
+StatusOr<Tensor> DecodeRawTensor(const std::string& label, DType dtype, std::vector<int64_t> shape,
+                                 std::string_view bytes) {
+  ASSIGN_OR_RETURN(int64_t count, ElementCount(label, shape));
+  auto count_error = [&](int64_t got) {
+    return InvalidArgumentError(label + ": shape " + ShapeText(shape) + " needs " +
+                                std::to_string(count) + " elements, got " + std::to_string(got));
+  };
+  if (dtype == DType::kString) {
+    ASSIGN_OR_RETURN(std::vector<std::string> values, DecodeBinaryStrings(label, bytes));
+    if (std::ssize(values) != count) return count_error(std::ssize(values));
+    return Tensor::Strings(std::move(shape), std::move(values));
+  }
+  size_t elem = DTypeSize(dtype);
+  if (elem == 0) return InvalidArgumentError(label + ": datatype has no raw layout");
+  if (bytes.size() % elem != 0) {
+    return InvalidArgumentError(label + ": binary data size " + std::to_string(bytes.size()) +
+                                " is not a multiple of the " + std::string(KServeName(dtype)) +
+                                " element size " + std::to_string(elem));
+  }
+  int64_t got = static_cast<int64_t>(bytes.size() / elem);
+  if (got != count) return count_error(got);
+  return Tensor::FromBytes(dtype, std::move(shape), bytes);
+}
+
+void AppendRawTensor(const Tensor& tensor, std::string* out) {
+  if (tensor.dtype() != DType::kString) {
+    out->append(tensor.bytes());
+    return;
+  }
+  for (const std::string& s : tensor.strings()) {
+    uint32_t len = static_cast<uint32_t>(s.size());
+    for (int shift = 0; shift < 32; shift += 8) *out += static_cast<char>(len >> shift);
+    *out += s;
+  }
 }
 
 StatusOr<InferRequest> ParseInferRequest(std::string_view body,
@@ -369,15 +407,7 @@ std::string EncodeInferResponse(std::string_view model_name, std::string_view mo
     } else if (outputs[i].binary) {
       any_binary = true;
       size_t before = binary.size();
-      if (t.dtype() == DType::kString) {
-        for (const std::string& s : t.strings()) {
-          uint32_t len = static_cast<uint32_t>(s.size());
-          for (int shift = 0; shift < 32; shift += 8) binary += static_cast<char>(len >> shift);
-          binary += s;
-        }
-      } else {
-        binary += t.bytes();
-      }
+      AppendRawTensor(t, &binary);
       out += ",\"parameters\":{\"binary_data_size\":" + std::to_string(binary.size() - before) +
              "}}";
     } else {

@@ -41,6 +41,23 @@ std::optional<DType> DTypeFromKServe(std::string_view name);
 // kFloat32 -> "FP32", kString -> "BYTES", ...; "" for dtypes KServe cannot carry (complex).
 std::string_view KServeName(DType dtype);
 
+// The element count of `shape`; INVALID_ARGUMENT (prefixed with `label`) for a negative
+// dimension, too many dimensions or an overflowing product.
+StatusOr<int64_t> ElementCount(const std::string& label, const std::vector<int64_t>& shape);
+
+// A tensor from its raw bytes, as Triton's binary extension and gRPC's raw contents carry it:
+// little-endian row-major elements, or for BYTES (kString) a 4-byte little-endian length then
+// the bytes, per element. INVALID_ARGUMENT, prefixed with `label`, when the bytes do not hold
+// exactly the shape's element count.
+StatusOr<Tensor> DecodeRawTensor(const std::string& label, DType dtype, std::vector<int64_t> shape,
+                                 std::string_view bytes);
+// Appends `tensor`'s raw bytes to `*out` in the layout DecodeRawTensor reads.
+void AppendRawTensor(const Tensor& tensor, std::string* out);
+
+// kFloat32 -> "TYPE_FP32", kString -> "TYPE_STRING", ...: Triton's model configuration names;
+// "TYPE_INVALID" for dtypes KServe cannot carry.
+std::string ConfigTypeName(DType dtype);
+
 struct InferInput {
   std::string name;
   Tensor tensor;    // dtype from "datatype", shape from "shape"
