@@ -10,8 +10,9 @@ Three scenarios, each served by both servers:
                   multipart PNG (not a batchable API in the seed, nor in bento's port).
 For each server and each repetition: launch, time to the first 200 from /readyz (cold start),
 a warm-up, then wrk at each concurrency while the process tree's memory is sampled, then stop.
-Raw in-process ONNX Runtime runs each model at batch 1 from as many threads as the
-concurrency, and at larger batches from one thread; its best items/s is the limit.
+Raw in-process ONNX Runtime runs each model, in the same repetitions, at batch 1 from as many
+threads as the concurrency, and at larger batches from one thread; its best items/s is the
+limit.
 Every figure is the median over the repetitions.
 
     .venv/bin/python bench/compare.py                 # the full run (make bench)
@@ -156,12 +157,18 @@ def run_server(scenario, server, args, env, homes, bodies, logdir):
 
 
 def run_raw(model, body, args):
-    at_c = {c: [benchlib.raw_ort(model, body, c, 1, args.raw_seconds) for _ in range(args.reps)]
-            for c in args.concurrency}
-    batches = {b: [benchlib.raw_ort(model, body, 1, b, args.raw_seconds)
-                   for _ in range(args.reps)] for b in args.raw_batches}
-    at_c = {c: benchlib.median_point(r) for c, r in at_c.items()}
-    batches = {b: benchlib.median_point(r) for b, r in batches.items()}
+    """One repetition of raw ONNX Runtime: batch 1 from as many threads as each
+    concurrency, and each larger batch from one thread."""
+    return {"batch1": {c: benchlib.raw_ort(model, body, c, 1, args.raw_seconds)
+                       for c in args.concurrency},
+            "batches": {b: benchlib.raw_ort(model, body, 1, b, args.raw_seconds)
+                        for b in args.raw_batches}}
+
+
+def raw_medians(reps):
+    at_c = {c: benchlib.median_point([r["batch1"][c] for r in reps]) for c in reps[0]["batch1"]}
+    batches = {b: benchlib.median_point([r["batches"][b] for r in reps])
+               for b in reps[0]["batches"]}
     best = max(list(batches.values()) + list(at_c.values()), key=lambda r: r["items_per_s"])
     return {"batch1": at_c, "batches": batches, "best": best}
 
@@ -173,7 +180,9 @@ def versions():
     return {"bentoml": bentoml.__version__, "onnxruntime (python, BentoML's)":
             onnxruntime.__version__, "onnxruntime (bento's, npm onnxruntime-node)":
             json.loads(ort_node.read_text())["version"] if ort_node.exists() else "?",
-            "python": platform.python_version()}
+            "python": platform.python_version(), "bento (git)": subprocess.run(
+                ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                capture_output=True, text=True).stdout.strip() or "?"}
 
 
 def main():
@@ -210,20 +219,23 @@ def main():
         bodies = make_bodies(tmp)
         homes = make_stores(tmp, env)
         runs = {(s["key"], server): [] for s in chosen for server in ("bento", "bentoml")}
+        raw_runs = {str(s["model"]): [] for s in chosen}
         for rep in range(args.reps):
+            # bento, BentoML and raw ONNX Runtime take turns, so that busy phases of the
+            # machine hit all three.
             for s in chosen:
-                for server in ("bento", "bentoml"):  # interleaved, so noise hits both
+                for server in ("bento", "bentoml"):
                     print(f"[{time.monotonic() - started:6.0f} s] rep {rep + 1}/{args.reps} "
                           f"{s['key']} {server}", file=sys.stderr, flush=True)
                     runs[s["key"], server].append(
                         run_server(s, server, args, env, homes, bodies, logdir))
-        raw = {}
-        for s in chosen:
-            model = str(s["model"])
-            if model not in raw:
-                print(f"[{time.monotonic() - started:6.0f} s] raw ONNX Runtime {s['key']}",
-                      file=sys.stderr, flush=True)
-                raw[model] = run_raw(s["model"], bodies[s.get("raw_body", s["key"])], args)
+                model = str(s["model"])
+                if len(raw_runs[model]) <= rep:
+                    print(f"[{time.monotonic() - started:6.0f} s] rep {rep + 1}/{args.reps} "
+                          f"{s['key']} raw ONNX Runtime", file=sys.stderr, flush=True)
+                    raw_runs[model].append(
+                        run_raw(s["model"], bodies[s.get("raw_body", s["key"])], args))
+        raw = {model: raw_medians(reps) for model, reps in raw_runs.items()}
         for s in chosen:
             entry = {"title": s["title"], "route": s["route"],
                      "body_bytes": bodies[s["key"]].stat().st_size, "raw": raw[str(s["model"])],

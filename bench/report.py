@@ -129,7 +129,7 @@ def markdown(results):
     out += [_table(["target", "measured", "met", "where missed", "context"], rows), ""]
     for key, e in sc.items():
         out += [f"## {e['title']}", "", f"![{key}]({key}.png)", "",
-                f"Request body: {e['body_bytes']:,} bytes. Commands: `{e['commands']['bento']}` "
+                f"Request body: {e['body_bytes']:,} bytes. Commands: `{_command(e['commands']['bento'])}` "
                 f"and `{e['commands']['bentoml']}`. First answers: bento {e['bento']['answer']}; "
                 f"BentoML {e['bentoml']['answer']}.", ""]
         rows = []
@@ -168,6 +168,12 @@ def markdown(results):
     return "\n".join(out)
 
 
+def _command(command):
+    """The command as run, with the build folder left out of the program's path."""
+    program, _, rest = command.partition(" ")
+    return f"{pathlib.Path(program).name} {rest}".strip()
+
+
 def _table(headers, rows):
     lines = ["| " + " | ".join(map(str, headers)) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
@@ -186,7 +192,8 @@ def scenario_plot(key, e, meta, path):
     axes[0].plot(cs, [r["rps"] for r in raw], "s--", color=COLOR["raw1"],
                  label="raw ORT, batch 1, c threads")
     axes[0].axhline(e["raw"]["best"]["items_per_s"], ls=":", color=COLOR["raw"],
-                    label=f"raw ORT best (batch {e['raw']['best']['batch']})")
+                    label=f"raw ORT best (batch {e['raw']['best']['batch']}, "
+                          f"{e['raw']['best']['concurrency']} threads)")
     axes[1].plot(cs, [r["p50_ms"] for r in raw], "s--", color=COLOR["raw1"], label="raw ORT")
     axes[2].plot(cs, [r["p99_ms"] for r in raw], "s--", color=COLOR["raw1"], label="raw ORT")
     for ax, title, unit in zip(axes, ("throughput", "p50 latency", "p99 latency"),
