@@ -23,6 +23,7 @@ BIN = pathlib.Path(os.environ.get("BENTO_BUILD_DIR", ROOT / "build")).resolve() 
 BENTO = BIN / "bento"
 OCR_MODELS = ROOT / ".deps" / "npm" / "node_modules" / "@gutenye" / "ocr-models" / "assets"
 ONNX_TESTDATA = pathlib.Path("/usr/share/libonnx-testdata/data")
+MOBILENET = ROOT / ".deps" / "models" / "mobilenet_v2"  # made by scripts/make-models
 
 
 class Bento:
@@ -42,6 +43,11 @@ class Bento:
 
     def save(self, path, name, *flags):
         return self.run("models", "save", path, "--name", name, *flags).stdout.strip()
+
+    def save_image_classifier(self):
+        """Saves MobileNetV2 as examples/image_classifier expects it (build/bin/image_classifier)."""
+        return self.save(MOBILENET / "mobilenet_v2.onnx", "image_classifier", "--custom-objects",
+                         MOBILENET / "custom_objects.json", "--batchable")
 
     def list(self):
         return json.loads(self.run("models", "list", "-o", "json").stdout)

@@ -16,7 +16,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import BIN, ROOT, ExampleServer, Server
+from conftest import BIN, ExampleServer, Server
 
 HEADER_TIMEOUT_S = 10  # http::ServerOptions::header_timeout
 
@@ -273,11 +273,9 @@ def test_binds_localhost_by_default(bento, ocr_cls_model):
 
 
 def test_api_key_from_the_environment_guards_a_cpp_service(bento):
-    mobilenet = ROOT / ".deps" / "models" / "mobilenet_v2"
     if not (BIN / "image_classifier").exists():
         pytest.skip("image_classifier is not built")
-    bento.save(mobilenet / "mobilenet_v2.onnx", "image_classifier", "--custom-objects",
-               mobilenet / "custom_objects.json", "--batchable")
+    bento.save_image_classifier()
     bento.env["BENTO_API_KEY"] = "k3y"
     server = ExampleServer(bento, "image_classifier")
     server.wait_ready()

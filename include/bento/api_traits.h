@@ -170,8 +170,11 @@ struct ParamTraits<Image> {
 template <>
 struct ParamTraits<std::vector<Image>> {
   static ParamInfo Info() {
+    // At least one: an empty list of parts cannot be told from a missing parameter.
     return {"", ParamSource::kFiles,
-            {{"type", "array"}, {"items", {{"type", "string"}, {"format", "binary"}}}},
+            {{"type", "array"},
+             {"items", {{"type", "string"}, {"format", "binary"}}},
+             {"minItems", 1}},
             "multipart/form-data"};
   }
   static StatusOr<std::vector<Image>> Parse(std::string_view name, const Argument& arg) {

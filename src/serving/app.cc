@@ -124,6 +124,14 @@ void App::Handle(http::HttpRequest&& request, http::Responder respond) {
     respond(std::move(r));
     return;
   }
+  bool infra = health || path == "/metrics" || path == "/docs.json";
+  if (infra && request.method != "GET" && request.method != "HEAD") {
+    http::HttpResponse r =
+        JsonError(405, "method " + request.method + " not allowed on " + path + "; use GET");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    respond(std::move(r));
+    return;
+  }
   if (path == "/livez" || path == "/healthz") {
     respond(http::HttpResponse{200, "text/plain; charset=utf-8", {}, "\n"});
     return;

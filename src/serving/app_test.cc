@@ -45,6 +45,22 @@ TEST(AppTest, RoutesApisAndInfra) {
   EXPECT_NE(docs.body.find("\"/echo\""), std::string::npos);
 }
 
+// Found by schemathesis: TRACE /livez answered 200, and so did any method on infra routes.
+TEST(AppTest, InfraRoutesAnswerOnlyGetAndHead) {
+  bool ready = true;
+  App app(EchoService(&ready), {.workers = 1});
+  for (std::string path : {"/livez", "/healthz", "/readyz", "/metrics", "/docs.json"}) {
+    EXPECT_EQ(Call(app, Request("HEAD", path)).status, 200) << path;
+    for (std::string method : {"POST", "PUT", "DELETE", "TRACE"}) {
+      auto r = Call(app, Request(method, path));
+      EXPECT_EQ(r.status, 405) << method << " " << path;
+      bool allow = false;
+      for (const auto& [k, v] : r.headers) allow |= k == "Allow" && v == "GET, HEAD";
+      EXPECT_TRUE(allow) << method << " " << path;
+    }
+  }
+}
+
 TEST(AppTest, StatusesBecomeJsonErrors) {
   bool ready = true;
   App app(EchoService(&ready), {.workers = 1});

@@ -44,6 +44,10 @@ Json TensorSchema(const TensorSpec& spec) {
     if (spec.dims[i].fixed()) {
       array["minItems"] = spec.dims[i].value;
       array["maxItems"] = spec.dims[i].value;
+    } else {
+      // An empty nested list hides the rank of what it would hold, so JSON cannot carry a
+      // zero-sized dynamic dimension.
+      array["minItems"] = 1;
     }
     schema = std::move(array);
   }
