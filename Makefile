@@ -5,6 +5,7 @@
 #   make test    unit tests (ctest) and end-to-end tests (pytest)
 #   make serve   save a real model into the store if missing, and serve it
 #   make bench   benchmarks (bench/)
+#   make soak    10 minutes at ~70% of capacity: zero errors, memory start vs end (SOAK_SECONDS)
 #   make test-asan, make test-tsan   the unit and end-to-end tests on a sanitizer build
 #   make fuzz    each libFuzzer target for FUZZ_SECONDS (default 60); see scripts/fuzz
 
@@ -14,7 +15,7 @@ CMAKE_FLAGS ?=
 VENV := .venv
 export BENTOML_HOME ?= $(HOME)/bentoml
 
-.PHONY: deps build models test unit-test e2e-test serve bench clean test-asan test-tsan fuzz
+.PHONY: deps build models test unit-test e2e-test serve bench soak clean test-asan test-tsan fuzz
 
 deps:
 	@scripts/install-deps
@@ -41,6 +42,9 @@ serve: build models
 
 bench: build models
 	scripts/bench
+
+soak: build
+	BENTO_BUILD_DIR=$(BUILD_DIR) scripts/soak
 
 test-asan: deps
 	scripts/test-sanitized address
