@@ -38,7 +38,8 @@ LoadedModel Load(const std::string& tag) {
                                              model.status().message());
     return loaded;
   }
-  loaded.session = bento::onnx::load_model(*model, {"CUDAExecutionProvider", "CPUExecutionProvider"});
+  loaded.session =
+      bento::onnx::load_model(*model, {"CUDAExecutionProvider", "CPUExecutionProvider"});
   if (!loaded.session.ok()) {
     loaded.session = bento::UnavailableError("model " + tag + " could not be loaded: " +
                                              loaded.session.status().message());
@@ -78,7 +79,8 @@ class MultiONNXService : public bento::Service {
                           .value("limit_side_len", 960);
 
     characters_ = recognizer_.custom_objects.value("character_dict", std::vector<std::string>{});
-    auto rec_params = recognizer_.custom_objects.value("preprocessing_params", bento::Json::object());
+    auto rec_params =
+        recognizer_.custom_objects.value("preprocessing_params", bento::Json::object());
     line_height_ = rec_params.value("height", 48);
     line_min_width_ = rec_params.value("min_width", 320);
 
@@ -137,8 +139,8 @@ class MultiONNXService : public bento::Service {
     return bento::Json{{"detections", detections}, {"num_detections", lines->size()}};
   }
 
-  bento::StatusOr<bento::Json> Recognize(const bento::Image& image,
-                                         const bento::StatusOr<std::vector<bento::Box>>& lines) const {
+  bento::StatusOr<bento::Json> Recognize(
+      const bento::Image& image, const bento::StatusOr<std::vector<bento::Box>>& lines) const {
     RETURN_IF_ERROR(recognizer_.session.status());
     const bento::onnx::Session& session = *recognizer_.session;
     if (!lines.ok()) {

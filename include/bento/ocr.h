@@ -77,8 +77,11 @@ Image Crop(const Image& image, const Box& box);
 // PP-OCR's recognizer input for one text line: RGB, resized bilinearly to `height` rows and
 // ceil(height * w / h) columns, BGR, (x / 255 - 0.5) / 0.5, then padded with zeros on the
 // right to at least min_width columns. Shape [1, 3, height, max(min_width, resized width)].
+// Unlike PaddleOCR, the resized width is capped at max_width columns, so that a sliver of a
+// box (one pixel high, thousands wide) cannot ask for a tensor of gigabytes.
 // REQUIRES: !line.empty().
-Tensor PrepareRecognizerInput(const Image& line, int height = 48, int min_width = 320);
+Tensor PrepareRecognizerInput(const Image& line, int height = 48, int min_width = 320,
+                              int max_width = 4096);
 
 // A recognized text line: the characters and the mean probability of their best class.
 struct Recognition {

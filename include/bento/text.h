@@ -6,10 +6,10 @@
 //   bento::Tensor ids = tokenizer.ToTensor(text, /*max_length=*/128).value();  // [1, 128]
 //
 // It does what the Python does, step by step:
-//   tokens = text.lower().split()                        # Lower() and Split()
-//   token_ids = [vocab.get(token, 0) for token in tokens]  # Encode()
-//   pad with 0 or truncate to max_length                 # PadOrTruncate()
-//   np.array([token_ids], dtype=np.int64)                # ToTensor()
+//   tokens = text.lower().split()                     # Lower() and Split()
+//   ids = [vocab.get(token, 0) for token in tokens]   # Encode()
+//   pad with 0 or truncate to max_length              # PadOrTruncate()
+//   np.array([ids], dtype=np.int64)                   # ToTensor()
 //
 // Text is UTF-8. Lowercasing is Unicode's, as Python's str.lower(): every cased letter of
 // every script (Ä → ä, Σ → σ, Д → д), including İ → i̇ (two code points); the one difference is

@@ -81,11 +81,10 @@ Image Crop(const Image& image, const Box& box) {
   return Image::FromPixels(x2 - x1, y2 - y1, c, pixels, image.format()).value();
 }
 
-Tensor PrepareRecognizerInput(const Image& line, int height, int min_width) {
-  const int width = static_cast<int>(std::ceil(height * static_cast<double>(line.width()) /
-                                               line.height()));
-  Image resized = line.ConvertRGB().Resize(std::max(width, 1), height,
-                                           Image::Resample::kBilinear);
+Tensor PrepareRecognizerInput(const Image& line, int height, int min_width, int max_width) {
+  const double width = std::ceil(height * static_cast<double>(line.width()) / line.height());
+  const int columns = static_cast<int>(std::clamp(width, 1.0, static_cast<double>(max_width)));
+  Image resized = line.ConvertRGB().Resize(columns, height, Image::Resample::kBilinear);
   const double half[3] = {0.5, 0.5, 0.5};
   Tensor line_tensor = BgrTensor(resized, half, half);
   const int padded = std::max(min_width, resized.width());

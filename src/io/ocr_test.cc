@@ -86,6 +86,9 @@ TEST(PrepareRecognizerInputTest, ResizesToHeightKeepingRatioAndPads) {
   // A long line is not padded: 48 * 400 / 10 = 1920 columns.
   EXPECT_EQ(PrepareRecognizerInput(Solid(400, 10, 0, 0, 0)).shape(),
             (std::vector<int64_t>{1, 3, 48, 1920}));
+  // A sliver is capped at max_width columns.
+  EXPECT_EQ(PrepareRecognizerInput(Solid(5000, 1, 0, 0, 0), 48, 320, 4096).shape(),
+            (std::vector<int64_t>{1, 3, 48, 4096}));
 }
 
 TEST(CtcGreedyDecodeTest, MergesRepeatsAndDropsBlanks) {
@@ -105,7 +108,8 @@ TEST(CtcGreedyDecodeTest, MergesRepeatsAndDropsBlanks) {
       CtcGreedyDecode(Tensor::Of<float>({1, 1, 4}, {0.9f, 0, 0, 0}), characters).value();
   EXPECT_EQ(nothing.text, "");
   EXPECT_EQ(nothing.confidence, 0);
-  EXPECT_FALSE(CtcGreedyDecode(Tensor::Of<float>({1, 2, 3}, std::vector<float>(6)), characters).ok());
+  Tensor wrong_classes = Tensor::Of<float>({1, 2, 3}, std::vector<float>(6));
+  EXPECT_FALSE(CtcGreedyDecode(wrong_classes, characters).ok());
 }
 
 }  // namespace

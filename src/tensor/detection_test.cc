@@ -111,7 +111,8 @@ TEST(BoxesFromProbabilityMapTest, ThresholdAndCandidatesLimit) {
 }
 
 TEST(BoxesFromProbabilityMapTest, RejectsOtherShapesAndTypes) {
-  EXPECT_FALSE(BoxesFromProbabilityMap(Tensor::Of<float>({2, 1, 2, 2}, std::vector<float>(8))).ok());
+  Tensor two_maps = Tensor::Of<float>({2, 1, 2, 2}, std::vector<float>(8));
+  EXPECT_FALSE(BoxesFromProbabilityMap(two_maps).ok());
   EXPECT_FALSE(BoxesFromProbabilityMap(Tensor::Of<float>({4}, std::vector<float>(4))).ok());
   StatusOr<std::vector<Box>> wrong_type =
       BoxesFromProbabilityMap(Tensor::Of<double>({2, 2}, std::vector<double>(4)));
