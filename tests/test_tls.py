@@ -36,6 +36,7 @@ def _x():
     return np.random.default_rng(0).random((1, 3, 48, 192), dtype=np.float32)
 
 
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated")
 def test_https_serves_every_route_and_refuses_plain_http(bento, ocr_cls_model, cert):
     bento.save(ocr_cls_model, "ocr-cls")
     server = TlsServer(bento, cert, "ocr-cls")
@@ -58,9 +59,11 @@ def test_https_serves_every_route_and_refuses_plain_http(bento, ocr_cls_model, c
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
             sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
             assert not sock.recv(4096).startswith(b"HTTP/")
-        # TLS 1.1 is refused.
+        # TLS 1.1 is refused by the server (SECLEVEL=0 lets this client offer it; it does
+        # reach a server that takes TLS 1.1, such as openssl s_server -tls1_1).
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.load_verify_locations(server.verify)
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
         ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_1
         with pytest.raises(ssl.SSLError):
             with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
