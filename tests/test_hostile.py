@@ -65,6 +65,7 @@ def _timed_run(url):
 
 def test_slow_and_idle_connections_do_not_starve_other_clients(served):
     port = served.port
+    fds = _open_fds(served.proc.pid)
     idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(400)]
     # Slowloris: a header that never ends, one byte at a time.
     slow_headers = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
@@ -109,6 +110,10 @@ def test_slow_and_idle_connections_do_not_starve_other_clients(served):
         for s in idle + slow_headers + slow_bodies:
             s.close()
     assert served.proc.poll() is None
+    deadline = time.monotonic() + 5  # every descriptor comes back once the clients are gone
+    while _open_fds(served.proc.pid) > fds and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _open_fds(served.proc.pid) <= fds
 
 
 def test_header_and_body_limits(served):
@@ -128,6 +133,8 @@ def test_header_and_body_limits(served):
                           b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
                           chunk * 20 + b"0\r\n\r\n")
     assert status == 413
+    status, _ = _raw(served.port, b"GET /" + b"a" * (20 << 10) + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 431  # the request line counts in the header limit
     # Malformed requests are 400s, not crashes.
     for bad in [b"GARBAGE\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
                 b"POST /run HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
@@ -135,6 +142,19 @@ def test_header_and_body_limits(served):
         status, _ = _raw(served.port, bad)
         assert status == 400, bad
     assert _timed_run(served.url)[0] == 200
+
+
+@pytest.mark.parametrize("route, body", [
+    ("/run", b'{"x": ' + b"[" * 100000 + b"]" * 100000 + b"}"),
+    ("/run", b"[" * 100000),
+    ("/v2/models/ocr-cls/infer", b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], '
+                                 b'"data": ' + b"[" * 100000 + b"]" * 100000 + b"}]}"),
+    ("/v2/models/ocr-cls/infer", b'{"inputs": ' + b"{\"a\": " * 50000 + b"1" + b"}" * 50001),
+])
+def test_deeply_nested_json_is_a_400_not_a_stack_overflow(served, route, body):
+    r = requests.post(served.url + route, data=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "error" in r.json(), r.text[:300]
+    assert served.proc.poll() is None
 
 
 @pytest.mark.parametrize("target", [
