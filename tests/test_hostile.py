@@ -138,7 +138,13 @@ def test_header_and_body_limits(served):
     # Malformed requests are 400s, not crashes.
     for bad in [b"GARBAGE\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
                 b"POST /run HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
-                b"POST /run HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"]:
+                b"POST /run HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+                # Both lengths at once is how requests are smuggled past proxies.
+                b"POST /run HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"0\r\n\r\n",
+                b"POST /run HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n",
+                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+                b"GET /livez HTTP/1.1\r\nX: a\x00b\r\n\r\n"]:
         status, _ = _raw(served.port, bad)
         assert status == 400, bad
     assert _timed_run(served.url)[0] == 200
