@@ -1,5 +1,6 @@
 """HTTPS with BentoML's flags, --ssl-certfile and --ssl-keyfile, on a self-signed certificate
 that openssl makes for each test run; and plain HTTP when no certificate is given."""
+import pathlib
 import socket
 import ssl
 import subprocess
@@ -8,7 +9,9 @@ import numpy as np
 import pytest
 import requests
 
-from conftest import BENTO, Server
+from conftest import BIN, ExampleServer, Server
+
+SKIMAGE = pathlib.Path("/usr/lib/python3/dist-packages/skimage/data")
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +77,22 @@ def test_https_serves_every_route_and_refuses_plain_http(bento, ocr_cls_model, c
         assert server.stop() == 0
 
 
-def test_the_example_service_takes_the_tls_flags(bento, cert):
-    from conftest import BIN
+def test_a_cpp_service_serves_https_with_the_same_flags(bento, cert):
     if not (BIN / "image_classifier").exists():
-        pytest.skip("build/bin/image_classifier is not built")
-    proc = subprocess.run([str(BIN / "image_classifier"), "--help"], capture_output=True,
-                          text=True, timeout=30)
-    assert "--ssl-certfile" in proc.stdout and "--ssl-keyfile" in proc.stdout
+        pytest.skip("image_classifier is not built")
+    bento.save_image_classifier()
+    server = ExampleServer(bento, "image_classifier", "--ssl-certfile", cert / "cert.pem",
+                           "--ssl-keyfile", cert / "key.pem")
+    server.url = server.url.replace("http:", "https:")
+    server.verify = str(cert / "cert.pem")
+    server.wait_ready()
+    try:
+        png = (SKIMAGE / "chelsea.png").read_bytes()
+        r = requests.post(server.url + "/classify_image", verify=server.verify,
+                          files={"image": ("chelsea.png", png, "image/png")})
+        assert r.status_code == 200 and r.json()["predicted_class"] in range(281, 286), r.text
+    finally:
+        assert server.stop() == 0
 
 
 def test_plain_http_without_a_certificate(bento, ocr_cls_model):
