@@ -16,7 +16,8 @@ SKIMAGE = pathlib.Path("/usr/lib/python3/dist-packages/skimage/data")
 
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1 and its key, and a second, unrelated key."""
+    """A self-signed certificate for 127.0.0.1 and its key (also encrypted with the password
+    "pw"), and a second, unrelated key."""
     d = tmp_path_factory.mktemp("tls")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
@@ -24,15 +25,20 @@ def cert(tmp_path_factory):
                    check=True, capture_output=True)
     subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-out", d / "other.pem"],
                    check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", d / "key.pem", "-aes256", "-passout", "pass:pw",
+                    "-out", d / "encrypted.pem"], check=True, capture_output=True)
     return d
 
 
-class TlsServer(Server):
-    def __init__(self, bento, cert, *args):
-        super().__init__(bento, *args, "--ssl-certfile", cert / "cert.pem",
-                         "--ssl-keyfile", cert / "key.pem")
-        self.url = f"https://127.0.0.1:{self.port}"
-        self.verify = str(cert / "cert.pem")
+def _https(server, cert):
+    """Points a Server started with TLS flags at https, trusting the test's certificate."""
+    server.url = server.url.replace("http:", "https:")
+    server.verify = str(cert / "cert.pem")
+    return server
+
+
+def _tls_flags(cert, key="key.pem"):
+    return ["--ssl-certfile", cert / "cert.pem", "--ssl-keyfile", cert / key]
 
 
 def _x():
@@ -42,7 +48,7 @@ def _x():
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated")
 def test_https_serves_every_route_and_refuses_plain_http(bento, ocr_cls_model, cert):
     bento.save(ocr_cls_model, "ocr-cls")
-    server = TlsServer(bento, cert, "ocr-cls")
+    server = _https(Server(bento, "ocr-cls", *_tls_flags(cert)), cert)
     server.wait_ready()
     try:
         with requests.Session() as s:  # keep-alive over one TLS connection
@@ -81,16 +87,24 @@ def test_a_cpp_service_serves_https_with_the_same_flags(bento, cert):
     if not (BIN / "image_classifier").exists():
         pytest.skip("image_classifier is not built")
     bento.save_image_classifier()
-    server = ExampleServer(bento, "image_classifier", "--ssl-certfile", cert / "cert.pem",
-                           "--ssl-keyfile", cert / "key.pem")
-    server.url = server.url.replace("http:", "https:")
-    server.verify = str(cert / "cert.pem")
+    server = _https(ExampleServer(bento, "image_classifier", *_tls_flags(cert)), cert)
     server.wait_ready()
     try:
         png = (SKIMAGE / "chelsea.png").read_bytes()
         r = requests.post(server.url + "/classify_image", verify=server.verify,
                           files={"image": ("chelsea.png", png, "image/png")})
         assert r.status_code == 200 and r.json()["predicted_class"] in range(281, 286), r.text
+    finally:
+        assert server.stop() == 0
+
+
+def test_an_encrypted_key_with_its_password(bento, ocr_cls_model, cert):
+    bento.save(ocr_cls_model, "ocr-cls")
+    server = _https(Server(bento, "ocr-cls", *_tls_flags(cert, "encrypted.pem"),
+                           "--ssl-keyfile-password", "pw"), cert)
+    server.wait_ready()
+    try:
+        assert requests.get(server.url + "/livez", verify=server.verify).status_code == 200
     finally:
         assert server.stop() == 0
 
@@ -115,6 +129,9 @@ def test_plain_http_without_a_certificate(bento, ocr_cls_model):
     (["--ssl-certfile", "{d}/key.pem", "--ssl-keyfile", "{d}/key.pem"], "certificate"),
     (["--ssl-certfile", "{d}/cert.pem", "--ssl-keyfile", "{d}/cert.pem"], "key"),
     (["--ssl-certfile", "{d}/cert.pem", "--ssl-keyfile", "{d}/other.pem"], "does not match"),
+    (["--ssl-certfile", "{d}/cert.pem", "--ssl-keyfile", "{d}/encrypted.pem"], "password"),
+    (["--ssl-certfile", "{d}/cert.pem", "--ssl-keyfile", "{d}/encrypted.pem",
+      "--ssl-keyfile-password", "nope"], "password"),
 ])
 def test_bad_tls_flags_are_a_clear_error_at_start(bento, ocr_cls_model, cert, flags, needle):
     bento.save(ocr_cls_model, "ocr-cls")
