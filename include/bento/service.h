@@ -64,6 +64,16 @@ struct ServiceOptions {
   Traffic traffic;
 };
 
+// A value the service keeps itself, exported on /metrics next to the server's own metrics
+// (see Service::Metric).
+struct ServiceMetric {
+  enum class Type { kCounter, kGauge };
+  std::string name;  // a Prometheus metric name: [a-zA-Z_:][a-zA-Z0-9_:]*
+  std::string help;
+  Type type = Type::kGauge;
+  std::function<double()> read;  // the current value, read at each scrape
+};
+
 class Service {
  public:
   explicit Service(std::string name, ServiceOptions options = {});
@@ -74,6 +84,7 @@ class Service {
   const std::string& name() const { return name_; }
   const ServiceOptions& options() const { return options_; }
   const std::vector<detail::ApiRegistration>& apis() const { return apis_; }
+  const std::vector<ServiceMetric>& metrics() const { return metrics_; }
 
   // /readyz answers 200 only while ready (the default). A service whose model failed to load
   // sets it false and keeps running: its APIs can then answer 503 themselves.
@@ -97,6 +108,16 @@ class Service {
                          [this, method](std::decay_t<Args>&... args) {
                            return (static_cast<const S*>(this)->*method)(args...);
                          });
+  }
+
+  // Exports a value the service keeps (a request count, a mean latency) on GET /metrics as a
+  // Prometheus counter or gauge named `name`, labelled with service_name. `read` is called at
+  // every scrape, on a server thread and concurrently with API calls, so it must be
+  // thread-safe. Register in the constructor, like APIs. REQUIRES: `name` is a valid
+  // Prometheus name, not used by another metric.
+  void Metric(std::string name, std::string help, ServiceMetric::Type type,
+              std::function<double()> read) {
+    metrics_.push_back({std::move(name), std::move(help), type, std::move(read)});
   }
 
   // Registers a batchable API: `method` takes a batch of inputs as one tensor and returns
@@ -133,6 +154,7 @@ class Service {
   std::string name_;
   ServiceOptions options_;
   std::vector<detail::ApiRegistration> apis_;
+  std::vector<ServiceMetric> metrics_;
   std::atomic<bool> ready_{true};
 };
 

@@ -8,6 +8,7 @@
 #include "batching/dispatcher.h"
 #include "io/multipart.h"
 #include "serving/batch_metrics.h"
+#include "serving/metrics.h"
 
 namespace bento::serving {
 namespace {
@@ -99,6 +100,18 @@ ApiHandler BatchedHandler(const ApiRegistration* api,
   };
 }
 
+// Prometheus text for the values the service exports itself (Service::Metric).
+std::string RenderServiceMetrics(const std::vector<ServiceMetric>& metrics,
+                                 const std::string& service_name) {
+  std::string out;
+  for (const auto& m : metrics) {
+    const char* type = m.type == ServiceMetric::Type::kCounter ? "counter" : "gauge";
+    out += "# HELP " + m.name + " " + m.help + "\n# TYPE " + m.name + " " + type + "\n";
+    AppendSample(m.name, {"service_name"}, {service_name}, m.read(), &out);
+  }
+  return out;
+}
+
 ApiDef MakeApi(const ApiRegistration& api) {
   ApiDef def;
   def.name = api.name;
@@ -176,14 +189,15 @@ ServiceDef ServiceDefinition(Service& service) {
     }
     def.apis.push_back(std::move(api_def));
   }
-  if (!batchers->empty()) {
+  if (!batchers->empty() || !service.metrics().empty()) {
     std::string name = def.name, version = def.version;
-    def.extra_metrics = [batchers, name, version] {
+    def.extra_metrics = [batchers, name, version, &service] {
       std::vector<BatcherSnapshot> snapshots;
       for (const auto& [api, dispatcher] : *batchers) {
         snapshots.push_back({api, dispatcher->stats()});
       }
-      return RenderBatcherMetrics(snapshots, name, version);
+      return RenderBatcherMetrics(snapshots, name, version) +
+             RenderServiceMetrics(service.metrics(), name);
     };
   }
   return def;

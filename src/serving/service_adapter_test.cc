@@ -112,5 +112,43 @@ TEST(ServiceAdapterTest, BatchApiCombinesConcurrentRequests) {
             std::string::npos) << metrics.body;
 }
 
+// A service that counts its calls and exports the count (Service::Metric).
+class CountingService : public Service {
+ public:
+  CountingService() : Service("CountingService") {
+    Api("ping", &CountingService::Ping, {"text"});
+    Metric("pings_total", "Pings answered", ServiceMetric::Type::kCounter,
+           [this] { return static_cast<double>(pings_.load()); });
+    Metric("last_ping_length", "Length of the last ping", ServiceMetric::Type::kGauge,
+           [this] { return static_cast<double>(last_length_.load()); });
+  }
+  std::string Ping(const std::string& text) {
+    ++pings_;
+    last_length_ = text.size();
+    return "pong";
+  }
+
+ private:
+  std::atomic<int> pings_{0};
+  std::atomic<size_t> last_length_{0};
+};
+
+TEST(ServiceAdapterTest, ServiceMetricsAppearOnMetrics) {
+  CountingService service;
+  App app(ServiceDefinition(service), {.workers = 2});
+  for (int i = 0; i < 3; ++i) Call(app, Post("/ping", "hello", "text/plain"));
+  auto metrics = Call(app, testing::Request("GET", "/metrics")).body;
+  EXPECT_NE(metrics.find("# HELP pings_total Pings answered\n# TYPE pings_total counter\n"
+                         "pings_total{service_name=\"CountingService\"} 3\n"),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("# TYPE last_ping_length gauge\n"
+                         "last_ping_length{service_name=\"CountingService\"} 5\n"),
+            std::string::npos) << metrics;
+  // Read at each scrape, not once.
+  Call(app, Post("/ping", "hi", "text/plain"));
+  metrics = Call(app, testing::Request("GET", "/metrics")).body;
+  EXPECT_NE(metrics.find("pings_total{service_name=\"CountingService\"} 4\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace bento::serving
