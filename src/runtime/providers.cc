@@ -133,6 +133,9 @@ StatusOr<Session> CreateSession(const Tag& tag, const std::filesystem::path& mod
   auto impl = std::make_shared<Session::Impl>();
   impl->tag = tag;
   try {
+    // The environment must exist before providers are appended: CUDA's and TensorRT's
+    // registration logs through it, and throws when it is missing (the first load in a process).
+    runtime::OrtEnv();
     Ort::SessionOptions so;
     so.SetGraphOptimizationLevel(ToOrt(options.graph_optimization_level));
     so.SetExecutionMode(options.execution_mode == ExecutionMode::kParallel ? ORT_PARALLEL
