@@ -106,9 +106,20 @@ def scenarios(args):
     ]
 
 
+def servers(scenario, args):
+    """bento and BentoML, configured alike; on batched APIs also bento with batching off,
+    which shows what bento's batcher gains or costs on this machine."""
+    extra = ["bento-nobatch"] if scenario["route"] == "/run" and not args.no_extra else []
+    return ["bento", "bentoml", *extra]
+
+
+def bento_argv(scenario, server):
+    return scenario["bento"] + (["--no-batching"] if server == "bento-nobatch" else [])
+
+
 def launch(scenario, server, port, env, homes, logdir):
-    if server == "bento":
-        argv = scenario["bento"] + ["--port", str(port)]
+    if server != "bentoml":
+        argv = bento_argv(scenario, server) + ["--port", str(port)]
         e = dict(env, BENTOML_HOME=str(homes[0]), BENTO_LOG_LEVEL="warn")
     else:
         argv = [str(BENTOML), "serve", scenario["bentoml"], "--port", str(port)]
@@ -198,6 +209,8 @@ def main():
                         default=[1, 32] if quick else [1, 8, 32, 64])
     parser.add_argument("--raw-batches", type=int, nargs="+",
                         default=[8] if quick else [2, 4, 8, 16, 32])
+    parser.add_argument("--no-extra", action="store_true",
+                        help="leave out bento with --no-batching on /run")
     parser.add_argument("--max-batch-size", type=int, default=32)
     parser.add_argument("--max-latency-ms", type=int, default=10000)
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "bench/results")
@@ -218,13 +231,13 @@ def main():
         tmp = pathlib.Path(tmp)
         bodies = make_bodies(tmp)
         homes = make_stores(tmp, env)
-        runs = {(s["key"], server): [] for s in chosen for server in ("bento", "bentoml")}
+        runs = {(s["key"], server): [] for s in chosen for server in servers(s, args)}
         raw_runs = {str(s["model"]): [] for s in chosen}
         for rep in range(args.reps):
             # bento, BentoML and raw ONNX Runtime take turns, so that busy phases of the
             # machine hit all three.
             for s in chosen:
-                for server in ("bento", "bentoml"):
+                for server in servers(s, args):
                     print(f"[{time.monotonic() - started:6.0f} s] rep {rep + 1}/{args.reps} "
                           f"{s['key']} {server}", file=sys.stderr, flush=True)
                     runs[s["key"], server].append(
@@ -239,9 +252,11 @@ def main():
         for s in chosen:
             entry = {"title": s["title"], "route": s["route"],
                      "body_bytes": bodies[s["key"]].stat().st_size, "raw": raw[str(s["model"])],
-                     "commands": {"bento": " ".join(_relative(a) for a in s["bento"]),
+                     "commands": {**{server: " ".join(_relative(a) for a in
+                                                      bento_argv(s, server))
+                                     for server in servers(s, args) if server != "bentoml"},
                                   "bentoml": f"bentoml serve {s['bentoml']}"}}
-            for server in ("bento", "bentoml"):
+            for server in servers(s, args):
                 reps = runs[s["key"], server]
                 entry[server] = {
                     "answer": reps[0]["answer"],

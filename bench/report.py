@@ -15,8 +15,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 SERVERS = ("bento", "bentoml")
-LABEL = {"bento": "bento", "bentoml": "BentoML 1.4", "raw": "raw ONNX Runtime"}
-COLOR = {"bento": "#1f77b4", "bentoml": "#ff7f0e", "raw": "#2ca02c", "raw1": "#98df8a"}
+EXTRA = "bento-nobatch"  # bento with --no-batching, on batched APIs only
+LABEL = {"bento": "bento", "bentoml": "BentoML 1.4", "raw": "raw ONNX Runtime",
+         EXTRA: "bento, batching off"}
+COLOR = {"bento": "#1f77b4", "bentoml": "#ff7f0e", "raw": "#2ca02c", "raw1": "#98df8a",
+         EXTRA: "#9467bd"}
 MIB = 1024 * 1024
 TARGET_C = 32
 
@@ -146,6 +149,16 @@ def markdown(results):
         out += [_table(["c", "bento rps", "p50 ms", "p99 ms", "err", "batch", "BentoML rps",
                         "p50 ms", "p99 ms", "err", "batch", "rps bento/BentoML", "p99 BentoML/bento",
                         "raw ORT rps (batch 1, c threads)", "bento / raw best"], rows), ""]
+        if EXTRA in e:
+            rows = []
+            for c in meta["concurrency"]:
+                x, b = point(e, EXTRA, c), point(e, "bento", c)
+                rows.append([c, fmt(x["rps"]), fmt(x["p50_ms"], 2), fmt(x["p99_ms"], 2),
+                             x["errors"], f"{div(b['rps'], x['rps']):.2f}x"])
+            out += [f"bento with batching off (`{_command(e['commands'][EXTRA])}`), for "
+                    "comparison with its batched runs above:", "",
+                    _table(["c", "rps", "p50 ms", "p99 ms", "err",
+                            "rps batching on / off"], rows), ""]
         raw_best = e["raw"]["best"]
         out += [f"Raw ONNX Runtime's best: {fmt(raw_best['items_per_s'])} items/s at batch "
                 f"{raw_best['batch']}, {raw_best['concurrency']} thread(s); by batch size "
@@ -158,7 +171,7 @@ def markdown(results):
         rows = [[LABEL[s], fmt(med(e[s]["cold_start_s"]), 2),
                  ", ".join(f"{x:.2f}" for x in e[s]["cold_start_s"]),
                  fmt(med(e[s]["idle_rss"]) / MIB, 0), fmt(med(e[s]["peak_rss"]) / MIB, 0),
-                 fmt(med(e[s]["peak_pss"]) / MIB, 0)] for s in SERVERS]
+                 fmt(med(e[s]["peak_pss"]) / MIB, 0)] for s in SERVERS + (EXTRA,) if s in e]
         out += [_table(["server", "cold start s (median)", "each launch", "RSS at rest MiB",
                         "peak RSS under load MiB", "peak PSS MiB"], rows), ""]
     out += ["Errors (`err`) are non-2xx answers, socket errors and timeouts summed over the "
@@ -183,11 +196,11 @@ def _table(headers, rows):
 def scenario_plot(key, e, meta, path):
     cs = meta["concurrency"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for s in SERVERS:
+    for s in [s for s in SERVERS + (EXTRA,) if s in e]:
         pts = [point(e, s, c) for c in cs]
-        axes[0].plot(cs, [p["rps"] for p in pts], "o-", color=COLOR[s], label=LABEL[s])
-        axes[1].plot(cs, [p["p50_ms"] for p in pts], "o-", color=COLOR[s], label=LABEL[s])
-        axes[2].plot(cs, [p["p99_ms"] for p in pts], "o-", color=COLOR[s], label=LABEL[s])
+        style = "o-" if s in SERVERS else "^-."
+        for ax, field in zip(axes, ("rps", "p50_ms", "p99_ms")):
+            ax.plot(cs, [p[field] for p in pts], style, color=COLOR[s], label=LABEL[s])
     raw = [e["raw"]["batch1"][str(c)] for c in cs]
     axes[0].plot(cs, [r["rps"] for r in raw], "s--", color=COLOR["raw1"],
                  label="raw ORT, batch 1, c threads")
