@@ -20,6 +20,11 @@ elseif(NOT BENTO_SANITIZE STREQUAL "")
 endif()
 if(bento_sanitize_flags)
   add_compile_options(${bento_sanitize_flags} -fno-omit-frame-pointer)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    # GCC's sanitizer instrumentation makes -Wmaybe-uninitialized report false positives
+    # (in libstdc++'s std::function and std::regex, for one); GCC's manual warns of this.
+    add_compile_options(-Wno-maybe-uninitialized)
+  endif()
   add_link_options(${bento_sanitize_flags})
 endif()
 

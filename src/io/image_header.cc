@@ -145,7 +145,11 @@ StatusOr<ImageHeader> Tiff(const Reader& r, bool big_endian) {
     if (*type == 3) value = read(entry + 8, 2);       // SHORT
     else if (*type == 4) value = read(entry + 8, 4);  // LONG
     else return NotAnImage("bad tiff dimension type");
-    (*tag == 256 ? width : height) = value;
+    // libtiff keeps the first of repeated tags and Pillow the last: refuse what they would
+    // read differently, and what would let a decoder see another size than the one checked.
+    std::optional<uint32_t>& dimension = *tag == 256 ? width : height;
+    if (dimension) return NotAnImage("repeated tiff dimension tag");
+    dimension = value;
   }
   return Make("tiff", width, height);
 }

@@ -86,6 +86,24 @@ TEST(ImageHeaderTest, RefusesUnknownTruncatedAndZeroSized) {
   ExpectNotAnImage(std::string("II*\0\x08\0\0\0", 8));  // IFD beyond the end
 }
 
+// Found by fuzz/image_fuzzer: ImageLength twice (3, then 1). libtiff decodes with the first
+// and this reader kept the last, so the size checked against kMaxPixels was not the size
+// decoded. Pillow keeps the last too; such a file is refused.
+TEST(ImageHeaderTest, RepeatedTiffDimensionTagIsRefused) {
+  auto entry = [](int tag, uint32_t value) {
+    return Le(tag, 2) + Le(4, 2) + Le(1, 4) + Le(value, 4);  // a LONG, one value
+  };
+  const std::string head = "II*" + std::string(1, '\0') + Le(8, 4);
+  const std::string once = head + Le(2, 2) + entry(256, 4) + entry(257, 3) + Le(0, 4);
+  ExpectHeader(once, "tiff", 4, 3);
+  const std::string twice =
+      head + Le(3, 2) + entry(256, 4) + entry(257, 3) + entry(257, 1) + Le(0, 4);
+  StatusOr<ImageHeader> header = ReadImageHeader(twice);
+  ASSERT_FALSE(header.ok());
+  EXPECT_NE(header.status().message().find("repeated tiff dimension tag"), std::string::npos)
+      << header.status();
+}
+
 TEST(ImageHeaderTest, TruncatedJpegHasNoEndMarker) {
   const std::string jpeg = Skimage("hubble_deep_field.jpg");
   ExpectNotAnImage(jpeg.substr(0, jpeg.size() / 2));

@@ -237,8 +237,9 @@ StatusOr<std::vector<Part>> ParseMultipart(std::string_view body,
       after = ClassifyDelimiter(body, found + delimiter.size(), &pos, &ignored_crlf);
     }
     if (after == After::kEndOfBody) return Truncated();
+    // An empty part still points into the body (at its delimiter), as Part promises.
     part.data = found > data_start ? body.substr(data_start, found - data_start)
-                                   : std::string_view();
+                                   : body.substr(found, 0);
     parts.push_back(std::move(part));
     if (after == After::kClose) return parts;  // the epilogue is ignored
   }

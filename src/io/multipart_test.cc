@@ -162,6 +162,19 @@ TEST(MultipartTest, RefusesMalformedHeaders) {
   ExpectInvalid("--XyZ\r\nno colon here\r\n\r\nx\r\n--XyZ--", kType, "malformed");
 }
 
+// Found by fuzz/multipart_fuzzer: an empty part's data was a null view, not a view into the
+// body as Part promises.
+TEST(MultipartTest, EmptyPartDataPointsIntoTheBody) {
+  const std::string body =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n\r\n--XyZ--\r\n";
+  StatusOr<std::vector<Part>> parts = ParseMultipart(body, kType);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_EQ(parts->size(), 1u);
+  EXPECT_TRUE((*parts)[0].data.empty());
+  EXPECT_GE((*parts)[0].data.data(), body.data());
+  EXPECT_LE((*parts)[0].data.data(), body.data() + body.size());
+}
+
 TEST(MultipartTest, RefusesTooManyParts) {
   std::string body;
   for (size_t i = 0; i <= kMaxParts; ++i) body += "--XyZ\r\n\r\nv\r\n";

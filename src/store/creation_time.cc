@@ -103,6 +103,8 @@ StatusOr<system_clock::time_point> ParseCreationTime(std::string_view text) {
                                   std::chrono::month(static_cast<unsigned>(month)),
                                   std::chrono::day(static_cast<unsigned>(day))};
   if (!ymd.ok()) return bad("no such date");
+  // system_clock counts nanoseconds in 64 bits: about 1677-09-21 to 2262-04-11.
+  if (year < 1678 || year > 2261) return bad("year outside 1678..2261");
   if (hour > 23 || minute > 59 || second > 59) return bad("no such time");
   auto t = std::chrono::sys_days(ymd) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
            std::chrono::seconds(second) + microseconds(micros) -

@@ -253,6 +253,19 @@ TEST(CreationTimeTest, FormatsAsPythonIsoformat) {
             "2026-11-26T17:46:31.698874+00:00");
 }
 
+// Found by fuzz/model_yaml_fuzzer: year 1012 overflowed system_clock's nanoseconds (undefined
+// behaviour) instead of being refused.
+TEST(CreationTimeTest, YearsSystemClockCannotHoldAreRefused) {
+  for (const char* text :
+       {"1012-02-29T23:59:59.999999Z", "1677-01-01T00:00:00", "2262-12-31T00:00:00"}) {
+    auto t = ParseCreationTime(text);
+    ASSERT_FALSE(t.ok()) << text;
+    EXPECT_NE(t.status().message().find("year outside"), std::string::npos) << t.status();
+  }
+  EXPECT_TRUE(ParseCreationTime("1678-01-01T00:00:00-23:59").ok());
+  EXPECT_TRUE(ParseCreationTime("2261-12-31T23:59:59.999999+00:00").ok());
+}
+
 TEST(CreationTimeTest, ParsesIsoFormsAndOffsets) {
   auto expected = system_clock::time_point(microseconds(1795715191698874));
   for (const char* text :
