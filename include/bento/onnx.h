@@ -90,6 +90,10 @@ struct SessionOptions {
   GraphOptimizationLevel graph_optimization_level = GraphOptimizationLevel::kAll;
   int intra_op_num_threads = 0;  // 0: ONNX Runtime's default (one per core)
   int inter_op_num_threads = 0;
+  // Whether ONNX Runtime's idle pool threads spin waiting for work (ONNX Runtime's own
+  // default). bento turns it off: spinning shaves microseconds off a Run but burns the cores
+  // that a server's request path (HTTP, JSON, batching) needs. bench/results measures it.
+  bool allow_spinning = false;
   ExecutionMode execution_mode = ExecutionMode::kSequential;
   std::filesystem::path optimized_model_filepath;  // when set, the optimized graph is written there
 };

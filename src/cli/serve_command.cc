@@ -83,6 +83,14 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--grpc-port", args->grpc_port,
                     "Also serve the KServe v2 gRPC protocol (inference.GRPCInferenceService) "
                     "on this port");
+  serve->add_option("--max-inflight-batches", args->models.max_inflight_batches,
+                    "Adaptive batching: batches that may run at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  serve->add_option("--spinning", args->models.session_options.allow_spinning,
+                    "Whether ONNX Runtime's idle threads spin waiting for work (ONNX Runtime's "
+                    "default) or sleep (bento's default, kinder to the request path)")
+      ->capture_default_str();
   serve->add_flag_callback("--no-batching", [args] { args->models.batching = false; },
                            "Run every request on its own, even for batchable models");
   serve->callback([args, exit_code] {

@@ -142,6 +142,10 @@ StatusOr<Session> CreateSession(const Tag& tag, const std::filesystem::path& mod
                                                                            : ORT_SEQUENTIAL);
     if (options.intra_op_num_threads > 0) so.SetIntraOpNumThreads(options.intra_op_num_threads);
     if (options.inter_op_num_threads > 0) so.SetInterOpNumThreads(options.inter_op_num_threads);
+    if (!options.allow_spinning) {
+      so.AddConfigEntry("session.intra_op.allow_spinning", "0");
+      so.AddConfigEntry("session.inter_op.allow_spinning", "0");
+    }
     if (!options.optimized_model_filepath.empty()) {
       so.SetOptimizedModelFilePath(options.optimized_model_filepath.c_str());
     }
