@@ -28,10 +28,14 @@ StatusOr<NamedTensor> TensorFromProto(std::string_view bytes) {
   }
   auto dtype = static_cast<DType>(proto.data_type());
   std::vector<int64_t> shape(proto.dims().begin(), proto.dims().end());
+  int64_t count = 1;
   for (int64_t d : shape) {
     if (d < 0) return InvalidArgumentError("negative dimension in tensor '" + proto.name() + "'");
+    if (__builtin_mul_overflow(count, d, &count)) {
+      return InvalidArgumentError("tensor '" + proto.name() +
+                                  "' has more elements than int64 holds: " + ShapeToString(shape));
+    }
   }
-  int64_t count = NumElements(shape);
   NamedTensor out{proto.name(), {}};
   if (dtype == DType::kString) {
     if (proto.string_data_size() != count) {

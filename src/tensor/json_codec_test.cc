@@ -407,8 +407,8 @@ TEST(JsonEncodeTest, Float32ShortestTextRoundTripsThroughDouble) {
 }
 
 bool IsNan(DType dtype, const uint8_t* elem) {
-  uint16_t h;
-  std::memcpy(&h, elem, 2);
+  uint16_t h = 0;  // read only for the 2-byte dtypes: elem may hold a single byte
+  if (DTypeSize(dtype) == 2) std::memcpy(&h, elem, 2);
   switch (dtype) {
     case DType::kFloat32: {
       float f;
