@@ -124,6 +124,20 @@ ModelInfo SampleInfo() {
   return info;
 }
 
+// Found by fuzz/model_yaml_fuzzer: a label holding bytes that decode past U+10FFFF (a 0xF7
+// lead byte) was written as the escape "\U001FFFFF", which no YAML parser reads back.
+TEST(ModelYamlTest, InvalidUtf8BeyondUnicodeWritesBackReadably) {
+  const std::string text = "name: m\nversion: v1\nlabels: {a: \"x\xf7\xbf\xbf\xbfy\"}\n"
+                           "creation_time: '2024-01-01T00:00:00+00:00'\n";
+  auto info = ParseModelYaml(text);
+  ASSERT_TRUE(info.ok()) << info.status();
+  const std::string written = WriteModelYaml(*info);
+  auto again = ParseModelYaml(written);
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << written;
+  EXPECT_EQ(again->labels.at("a").front(), 'x');
+  EXPECT_EQ(again->labels.at("a").back(), 'y');
+}
+
 TEST(ModelYamlTest, RoundTripsEveryField) {
   ModelInfo info = SampleInfo();
   std::string text = WriteModelYaml(info);

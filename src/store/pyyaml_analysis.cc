@@ -23,6 +23,8 @@ std::u32string DecodeUtf8(std::string_view s) {
       ok = (c >> 6) == 2;
       cp = (cp << 6) | (c & 0x3F);
     }
+    // Past U+10FFFF or a surrogate: no character, and no escape YAML can read back.
+    ok = ok && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
     if (!ok) {
       out.push_back(0xFFFD);
       ++i;
