@@ -21,7 +21,7 @@ void AddTensors(const std::vector<TensorSpec>& specs,
     auto* t = out->Add();
     t->set_name(spec.name);
     t->set_datatype(std::string(kserve::KServeName(spec.dtype)));
-    for (const auto& d : spec.dims) t->add_shape(d.fixed() ? d.value : -1);
+    for (int64_t d : kserve::KServeShape(spec)) t->add_shape(d);
   }
 }
 
@@ -35,9 +35,7 @@ void AddConfigTensors(const std::vector<TensorSpec>& specs, int max_batch_size,
     inference::DataType type = inference::TYPE_INVALID;
     inference::DataType_Parse(kserve::ConfigTypeName(spec.dtype), &type);
     t->set_data_type(type);
-    for (size_t i = max_batch_size > 0 ? 1 : 0; i < spec.dims.size(); ++i) {
-      t->add_dims(spec.dims[i].fixed() ? spec.dims[i].value : -1);
-    }
+    for (int64_t d : kserve::KServeShape(spec, max_batch_size > 0)) t->add_dims(d);
   }
 }
 

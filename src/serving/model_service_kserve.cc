@@ -18,11 +18,9 @@ Reply JsonReply(const Json& json) { return Reply{"application/json", json.dump()
 Json SpecsJson(const std::vector<TensorSpec>& specs) {
   Json out = Json::array();
   for (const auto& spec : specs) {
-    Json shape = Json::array();
-    for (const auto& d : spec.dims) shape.push_back(d.fixed() ? d.value : -1);
     out.push_back({{"name", spec.name},
                    {"datatype", std::string(kserve::KServeName(spec.dtype))},
-                   {"shape", shape}});
+                   {"shape", kserve::KServeShape(spec)}});
   }
   return out;
 }
@@ -32,13 +30,9 @@ Json SpecsJson(const std::vector<TensorSpec>& specs) {
 Json ConfigJson(const std::vector<TensorSpec>& specs, int max_batch_size) {
   Json out = Json::array();
   for (const auto& spec : specs) {
-    Json dims = Json::array();
-    for (size_t i = max_batch_size > 0 ? 1 : 0; i < spec.dims.size(); ++i) {
-      dims.push_back(spec.dims[i].fixed() ? spec.dims[i].value : -1);
-    }
     out.push_back({{"name", spec.name},
                    {"data_type", std::string(kserve::ConfigTypeName(spec.dtype))},
-                   {"dims", dims}});
+                   {"dims", kserve::KServeShape(spec, max_batch_size > 0)}});
   }
   return out;
 }

@@ -236,6 +236,14 @@ std::string_view KServeName(DType dtype) {
   return it == kTypes.end() ? std::string_view() : it->name;
 }
 
+std::vector<int64_t> KServeShape(const TensorSpec& spec, bool without_batch) {
+  std::vector<int64_t> shape;
+  for (size_t i = without_batch ? 1 : 0; i < spec.dims.size(); ++i) {
+    shape.push_back(spec.dims[i].fixed() ? spec.dims[i].value : -1);
+  }
+  return shape;
+}
+
 std::string ConfigTypeName(DType dtype) {
   std::string_view name = KServeName(dtype);
   if (name.empty()) return "TYPE_INVALID";

@@ -54,6 +54,10 @@ StatusOr<Tensor> DecodeRawTensor(const std::string& label, DType dtype, std::vec
 // Appends `tensor`'s raw bytes to `*out` in the layout DecodeRawTensor reads.
 void AppendRawTensor(const Tensor& tensor, std::string* out);
 
+// A spec's shape as the protocol writes it: -1 for a dimension of any size. With
+// `without_batch`, the first dimension is left out (Triton's config form for batching models).
+std::vector<int64_t> KServeShape(const TensorSpec& spec, bool without_batch = false);
+
 // kFloat32 -> "TYPE_FP32", kString -> "TYPE_STRING", ...: Triton's model configuration names;
 // "TYPE_INVALID" for dtypes KServe cannot carry.
 std::string ConfigTypeName(DType dtype);
