@@ -271,7 +271,12 @@ def test_clients_that_leave_mid_request_cost_nothing(served):
 
 def _listen_address(pid, port):
     """The local address (hex, as in /proc/net/tcp) the process listens on at `port`."""
-    inodes = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            inodes.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:  # closed since the listing: not the listening socket
+            pass
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in pathlib.Path(table).read_text().splitlines()[1:]:
             fields = line.split()
