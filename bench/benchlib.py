@@ -214,9 +214,10 @@ def raw_ort(model, body, concurrency, batch, seconds):
 
 
 def median_point(runs):
-    """The median of each figure over repeated runs of one point."""
-    return {k: statistics.median(r[k] for r in runs) for k in runs[0]
-            if isinstance(runs[0][k], (int, float))}
+    """The median of each figure over repeated runs of one point; errors are summed, so that
+    errors in any one run show."""
+    return {k: (sum if k == "errors" else statistics.median)(r[k] for r in runs)
+            for k in runs[0] if isinstance(runs[0][k], (int, float))}
 
 
 def table(headers, rows):

@@ -264,7 +264,6 @@ def main():
                     **{k: [r[k] for r in reps] for k in ("idle_rss", "idle_pss", "peak_rss",
                                                          "peak_pss")},
                     "points": {c: {**benchlib.median_point([r["points"][c] for r in reps]),
-                                   "errors": sum(r["points"][c]["errors"] for r in reps),
                                    "rps_runs": [r["points"][c]["rps"] for r in reps]}
                                for c in args.concurrency},
                 }

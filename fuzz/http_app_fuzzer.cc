@@ -7,7 +7,7 @@
 //     that JSON objects of parameters, multipart/form-data and raw bodies are all parsed;
 //   - the infra routes (/livez, /readyz, /metrics, /docs.json, Swagger UI).
 // The model is tiny so that ONNX Runtime does not dominate. Invariant: no input is answered
-// with 500 (a bug, per DESIGN.md) or a status outside 200..599.
+// with 500 (a bug: README's error table) or a status outside 200..599.
 #include <unistd.h>
 
 #include <boost/asio/buffer.hpp>

@@ -151,3 +151,30 @@ def ocr_cls_model():
 @pytest.fixture
 def ocr_rec_model():
     return OCR_MODELS / "ch_PP-OCRv4_rec_infer.onnx"
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 and its key (also encrypted with the password
+    "pw"), and a second, unrelated key."""
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", d / "key.pem", "-out", d / "cert.pem"],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-out", d / "other.pem"],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", d / "key.pem", "-aes256", "-passout", "pass:pw",
+                    "-out", d / "encrypted.pem"], check=True, capture_output=True)
+    return d
+
+
+def https(server, cert):
+    """Points a Server started with TLS flags at https, trusting the test's certificate."""
+    server.url = server.url.replace("http:", "https:")
+    server.verify = str(cert / "cert.pem")
+    return server
+
+
+def tls_flags(cert, key="key.pem"):
+    return ["--ssl-certfile", cert / "cert.pem", "--ssl-keyfile", cert / key]

@@ -216,8 +216,20 @@ def test_grpc_and_http_share_the_batcher(tmp_path, ocr_cls_model):
             got = list(pool.map(lambda i: (grpc_call if i % 2 else http_call)(i), range(8)))
         for g, w in zip(got, want):
             np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+        # Every item of both transports went through the one batcher: its batch sizes add up
+        # to the 8 requests (a gRPC call that bypassed it would leave the sum at 4).
         metrics = requests.get(s.url + "/metrics").text
-        assert "bentoml_service_adaptive_batch_size" in metrics
+        sums = [line for line in metrics.splitlines()
+                if line.startswith('bentoml_service_adaptive_batch_size_sum{method_name="cls.run"')]
+        assert len(sums) == 1 and float(sums[0].split()[-1]) == 8, sums
+        count = [line for line in metrics.splitlines() if line.startswith(
+            'bentoml_service_adaptive_batch_size_count{method_name="cls.run"')]
+        batches = int(float(count[0].split()[-1]))
+        # Statistics in Triton's meaning: items inferred, and model runs (batches).
+        stats = httpclient.InferenceServerClient(f"127.0.0.1:{s.port}") \
+            .get_inference_statistics("cls")["model_stats"][0]
+        assert stats["inference_count"] == 8 and stats["execution_count"] == batches, stats
+        assert stats["inference_stats"]["fail"].get("count", 0) == 0, stats
     finally:
         assert s.stop() == 0
 

@@ -9,36 +9,9 @@ import numpy as np
 import pytest
 import requests
 
-from conftest import BIN, ExampleServer, Server
+from conftest import BIN, ExampleServer, Server, https, tls_flags
 
 SKIMAGE = pathlib.Path("/usr/lib/python3/dist-packages/skimage/data")
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1 and its key (also encrypted with the password
-    "pw"), and a second, unrelated key."""
-    d = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", d / "key.pem", "-out", d / "cert.pem"],
-                   check=True, capture_output=True)
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-out", d / "other.pem"],
-                   check=True, capture_output=True)
-    subprocess.run(["openssl", "pkey", "-in", d / "key.pem", "-aes256", "-passout", "pass:pw",
-                    "-out", d / "encrypted.pem"], check=True, capture_output=True)
-    return d
-
-
-def _https(server, cert):
-    """Points a Server started with TLS flags at https, trusting the test's certificate."""
-    server.url = server.url.replace("http:", "https:")
-    server.verify = str(cert / "cert.pem")
-    return server
-
-
-def _tls_flags(cert, key="key.pem"):
-    return ["--ssl-certfile", cert / "cert.pem", "--ssl-keyfile", cert / key]
 
 
 def _x():
@@ -48,7 +21,7 @@ def _x():
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated")
 def test_https_serves_every_route_and_refuses_plain_http(bento, ocr_cls_model, cert):
     bento.save(ocr_cls_model, "ocr-cls")
-    server = _https(Server(bento, "ocr-cls", *_tls_flags(cert)), cert)
+    server = https(Server(bento, "ocr-cls", *tls_flags(cert)), cert)
     server.wait_ready()
     try:
         with requests.Session() as s:  # keep-alive over one TLS connection
@@ -87,7 +60,7 @@ def test_a_cpp_service_serves_https_with_the_same_flags(bento, cert):
     if not (BIN / "image_classifier").exists():
         pytest.skip("image_classifier is not built")
     bento.save_image_classifier()
-    server = _https(ExampleServer(bento, "image_classifier", *_tls_flags(cert)), cert)
+    server = https(ExampleServer(bento, "image_classifier", *tls_flags(cert)), cert)
     server.wait_ready()
     try:
         png = (SKIMAGE / "chelsea.png").read_bytes()
@@ -100,7 +73,7 @@ def test_a_cpp_service_serves_https_with_the_same_flags(bento, cert):
 
 def test_an_encrypted_key_with_its_password(bento, ocr_cls_model, cert):
     bento.save(ocr_cls_model, "ocr-cls")
-    server = _https(Server(bento, "ocr-cls", *_tls_flags(cert, "encrypted.pem"),
+    server = https(Server(bento, "ocr-cls", *tls_flags(cert, "encrypted.pem"),
                            "--ssl-keyfile-password", "pw"), cert)
     server.wait_ready()
     try:

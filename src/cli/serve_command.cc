@@ -34,26 +34,10 @@ int RunServe(const ServeArgs& args) {
     return service.status().code() == StatusCode::kNotFound ? 2 : 1;
   }
   serving::ModelService* models = service->get();
-  std::unique_ptr<grpc_api::GrpcServer> grpc;
-  if (args.grpc_port) {
-    grpc_api::GrpcOptions grpc_options;
-    grpc_options.host = args.serve.http.host;
-    grpc_options.port = *args.grpc_port;
-    if (args.serve.http.max_body_bytes > 0 &&
-        args.serve.http.max_body_bytes < static_cast<size_t>(grpc_options.max_message_bytes)) {
-      grpc_options.max_message_bytes = static_cast<int>(args.serve.http.max_body_bytes);
-    }
-    auto started = grpc_api::GrpcServer::Start(*models, grpc_options);
-    if (!started.ok()) {
-      spdlog::error("{}", started.status().message());
-      return 1;
-    }
-    grpc = std::move(*started);
-  }
-  int code =
-      serving::Serve(models->Definition(), args.serve, [models] { (void)models->LoadAll(); });
-  if (grpc) grpc->Shutdown();
-  return code;
+  std::vector<serving::TransportFactory> transports;
+  if (args.grpc_port) transports.push_back(grpc_api::GrpcTransport(*models, *args.grpc_port));
+  return serving::Serve(models->Definition(), args.serve, [models] { (void)models->LoadAll(); },
+                        std::move(transports));
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ std::string ParseSize(const std::string& text, size_t* out) {
 
 void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
   auto& http = options->http;
+  auto& admission = options->admission;
   app.add_option("--host", http.host, "Address to bind; 0.0.0.0 exposes the server")
       ->capture_default_str();
   app.add_option("--port,-p", http.port, "Port to listen on (0 picks a free one)")
@@ -40,13 +41,15 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
       ->capture_default_str();
   app.add_option_function<double>(
          "--timeout",
-         [&http](double seconds) {
-           http.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+         [&admission](double seconds) {
+           admission.request_timeout =
+               std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
          },
          "Request timeout in seconds; a slower answer is a 504 (default 60)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--max-concurrency", http.max_concurrency,
-                 "Requests served at once; more get 429 (0: unlimited)")
+  app.add_option("--max-concurrency", admission.max_concurrency,
+                 "Requests served at once over every transport; more get 429 (0: unlimited)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option_function<std::string>(
       "--max-body-size",
@@ -55,10 +58,11 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
         if (!error.empty()) throw CLI::ValidationError("--max-body-size", error);
       },
       "Largest request body, e.g. 64MiB (default); larger bodies get 413");
-  app.add_option("--api-key", options->app.api_key,
-                 "Require Authorization: Bearer KEY on every route but the health checks")
+  app.add_option("--api-key", admission.api_key,
+                 "Require Authorization: Bearer KEY (HTTP header or gRPC metadata) on every "
+                 "call but the health checks")
       ->envname("BENTO_API_KEY");
-  app.add_flag_callback("--no-access-log", [&http] { http.access_log = false; },
+  app.add_flag_callback("--no-access-log", [&admission] { admission.access_log = false; },
                         "Do not log one line per request");
   auto* certfile = app.add_option("--ssl-certfile", http.ssl_certfile,
                                   "Serve HTTPS with this PEM certificate (chain); needs "

@@ -31,10 +31,10 @@ int ServeMain(std::function<std::unique_ptr<Service>()> factory, int argc, char*
   }
   const Traffic& traffic = service->options().traffic;
   if (!timeout_given) {
-    options.http.request_timeout =
+    options.admission.request_timeout =
         std::chrono::milliseconds(static_cast<int64_t>(traffic.timeout * 1000));
   }
-  if (!concurrency_given) options.http.max_concurrency = traffic.max_concurrency;
+  if (!concurrency_given) options.admission.max_concurrency = traffic.max_concurrency;
   const Resources& resources = service->options().resources;
   spdlog::info("service {} (resources: cpu={}, gpu={}, memory={})", service->name(),
                resources.cpu.empty() ? "-" : resources.cpu,

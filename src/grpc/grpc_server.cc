@@ -1,18 +1,114 @@
 #include "grpc/grpc_server.h"
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
+#include <openssl/pem.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <mutex>
 
+#include "base/fs.h"
 #include "grpc/grpc_codec.h"
+#include "http/request_id.h"
 #include "inference.grpc.pb.h"
+#include "policy/http_status.h"
 
 namespace bento::grpc_api {
 namespace {
 
 using grpc::CallbackServerContext;
 using grpc::ServerUnaryReactor;
+
+constexpr std::string_view kServicePath = "/inference.GRPCInferenceService/";
+
+// The value of metadata `key` (gRPC lower-cases keys), or nullopt.
+std::optional<std::string_view> Metadata(const CallbackServerContext* context,
+                                         std::string_view key) {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
+  if (it == metadata.end()) return std::nullopt;
+  return std::string_view(it->second.data(), it->second.size());
+}
+
+// "ipv4:127.0.0.1:5000" -> "127.0.0.1:5000", "ipv6:[::1]:5000" -> "[::1]:5000".
+std::string Peer(const CallbackServerContext* context) {
+  std::string peer = context->peer();
+  for (std::string_view scheme : {"ipv4:", "ipv6:"}) {
+    if (peer.starts_with(scheme)) return peer.substr(scheme.size());
+  }
+  return peer;
+}
+
+// A PEM private key with no password, as gRPC takes it, from a PEM file that may be
+// encrypted with `password`.
+StatusOr<std::string> PlainKeyPem(const std::string& path, const std::string& password) {
+  ASSIGN_OR_RETURN(std::string pem, fs::ReadFile(path));
+  BIO* in = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr,
+                                          const_cast<char*>(password.c_str()));
+  BIO_free(in);
+  if (key == nullptr) {
+    return InvalidArgumentError("cannot load TLS key '" + path +
+                                "' for gRPC (expected a PEM private key, and the right "
+                                "--ssl-keyfile-password if it is encrypted)");
+  }
+  BIO* out = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long size = BIO_get_mem_data(out, &data);
+  std::string plain(data, static_cast<size_t>(size));
+  BIO_free(out);
+  EVP_PKEY_free(key);
+  return plain;
+}
+
+StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const GrpcOptions& options) {
+  if (options.ssl_certfile.empty() && options.ssl_keyfile.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  ASSIGN_OR_RETURN(std::string cert, fs::ReadFile(options.ssl_certfile));
+  ASSIGN_OR_RETURN(std::string key,
+                   PlainKeyPem(options.ssl_keyfile, options.ssl_keyfile_password));
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+  return grpc::SslServerCredentials(ssl);
+}
+
+// One ModelInfer call: its answer comes from a worker (the handler) or from the deadline's
+// alarm, whichever is first; `mu` makes sure nothing reads the request or writes the
+// response after the call is finished, since gRPC frees both then.
+struct InferCall {
+  InferCall(ServerUnaryReactor* r, const inference::ModelInferRequest* req,
+            inference::ModelInferResponse* resp, std::shared_ptr<policy::Call> c)
+      : reactor(r), request(req), response(resp), call(std::move(c)) {}
+
+  // Answers once; later answers are dropped.
+  void Complete(StatusOr<serving::KServeResponse> result) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (finished) return;
+      finished = true;
+      size_t bytes = 0;
+      if (result.ok()) {
+        ToProto(*result, response);
+        bytes = response->ByteSizeLong();
+      }
+      call->Finish(policy::HttpStatusFor(result.status()), bytes);
+      reactor->Finish(ToGrpcStatus(result.status()));
+    }
+    if (armed) alarm.Cancel();
+  }
+
+  std::mutex mu;
+  bool finished = false;  // guarded by mu; request and response are gone once it is true
+  ServerUnaryReactor* const reactor;
+  const inference::ModelInferRequest* const request;
+  inference::ModelInferResponse* const response;
+  const std::shared_ptr<policy::Call> call;  // holds the concurrency slot until dropped
+  grpc::Alarm alarm;                         // the deadline, when `armed`
+  bool armed = false;                        // set before the call reaches a worker
+};
 
 void AddTensors(const std::vector<TensorSpec>& specs,
                 google::protobuf::RepeatedPtrField<
@@ -45,63 +141,76 @@ void SetDuration(const serving::KServeStatistics::Duration& d,
   out->set_ns(d.ns);
 }
 
-// Every method answers from the ModelService; only ModelInfer may finish on another thread
-// (a batcher's), which the callback API allows.
+// Every call is admitted first (policy::Admission) and answered through Done or, for
+// ModelInfer, InferCall::Complete, which count and log it. The metadata methods answer on
+// gRPC's thread; ModelInfer runs on the App's workers and may finish on a batcher's thread,
+// which the callback API allows.
 class InferenceService final : public inference::GRPCInferenceService::CallbackService {
  public:
-  explicit InferenceService(const serving::ModelService& models) : models_(models) {}
+  InferenceService(const serving::ModelService& models, const serving::ServeContext& context)
+      : models_(models), admission_(context.admission), app_(context.app) {}
 
   ServerUnaryReactor* ServerLive(CallbackServerContext* context,
                                  const inference::ServerLiveRequest*,
                                  inference::ServerLiveResponse* response) override {
-    response->set_live(true);
-    return Done(context, OkStatus());
+    auto call = Admit(context, "ServerLive");
+    if (call->status().ok()) response->set_live(true);
+    return Done(context, *call, call->status(), response);
   }
 
   ServerUnaryReactor* ServerReady(CallbackServerContext* context,
                                   const inference::ServerReadyRequest*,
                                   inference::ServerReadyResponse* response) override {
-    response->set_ready(models_.ready());
-    return Done(context, OkStatus());
+    auto call = Admit(context, "ServerReady");
+    if (call->status().ok()) response->set_ready(models_.ready());
+    return Done(context, *call, call->status(), response);
   }
 
   ServerUnaryReactor* ModelReady(CallbackServerContext* context,
                                  const inference::ModelReadyRequest* request,
                                  inference::ModelReadyResponse* response) override {
+    auto call = Admit(context, "ModelReady");
+    if (!call->status().ok()) return Done(context, *call, call->status(), response);
     Status ready = models_.KServeReady(request->name(), request->version());
-    if (ready.code() == StatusCode::kNotFound) return Done(context, ready);
+    if (ready.code() == StatusCode::kNotFound) return Done(context, *call, ready, response);
     response->set_ready(ready.ok());
-    return Done(context, OkStatus());
+    return Done(context, *call, OkStatus(), response);
   }
 
   ServerUnaryReactor* ServerMetadata(CallbackServerContext* context,
                                      const inference::ServerMetadataRequest*,
                                      inference::ServerMetadataResponse* response) override {
+    auto call = Admit(context, "ServerMetadata");
+    if (!call->status().ok()) return Done(context, *call, call->status(), response);
     serving::KServeServer server = serving::ModelService::KServeServerMetadata();
     response->set_name(server.name);
     response->set_version(server.version);
     for (const auto& e : server.extensions) response->add_extensions(e);
-    return Done(context, OkStatus());
+    return Done(context, *call, OkStatus(), response);
   }
 
   ServerUnaryReactor* ModelMetadata(CallbackServerContext* context,
                                     const inference::ModelMetadataRequest* request,
                                     inference::ModelMetadataResponse* response) override {
+    auto call = Admit(context, "ModelMetadata");
+    if (!call->status().ok()) return Done(context, *call, call->status(), response);
     auto model = models_.KServeMetadata(request->name(), request->version());
-    if (!model.ok()) return Done(context, model.status());
+    if (!model.ok()) return Done(context, *call, model.status(), response);
     response->set_name(model->name);
     response->add_versions(model->version);
     response->set_platform("onnxruntime_onnx");
     AddTensors(model->inputs, response->mutable_inputs());
     AddTensors(model->outputs, response->mutable_outputs());
-    return Done(context, OkStatus());
+    return Done(context, *call, OkStatus(), response);
   }
 
   ServerUnaryReactor* ModelConfig(CallbackServerContext* context,
                                   const inference::ModelConfigRequest* request,
                                   inference::ModelConfigResponse* response) override {
+    auto call = Admit(context, "ModelConfig");
+    if (!call->status().ok()) return Done(context, *call, call->status(), response);
     auto model = models_.KServeMetadata(request->name(), request->version());
-    if (!model.ok()) return Done(context, model.status());
+    if (!model.ok()) return Done(context, *call, model.status(), response);
     auto* config = response->mutable_config();
     config->set_name(model->name);
     config->set_platform("onnxruntime_onnx");
@@ -109,14 +218,16 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
     config->set_max_batch_size(model->max_batch_size);
     AddConfigTensors(model->inputs, model->max_batch_size, config->mutable_input());
     AddConfigTensors(model->outputs, model->max_batch_size, config->mutable_output());
-    return Done(context, OkStatus());
+    return Done(context, *call, OkStatus(), response);
   }
 
   ServerUnaryReactor* ModelStatistics(CallbackServerContext* context,
                                       const inference::ModelStatisticsRequest* request,
                                       inference::ModelStatisticsResponse* response) override {
+    auto call = Admit(context, "ModelStatistics");
+    if (!call->status().ok()) return Done(context, *call, call->status(), response);
     auto stats = models_.KServeStats(request->name(), request->version());
-    if (!stats.ok()) return Done(context, stats.status());
+    if (!stats.ok()) return Done(context, *call, stats.status(), response);
     for (const auto& st : *stats) {
       auto* out = response->add_model_stats();
       out->set_name(st.name);
@@ -132,38 +243,95 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
       SetDuration(st.compute_infer, infer->mutable_compute_infer());
       SetDuration(st.compute_output, infer->mutable_compute_output());
     }
-    return Done(context, OkStatus());
+    return Done(context, *call, OkStatus(), response);
   }
 
   ServerUnaryReactor* ModelInfer(CallbackServerContext* context,
                                  const inference::ModelInferRequest* request,
                                  inference::ModelInferResponse* response) override {
+    auto call = Admit(context, "ModelInfer");
+    if (!call->status().ok()) return Done(context, *call, call->status(), response);
     ServerUnaryReactor* reactor = context->DefaultReactor();
-    models_.KServeInfer(
-        request->model_name(), request->model_version(),
-        [request] { return FromProto(*request); },
-        [reactor, response](StatusOr<serving::KServeResponse> result) {
-          if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
-          ToProto(*result, response);
-          reactor->Finish(grpc::Status::OK);
-        });
+    auto state = std::make_shared<InferCall>(reactor, request, response, call);
+    if (call->deadline() != policy::Call::TimePoint::max()) {
+      auto wall = std::chrono::system_clock::now() +
+                  std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                      call->deadline() - std::chrono::steady_clock::now());
+      int64_t timeout_ms = call->timeout_ms();
+      std::weak_ptr<InferCall> weak = state;
+      state->armed = true;
+      state->alarm.Set(wall, [weak, timeout_ms](bool fired) {
+        if (!fired) return;  // cancelled: the call was answered
+        if (auto s = weak.lock()) {
+          spdlog::warn("gRPC ModelInfer not answered within {} ms", timeout_ms);
+          s->Complete(DeadlineExceededError("request not answered within " +
+                                            std::to_string(timeout_ms) + " ms"));
+        }
+      });
+    }
+    app_.Post(std::string(kServicePath) + "ModelInfer", [this, state] {
+      std::string name, version;
+      {
+        std::lock_guard<std::mutex> lock(state->mu);
+        if (state->finished) return;  // the deadline passed while it waited
+        name = state->request->model_name();
+        version = state->request->model_version();
+      }
+      models_.KServeInfer(
+          name, version,
+          [state]() -> StatusOr<kserve::InferRequest> {
+            std::lock_guard<std::mutex> lock(state->mu);
+            if (state->finished) return DeadlineExceededError("the call already timed out");
+            return FromProto(*state->request);
+          },
+          [state](StatusOr<serving::KServeResponse> result) {
+            state->Complete(std::move(result));
+          });
+    });
     return reactor;
   }
 
  private:
-  static ServerUnaryReactor* Done(CallbackServerContext* context, const Status& status) {
+  // Admits a call to `method` (its short name) under the server's policy, echoing its
+  // request id; a call that passes is counted under its endpoint.
+  std::shared_ptr<policy::Call> Admit(CallbackServerContext* context, std::string_view method) {
+    std::string request_id = http::SanitizeOrGenerateRequestId(Metadata(context, "x-request-id"));
+    context->AddInitialMetadata("x-request-id", request_id);
+    std::string target = std::string(kServicePath) + std::string(method);
+    std::string remote = Peer(context);
+    policy::CallInfo info{.transport = "gRPC",
+                          .method = "POST",
+                          .target = target,
+                          .remote = remote,
+                          .request_id = request_id,
+                          .authorization = Metadata(context, "authorization"),
+                          .call_class = policy::Admission::GrpcClass(method)};
+    auto call = admission_->Admit(info);
+    if (call->status().ok() && info.call_class != policy::CallClass::kHealth) {
+      call->SetEndpoint(std::move(target));
+    }
+    return call;
+  }
+
+  static ServerUnaryReactor* Done(CallbackServerContext* context, policy::Call& call,
+                                  const Status& status,
+                                  const google::protobuf::Message* response) {
+    call.Finish(policy::HttpStatusFor(status), status.ok() ? response->ByteSizeLong() : 0);
     ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(ToGrpcStatus(status));
     return reactor;
   }
 
   const serving::ModelService& models_;
+  const std::shared_ptr<policy::Admission> admission_;
+  serving::App& app_;
 };
 
 }  // namespace
 
 struct GrpcServer::Impl {
-  explicit Impl(const serving::ModelService& models) : service(models) {}
+  Impl(const serving::ModelService& models, const serving::ServeContext& context)
+      : service(models, context) {}
   InferenceService service;
   std::unique_ptr<grpc::Server> server;
   bool stopped = false;
@@ -175,14 +343,16 @@ GrpcServer::GrpcServer(std::unique_ptr<Impl> impl, int port)
 GrpcServer::~GrpcServer() { Shutdown(); }
 
 StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const serving::ModelService& models,
-                                                        const GrpcOptions& options) {
-  auto impl = std::make_unique<Impl>(models);
+                                                        const GrpcOptions& options,
+                                                        const serving::ServeContext& context) {
+  ASSIGN_OR_RETURN(auto credentials, Credentials(options));
+  auto impl = std::make_unique<Impl>(models, context);
   grpc::ServerBuilder builder;
   int port = 0;
   std::string address = options.host.find(':') != std::string::npos
                             ? "[" + options.host + "]:" + std::to_string(options.port)
                             : options.host + ":" + std::to_string(options.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(address, credentials, &port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.RegisterService(&impl->service);
@@ -190,7 +360,8 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const serving::ModelServ
   if (!impl->server || port == 0) {
     return UnavailableError("cannot serve gRPC on " + address);
   }
-  spdlog::info("serving the KServe v2 gRPC protocol at {}:{}", options.host, port);
+  spdlog::info("serving the KServe v2 gRPC protocol at {}:{}{}", options.host, port,
+               options.ssl_certfile.empty() ? "" : " over TLS");
   return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl), port));
 }
 
@@ -199,6 +370,25 @@ void GrpcServer::Shutdown() {
   impl_->stopped = true;
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   impl_->server->Wait();
+}
+
+serving::TransportFactory GrpcTransport(const serving::ModelService& models, int port) {
+  return [&models, port](const serving::ServeContext& context)
+             -> StatusOr<std::unique_ptr<serving::Transport>> {
+    const http::ServerOptions& http = context.options.http;
+    GrpcOptions options;
+    options.host = http.host;
+    options.port = port;
+    if (http.max_body_bytes > 0 &&
+        http.max_body_bytes < static_cast<size_t>(options.max_message_bytes)) {
+      options.max_message_bytes = static_cast<int>(http.max_body_bytes);
+    }
+    options.ssl_certfile = http.ssl_certfile;
+    options.ssl_keyfile = http.ssl_keyfile;
+    options.ssl_keyfile_password = http.ssl_keyfile_password;
+    ASSIGN_OR_RETURN(auto server, GrpcServer::Start(models, options, context));
+    return std::unique_ptr<serving::Transport>(std::move(server));
+  };
 }
 
 }  // namespace bento::grpc_api

@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "http/request_id.h"
+#include "policy/http_status.h"
 
 namespace bento::http {
 namespace {
@@ -37,26 +38,17 @@ std::string FormatEndpoint(const tcp::endpoint& ep) {
   return fmt::format("{}:{}", ep.address().to_string(), ep.port());
 }
 
-bool IsExempt(const std::vector<std::string>& prefixes, std::string_view path) {
-  for (const auto& prefix : prefixes) {
-    if (prefix.empty() || !path.starts_with(prefix)) continue;
-    if (path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/') {
-      return true;
-    }
-  }
-  return false;
-}
-
-// The shared state behind one Responder: makes the first call count, frees the concurrency
-// slot when the handler answers, and answers 500 if the handler drops every copy unanswered.
+// The shared state behind one Responder: makes the first call count, frees the call's
+// concurrency slot when the handler answers, and answers 500 if the handler drops every copy
+// unanswered.
 class ReplySlot {
  public:
   ReplySlot(std::shared_ptr<ServerState> state, std::weak_ptr<Connection> connection,
-            uint64_t sequence, bool counted)
+            uint64_t sequence, std::shared_ptr<policy::Call> call)
       : state_(std::move(state)),
         connection_(std::move(connection)),
         sequence_(sequence),
-        counted_(counted) {}
+        call_(std::move(call)) {}
 
   ~ReplySlot() {
     if (!done_.load()) {
@@ -73,7 +65,7 @@ class ReplySlot {
       spdlog::debug("responder called more than once; later answers are ignored");
       return;
     }
-    if (counted_) state_->in_flight.fetch_sub(1);
+    call_.reset();  // the handler is done: its concurrency slot is free once the writer is
     std::lock_guard<std::mutex> lock(state_->post_mu);
     if (!state_->io_alive) return;
     if (auto connection = connection_.lock()) {
@@ -85,7 +77,7 @@ class ReplySlot {
   const std::shared_ptr<ServerState> state_;
   const std::weak_ptr<Connection> connection_;
   const uint64_t sequence_;
-  const bool counted_;
+  std::shared_ptr<policy::Call> call_;  // reset by the first Finish
   std::atomic<bool> done_{false};
 };
 
@@ -292,28 +284,24 @@ void Connection::Dispatch() {
   request.request_id = request_id_;
   request.remote = remote_;
 
-  bool counted = false;
-  if (options_.max_concurrency > 0 &&
-      !IsExempt(options_.concurrency_exempt_prefixes, request.path)) {
-    if (state_->in_flight.fetch_add(1) >= options_.max_concurrency) {
-      state_->in_flight.fetch_sub(1);
-      return Write(HttpResponse::Error(429, fmt::format("too many requests in flight (limit {})",
-                                                        options_.max_concurrency)),
-                   /*close=*/false, /*linger=*/false);
+  call_ = state_->admission->Admit(
+      Info(policy::Admission::HttpClass(request.path), request.header("Authorization")));
+  if (!call_->status().ok()) {
+    HttpResponse refusal =
+        HttpResponse::Error(policy::HttpStatusFor(call_->status()), call_->status().message());
+    if (call_->status().code() == StatusCode::kUnauthenticated) {
+      refusal.headers.emplace_back("WWW-Authenticate", "Bearer");
     }
-    counted = true;
+    return Write(std::move(refusal), /*close=*/false, /*linger=*/false);
   }
+  request.call = call_;
 
   // The pending timer keeps this connection alive while the handler works.
-  if (options_.request_timeout.count() > 0) {
-    request_timer_.expires_after(options_.request_timeout);
-  } else {
-    request_timer_.expires_at(net::steady_timer::time_point::max());
-  }
+  request_timer_.expires_at(call_->deadline());
   request_timer_.async_wait([self = shared_from_this(), sequence = sequence_](
                                 beast::error_code ec) { self->OnRequestTimeout(sequence, ec); });
 
-  auto slot = std::make_shared<ReplySlot>(state_, weak_from_this(), sequence_, counted);
+  auto slot = std::make_shared<ReplySlot>(state_, weak_from_this(), sequence_, call_);
   try {
     state_->handler(std::move(request),
                     [slot](HttpResponse response) { slot->Finish(std::move(response)); });
@@ -340,9 +328,9 @@ void Connection::OnReply(uint64_t sequence, HttpResponse response) {
 void Connection::OnRequestTimeout(uint64_t sequence, beast::error_code ec) {
   if (ec || phase_ != Phase::kHandling || sequence != sequence_) return;
   spdlog::warn("{} {} (request {}) not answered within {} ms", method_, target_, request_id_,
-               options_.request_timeout.count());
-  Write(HttpResponse::Error(504, fmt::format("request not answered within {} ms",
-                                             options_.request_timeout.count())),
+               call_->timeout_ms());
+  Write(HttpResponse::Error(
+            504, fmt::format("request not answered within {} ms", call_->timeout_ms())),
         /*close=*/false, /*linger=*/false);
 }
 
@@ -389,7 +377,12 @@ void Connection::Write(HttpResponse response, bool close, bool linger) {
 }
 
 void Connection::OnWrite(bool close, bool linger, beast::error_code ec) {
-  LogAccess(status_, bytes_);
+  if (!call_) {
+    // An answer the connection made itself, before any admission (a malformed request).
+    call_ = state_->admission->Record(Info(policy::CallClass::kHealth, std::nullopt));
+  }
+  call_->Finish(status_, bytes_);
+  call_.reset();
   response_.reset();
   if (phase_ == Phase::kClosed) return;
   if (ec) return Close();
@@ -432,11 +425,16 @@ void Connection::Close() {
   stream_.close();
 }
 
-void Connection::LogAccess(int status, size_t bytes) {
-  if (!options_.access_log) return;
-  double ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
-  spdlog::info("{} \"{} {}\" {} {}B {:.1f}ms id={}", remote_, method_, target_, status, bytes,
-               ms, request_id_);
+policy::CallInfo Connection::Info(policy::CallClass call_class,
+                                  std::optional<std::string_view> authorization) const {
+  return policy::CallInfo{.transport = version_ == 10 ? "HTTP/1.0" : "HTTP/1.1",
+                          .method = method_,
+                          .target = target_,
+                          .remote = remote_,
+                          .request_id = request_id_,
+                          .authorization = authorization,
+                          .call_class = call_class,
+                          .start = started_};
 }
 
 }  // namespace bento::http

@@ -42,15 +42,16 @@ class Connection;
 // What the Server, its Connections and outstanding Responders share. Held by shared_ptr so
 // that a Responder called after the Server is gone still finds valid memory.
 struct ServerState {
-  ServerState(ServerOptions o, Handler h, std::shared_ptr<boost::asio::ssl::context> t)
-      : options(std::move(o)), handler(std::move(h)), tls(std::move(t)) {}
+  ServerState(ServerOptions o, Handler h, std::shared_ptr<boost::asio::ssl::context> t,
+              std::shared_ptr<policy::Admission> a)
+      : options(std::move(o)), handler(std::move(h)), tls(std::move(t)), admission(std::move(a)) {}
 
   const ServerOptions options;
   const Handler handler;
   const std::shared_ptr<boost::asio::ssl::context> tls;  // null: plain HTTP
+  const std::shared_ptr<policy::Admission> admission;    // never null
 
   std::atomic<bool> stopping{false};  // Shutdown began: no new requests, close after answer
-  std::atomic<int> in_flight{0};      // handler calls not yet answered (max_concurrency)
 
   std::mutex mu;  // guards the three fields below
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections;  // alive ones
@@ -133,7 +134,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void LingerRead();
   void Close();
   void SetExpiry(std::chrono::milliseconds timeout);
-  void LogAccess(int status, size_t bytes);
+  // What the Admission needs to know of the current request.
+  policy::CallInfo Info(policy::CallClass call_class,
+                        std::optional<std::string_view> authorization) const;
 
   const std::shared_ptr<ServerState> state_;
   const ServerOptions& options_;  // state_->options
@@ -152,6 +155,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t sequence_ = 0;  // requests begun on this connection
   bool shutdown_ = false;  // close after the current answer
   std::string method_, target_, request_id_;
+  // The current request's call (admitted or refused, or recorded for an error the
+  // connection answers itself); finished when its answer is written.
+  std::shared_ptr<policy::Call> call_;
   unsigned version_ = 11;  // 10 or 11, as the client spoke
   bool head_request_ = false;
   bool keep_alive_ = false;

@@ -12,11 +12,14 @@
 #define BENTO_HTTP_REQUEST_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "policy/admission.h"
 
 namespace bento::http {
 
@@ -33,6 +36,9 @@ struct HttpRequest {
   std::string body;
   std::string request_id;  // X-Request-Id as received (sanitized) or generated; echoed back
   std::string remote;      // peer address, "127.0.0.1:51234"
+  // The admitted call (policy/admission.h): the handler names its route with
+  // call->SetEndpoint so that the request is counted. Null when built outside a server.
+  std::shared_ptr<policy::Call> call;
 
   // The value of the first header called `name`, compared case-insensitively; nullopt when
   // absent. The view points into `headers`: it lives as long as this request is unchanged.
@@ -60,7 +66,7 @@ struct HttpResponse {
   // `body` is sent as is with content type application/json.
   static HttpResponse Json(int status, std::string body);
 
-  // DESIGN.md's error body: {"error": "<message>", "detail": null}, message JSON-escaped.
+  // bento's error body: {"error": "<message>", "detail": null}, message JSON-escaped.
   static HttpResponse Error(int status, std::string_view message);
 };
 

@@ -26,12 +26,10 @@ constexpr std::chrono::milliseconds kForceCloseWait{1000};
 
 Status ValidateOptions(const ServerOptions& o) {
   if (o.io_threads < 0) return InvalidArgumentError("io_threads must be >= 0");
-  if (o.max_concurrency < 0) return InvalidArgumentError("max_concurrency must be >= 0");
   if (o.max_header_bytes == 0 || o.max_header_bytes > (size_t{1} << 31)) {
     return InvalidArgumentError("max_header_bytes must be in 1..2^31");
   }
-  for (auto t : {o.header_timeout, o.read_timeout, o.idle_timeout, o.request_timeout,
-                 o.drain_timeout}) {
+  for (auto t : {o.header_timeout, o.read_timeout, o.idle_timeout, o.drain_timeout}) {
     if (t.count() < 0) return InvalidArgumentError("timeouts must be >= 0");
   }
   return OkStatus();
@@ -54,11 +52,11 @@ void RaiseOpenFileLimit() {
 
 struct Server::Impl {
   Impl(int threads, ServerOptions options, Handler handler,
-       std::shared_ptr<net::ssl::context> tls)
+       std::shared_ptr<net::ssl::context> tls, std::shared_ptr<policy::Admission> admission)
       : ioc(threads),
         thread_count(threads),
         state(std::make_shared<ServerState>(std::move(options), std::move(handler),
-                                            std::move(tls))),
+                                            std::move(tls), std::move(admission))),
         acceptor(net::make_strand(ioc)),
         accept_timer(acceptor.get_executor()) {}
 
@@ -176,15 +174,22 @@ Server::~Server() {
   Shutdown();
 }
 
-StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options, Handler handler) {
+StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options, Handler handler,
+                                                std::shared_ptr<policy::Admission> admission) {
   if (!handler) return InvalidArgumentError("http server needs a handler");
+  if (!admission) {
+    admission = std::make_shared<policy::Admission>(
+        policy::AdmissionOptions{.access_log = false},
+        std::make_shared<policy::MetricsRegistry>());
+  }
   RETURN_IF_ERROR(ValidateOptions(options));
   ASSIGN_OR_RETURN(auto tls, MakeTlsContext(options));
   RaiseOpenFileLimit();
   int threads = options.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   auto impl =
-      std::make_unique<Impl>(threads, std::move(options), std::move(handler), std::move(tls));
+      std::make_unique<Impl>(threads, std::move(options), std::move(handler), std::move(tls),
+                             std::move(admission));
   RETURN_IF_ERROR(impl->Listen());
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

@@ -1,7 +1,9 @@
 // http::Server: bento's socket server (Boost.Beast over Asio). It owns the listening socket,
-// the I/O threads and every connection, and with them parsing, size limits, timeouts,
-// keep-alive, the concurrency limit, request ids, access logging and graceful shutdown.
-// It knows nothing of models: each complete request goes to one Handler (http/request.h).
+// the I/O threads and every connection, and with them parsing, size limits, connection
+// timeouts, keep-alive, request ids and graceful shutdown. Every complete request goes
+// through policy::Admission (the API key, the concurrency limit, the deadline, request
+// metrics and the access log, shared with the other transports) and then to one Handler
+// (http/request.h). It knows nothing of models.
 //
 //   auto server = http::Server::Create(options, handler);   // binds and listens
 //   if (!server.ok()) ...                                    // e.g. port in use
@@ -10,10 +12,11 @@
 // What a client sees:
 //   - HTTP/1.1 with keep-alive; pipelined requests are answered in order, one at a time.
 //   - Every response carries `Server: bento` and `X-Request-Id`.
-//   - Errors the server produces itself have DESIGN.md's JSON body {"error": ..., "detail":
-//     null}: 400 malformed request, 413 body over max_body_bytes, 431 header over
-//     max_header_bytes (these three close the connection), 429 over max_concurrency, 500
-//     handler threw or dropped its responder, 504 handler slower than request_timeout.
+//   - Errors the server produces itself have the JSON body {"error": ..., "detail": null}:
+//     400 malformed request, 413 body over max_body_bytes, 431 header over max_header_bytes
+//     (these three close the connection); from Admission, 401 (with WWW-Authenticate:
+//     Bearer) without the API key and 429 over the concurrency limit; 500 when the handler
+//     threw or dropped its responder; 504 when it did not answer by the call's deadline.
 //   - `Expect: 100-continue` is answered with 100 before the body is read.
 //   - With ssl_certfile and ssl_keyfile, all of the above over TLS; a failed handshake
 //     (plain HTTP on the TLS port, say) just closes that connection.
@@ -21,8 +24,9 @@
 //     Create raises the soft limit on open files to the hard one so that many idle sockets
 //     do not exhaust descriptors before the timeouts reclaim them.
 //
-// Ownership: the Server owns its threads and connections; the Handler is copied in and must
-// stay callable (and whatever it captures alive) until the Server is destroyed. Responders
+// Ownership: the Server owns its threads and connections and shares the Admission; the
+// Handler is copied in and must stay callable (and whatever it captures alive) until the
+// Server is destroyed. Responders
 // handed to the handler may outlive the Server; calling them late is harmless.
 //
 // Thread-safety: Start, Shutdown and RunUntilSignal are called from one controlling thread,
@@ -39,6 +43,7 @@
 
 #include "bento/status.h"
 #include "http/request.h"
+#include "policy/admission.h"
 
 namespace bento::http {
 
@@ -50,22 +55,12 @@ struct ServerOptions {
   size_t max_body_bytes = 64 << 20;   // over it: 413
   size_t max_header_bytes = 16 << 10;  // request line and fields; over it: 431
 
-  // Timeouts; zero disables one. Each is per connection, so a slow client only ever costs
-  // its own connection.
+  // Connection timeouts; zero disables one. Each is per connection, so a slow client only
+  // ever costs its own connection. (The handler's deadline is the Admission's.)
   std::chrono::milliseconds header_timeout{10000};   // first byte to end of header
   std::chrono::milliseconds read_timeout{30000};     // whole body; also bounds each write
   std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait for the next request
-  std::chrono::milliseconds request_timeout{60000};  // handler's answer; 504 after it
   std::chrono::milliseconds drain_timeout{30000};    // Shutdown's wait for requests in flight
-
-  // Requests in the handler at once (counted until each answers, even after a 504);
-  // 0 = unlimited. Over it: 429, and the handler is not called. A path equal to an exempt
-  // prefix or under it ("/livez", "/livez/x"; not "/livezz") is never refused.
-  int max_concurrency = 0;
-  std::vector<std::string> concurrency_exempt_prefixes = {"/livez", "/healthz", "/readyz",
-                                                          "/metrics"};
-
-  bool access_log = true;  // one spdlog::info line per request
 
   // HTTPS: a PEM certificate (chain) and its PEM private key, both or neither. With them
   // every connection is TLS (1.2 or newer) and plain HTTP is refused at the handshake;
@@ -81,7 +76,11 @@ class Server {
   // binds (SO_REUSEADDR) and listens. Nothing is accepted until Start(). Errors:
   // InvalidArgument for bad options, an unknown host or an unreadable or mismatched
   // certificate or key; Unavailable when the address cannot be bound (in use, not permitted).
-  static StatusOr<std::unique_ptr<Server>> Create(ServerOptions options, Handler handler);
+  // `admission` applies the server's policy to every request; null admits everything (no
+  // key, no limit, 60 s deadline, no access log), for tests of the socket layer alone.
+  static StatusOr<std::unique_ptr<Server>> Create(
+      ServerOptions options, Handler handler,
+      std::shared_ptr<policy::Admission> admission = nullptr);
 
   // Shuts down if still running.
   ~Server();

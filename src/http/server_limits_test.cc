@@ -93,12 +93,14 @@ TEST(ServerLimitsTest, MalformedRequestIs400AndServerKeepsServing) {
 
 TEST(ServerLimitsTest, SlowHandlerGets504AndItsLateAnswerIsHarmless) {
   ServerOptions options = TestOptions();
-  options.request_timeout = milliseconds(150);
   Parked parked;
-  auto server = StartServer(options, [&parked](HttpRequest&& request, Responder respond) {
-    if (request.path == "/slow") return parked.Add(std::move(respond));
-    Ok(std::move(request), std::move(respond));
-  });
+  auto server = StartServer(
+      options,
+      [&parked](HttpRequest&& request, Responder respond) {
+        if (request.path == "/slow") return parked.Add(std::move(respond));
+        Ok(std::move(request), std::move(respond));
+      },
+      {.request_timeout = milliseconds(150), .access_log = false});
   ASSERT_TRUE(server);
   auto client = TestClient::Connect(server->port());
   ASSERT_TRUE(client->Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -117,12 +119,14 @@ TEST(ServerLimitsTest, SlowHandlerGets504AndItsLateAnswerIsHarmless) {
 
 TEST(ServerLimitsTest, OverMaxConcurrencyIs429ButExemptPathsPass) {
   ServerOptions options = TestOptions();
-  options.max_concurrency = 1;
   Parked parked;
-  auto server = StartServer(options, [&parked](HttpRequest&& request, Responder respond) {
-    if (request.path == "/slow") return parked.Add(std::move(respond));
-    Ok(std::move(request), std::move(respond));
-  });
+  auto server = StartServer(
+      options,
+      [&parked](HttpRequest&& request, Responder respond) {
+        if (request.path == "/slow") return parked.Add(std::move(respond));
+        Ok(std::move(request), std::move(respond));
+      },
+      {.max_concurrency = 1, .access_log = false});
   ASSERT_TRUE(server);
   auto busy = TestClient::Connect(server->port());
   ASSERT_TRUE(busy->Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));

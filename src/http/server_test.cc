@@ -213,9 +213,7 @@ TEST(ServerTest, AccessLogHasOneLinePerRequest) {
       "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
   spdlog::set_default_logger(capture);
   {
-    ServerOptions options = TestOptions();
-    options.access_log = true;
-    auto server = StartServer(options, Echo);
+    auto server = StartServer(TestOptions(), Echo, {.access_log = true});
     ASSERT_TRUE(server);
     auto response = Fetch(server->port(), "GET", "/logged?x=1", "", "X-Request-Id: rid-7\r\n");
     ASSERT_TRUE(response);
@@ -229,12 +227,13 @@ TEST(ServerTest, AccessLogHasOneLinePerRequest) {
 
 TEST(ServerTest, ShutdownFinishesRequestsInFlightAndClosesIdleConnections) {
   Parked parked;
-  ServerOptions options = TestOptions();
-  options.request_timeout = std::chrono::milliseconds(0);  // no limit
-  auto server = StartServer(options, [&parked](HttpRequest&& request, Responder respond) {
-    if (request.path == "/slow") return parked.Add(std::move(respond));
-    respond(HttpResponse::Json(200, "{}"));
-  });
+  auto server = StartServer(
+      TestOptions(),
+      [&parked](HttpRequest&& request, Responder respond) {
+        if (request.path == "/slow") return parked.Add(std::move(respond));
+        respond(HttpResponse::Json(200, "{}"));
+      },
+      {.request_timeout = std::chrono::milliseconds(0), .access_log = false});  // no limit
   ASSERT_TRUE(server);
   auto idle = TestClient::Connect(server->port());
   ASSERT_TRUE(idle->Send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"));

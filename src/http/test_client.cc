@@ -136,12 +136,15 @@ ServerOptions TestOptions() {
   ServerOptions options;
   options.port = 0;
   options.io_threads = 2;
-  options.access_log = false;
   return options;
 }
 
-std::unique_ptr<Server> StartServer(ServerOptions options, Handler handler) {
-  auto server = Server::Create(std::move(options), std::move(handler));
+std::unique_ptr<Server> StartServer(ServerOptions options, Handler handler,
+                                    policy::AdmissionOptions admission) {
+  auto server = Server::Create(
+      std::move(options), std::move(handler),
+      std::make_shared<policy::Admission>(std::move(admission),
+                                          std::make_shared<policy::MetricsRegistry>()));
   EXPECT_TRUE(server.ok()) << server.status();
   if (!server.ok()) return nullptr;
   (*server)->Start();

@@ -70,7 +70,9 @@ std::optional<RawResponse> Fetch(uint16_t port, std::string_view method, std::st
 ServerOptions TestOptions();
 
 // Creates and starts a server; fails the calling test (and returns nullptr) on error.
-std::unique_ptr<Server> StartServer(ServerOptions options, Handler handler);
+// `admission` is the policy in front of the handler (no access log unless asked).
+std::unique_ptr<Server> StartServer(ServerOptions options, Handler handler,
+                                    policy::AdmissionOptions admission = {.access_log = false});
 
 // Collects the Responders of handlers that answer later, so tests can hold requests in
 // flight. Thread-safe.

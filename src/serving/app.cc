@@ -9,7 +9,7 @@
 
 #include "base/fs.h"
 #include "http/json_string.h"
-#include "serving/errors.h"
+#include "policy/http_status.h"
 #include "serving/openapi.h"
 
 namespace bento::serving {
@@ -69,25 +69,17 @@ constexpr std::string_view kSwaggerPage = R"(<!DOCTYPE html>
 
 }  // namespace
 
-App::App(ServiceDef service, AppOptions options)
+App::App(ServiceDef service, AppOptions options,
+         std::shared_ptr<policy::MetricsRegistry> metrics)
     : service_(std::move(service)),
       options_(std::move(options)),
       openapi_(OpenApiDocument(service_).dump(2)),
-      request_total_(metrics_.AddCounter("bentoml_service_request_total",
-                                         "Total number of HTTP requests",
-                                         {"endpoint", "service_name", "service_version",
-                                          "http_response_code"})),
-      request_duration_(metrics_.AddHistogram(
-          "bentoml_service_request_duration_seconds", "API HTTP request duration in seconds",
-          {"endpoint", "service_name", "service_version", "http_response_code"},
-          DefaultLatencyBuckets())),
-      request_in_progress_(metrics_.AddGauge("bentoml_service_request_in_progress",
-                                             "Total number of HTTP requests in progress now",
-                                             {"endpoint", "service_name", "service_version"})),
-      queue_duration_(metrics_.AddHistogram(
+      metrics_(std::move(metrics)),
+      queue_duration_(metrics_->AddHistogram(
           "bento_request_queue_seconds",
-          "Time an API request waited for a worker before its handler ran",
-          {"endpoint", "service_name", "service_version"}, DefaultLatencyBuckets())) {
+          "Time a request waited for a worker before its handler ran",
+          {"endpoint", "service_name", "service_version"}, policy::DefaultLatencyBuckets())) {
+  if (service_.collect) metrics_->AddCollector(service_.collect);
   int workers = options_.workers > 0 ? options_.workers
                                      : static_cast<int>(std::thread::hardware_concurrency());
   workers_ = std::make_unique<boost::asio::thread_pool>(std::max(workers, 1));
@@ -99,31 +91,9 @@ App::App(ServiceDef service, AppOptions options)
 
 App::~App() { workers_->join(); }
 
-bool App::Authorized(const http::HttpRequest& request) const {
-  if (options_.api_key.empty()) return true;
-  std::string_view header = request.header("Authorization").value_or("");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!header.starts_with(kBearer)) return false;
-  std::string_view given = header.substr(kBearer.size());
-  const std::string& key = options_.api_key;
-  // Compare in time that depends only on the lengths, not on where they differ.
-  unsigned char diff = given.size() == key.size() ? 0 : 1;
-  for (size_t i = 0; i < given.size(); ++i) {
-    diff |= static_cast<unsigned char>(given[i] ^ key[i % key.size()]);
-  }
-  return diff == 0;
-}
-
 void App::Handle(http::HttpRequest&& request, http::Responder respond) {
   const std::string& path = request.path;
   bool health = path == "/livez" || path == "/healthz" || path == "/readyz";
-  if (!health && !Authorized(request)) {
-    http::HttpResponse r =
-        JsonError(401, "missing or wrong API key: send Authorization: Bearer <key>");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    respond(std::move(r));
-    return;
-  }
   bool infra = health || path == "/metrics" || path == "/docs.json";
   if (infra && request.method != "GET" && request.method != "HEAD") {
     http::HttpResponse r =
@@ -145,8 +115,7 @@ void App::Handle(http::HttpRequest&& request, http::Responder respond) {
     return;
   }
   if (path == "/metrics") {
-    std::string text = metrics_.Render();
-    if (service_.extra_metrics) text += service_.extra_metrics();
+    std::string text = metrics_->Render();
     respond(http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", {},
                                std::move(text)});
     return;
@@ -159,6 +128,7 @@ void App::Handle(http::HttpRequest&& request, http::Responder respond) {
     bool match = api.prefix ? (path == api.route || path.starts_with(api.route + "/"))
                             : api.route == path;
     if (!match) continue;
+    if (request.call) request.call->SetEndpoint(api.route);
     if (api.prefix) {
       if (std::find(api.methods.begin(), api.methods.end(), request.method) ==
           api.methods.end()) {
@@ -215,13 +185,8 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
     respond(std::move(r));
     return;
   }
-  const std::vector<std::string> labels = {api.route, service_.name, service_.version};
-  Gauge& in_progress = request_in_progress_.With(labels);
-  in_progress.Add(1);
-  auto start = Clock::now();
-  auto finish = [this, labels, start, &in_progress, bare_errors = api.bare_errors,
-                 respond = std::move(respond)](
-                    StatusOr<Reply> reply) mutable {
+  auto finish = [bare_errors = api.bare_errors, route = api.route,
+                 respond = std::move(respond)](StatusOr<Reply> reply) mutable {
     http::HttpResponse response;
     if (reply.ok()) {
       response.status = 200;
@@ -229,7 +194,7 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
       response.body = std::move(reply->body);
       response.headers = std::move(reply->headers);
     } else {
-      response = JsonError(HttpStatusFor(reply.status()), reply.status().message());
+      response = JsonError(policy::HttpStatusFor(reply.status()), reply.status().message());
       if (bare_errors) {
         response.body = "{\"error\": ";
         http::AppendJsonString(&response.body, reply.status().message());
@@ -237,20 +202,13 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
       }
       if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
       if (response.status >= 500 && response.status != 503 && response.status != 504) {
-        spdlog::error("{} failed: {}", labels[0], reply.status().ToString());
+        spdlog::error("{} failed: {}", route, reply.status().ToString());
       }
     }
-    std::vector<std::string> with_code = labels;
-    with_code.push_back(std::to_string(response.status));
-    request_total_.With(with_code).Inc();
-    request_duration_.With(with_code).Observe(SecondsSince(start));
-    in_progress.Add(-1);
     respond(std::move(response));
   };
   auto shared_request = std::make_shared<http::HttpRequest>(std::move(request));
-  boost::asio::post(*workers_, [this, &api, labels, start, shared_request,
-                                finish = std::move(finish)]() mutable {
-    queue_duration_.With(labels).Observe(SecondsSince(start));
+  Post(api.route, [&api, shared_request, finish = std::move(finish)]() mutable {
     auto once = std::make_shared<std::atomic<bool>>(false);
     auto done = [finish = std::make_shared<decltype(finish)>(std::move(finish)), once,
                  shared_request](StatusOr<Reply> reply) {
@@ -262,6 +220,15 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
     } catch (const std::exception& e) {
       done(InternalError(std::string("unhandled exception in ") + api.name + ": " + e.what()));
     }
+  });
+}
+
+void App::Post(const std::string& endpoint, std::function<void()> work) {
+  auto start = Clock::now();
+  boost::asio::post(*workers_, [this, endpoint, start, work = std::move(work)] {
+    queue_duration_.With({endpoint, service_.name, service_.version})
+        .Observe(SecondsSince(start));
+    work();
   });
 }
 

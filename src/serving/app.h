@@ -1,14 +1,17 @@
 // App: serves one ServiceDef over HTTP, BentoML's way. It is the http::Handler given to
-// http::Server and owns everything between the socket layer and the APIs:
+// http::Server and owns everything between the admitted request and the APIs:
 //   - infra routes: /livez, /healthz, /readyz, /metrics, /docs.json, / (Swagger UI);
-//   - API routing by path, method and content-type checks (405, 415), 404 for the rest;
-//   - running API handlers on a worker pool, never on an I/O thread;
-//   - BentoML's metrics (bentoml_service_request_total, ..._request_duration_seconds,
-//     ..._request_in_progress) plus request queue time;
-//   - turning a handler's Status into a JSON error (errors.h).
+//   - API routing by path, method and content-type checks (405, 415), 404 for the rest; a
+//     routed request is named to its policy::Call (SetEndpoint), which counts it;
+//   - the worker pool: API handlers run there, never on an I/O thread, and so does the work
+//     other transports Post (gRPC inference), with the time each waited in
+//     bento_request_queue_seconds;
+//   - turning a handler's Status into a JSON error (policy/http_status.h).
+// The API key, the concurrency limit, the deadline, request metrics and the access log are
+// policy::Admission's, applied by the transport before Handle.
 //
-// Thread-safety: Handle may be called from any number of I/O threads at once. The ServiceDef
-// is immutable after construction.
+// Thread-safety: Handle and Post may be called from any number of threads at once. The
+// ServiceDef is immutable after construction.
 #ifndef BENTO_SERVING_APP_H_
 #define BENTO_SERVING_APP_H_
 
@@ -18,7 +21,7 @@
 #include <string>
 
 #include "http/server.h"
-#include "serving/metrics.h"
+#include "policy/metrics.h"
 #include "serving/service_def.h"
 
 namespace bento::serving {
@@ -27,14 +30,15 @@ struct AppOptions {
   int workers = 0;  // API worker threads; 0: one per core
   // Folder of the swagger-ui-dist npm package; empty: the copy install-deps made.
   std::filesystem::path swagger_ui_dir;
-  // When set, every route but /livez, /healthz and /readyz needs `Authorization: Bearer KEY`
-  // and answers 401 without it.
-  std::string api_key;
 };
 
 class App {
  public:
-  App(ServiceDef service, AppOptions options);
+  // Renders `metrics` on /metrics, and adds the service's collector and the queue histogram
+  // to it.
+  App(ServiceDef service, AppOptions options,
+      std::shared_ptr<policy::MetricsRegistry> metrics =
+          std::make_shared<policy::MetricsRegistry>());
   ~App();  // waits for running handlers
   App(const App&) = delete;
   App& operator=(const App&) = delete;
@@ -45,7 +49,11 @@ class App {
     return [this](http::HttpRequest&& r, http::Responder d) { Handle(std::move(r), std::move(d)); };
   }
 
-  MetricsRegistry& metrics() { return metrics_; }
+  // Runs `work` on the worker pool, timing its wait under `endpoint`.
+  void Post(const std::string& endpoint, std::function<void()> work);
+
+  policy::MetricsRegistry& metrics() { return *metrics_; }
+  const std::shared_ptr<policy::MetricsRegistry>& shared_metrics() const { return metrics_; }
   const ServiceDef& service() const { return service_; }
   // The OpenAPI 3 document served at /docs.json.
   const std::string& openapi() const { return openapi_; }
@@ -53,16 +61,12 @@ class App {
  private:
   void HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Responder respond);
   bool ServeStatic(const http::HttpRequest& request, http::Responder& respond);
-  bool Authorized(const http::HttpRequest& request) const;
 
   ServiceDef service_;
   AppOptions options_;
   std::string openapi_;
-  MetricsRegistry metrics_;
-  Family<Counter>& request_total_;
-  Family<Histogram>& request_duration_;
-  Family<Gauge>& request_in_progress_;
-  Family<Histogram>& queue_duration_;
+  std::shared_ptr<policy::MetricsRegistry> metrics_;
+  policy::Family<policy::Histogram>& queue_duration_;
   std::unique_ptr<boost::asio::thread_pool> workers_;
 };
 

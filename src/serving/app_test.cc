@@ -77,18 +77,33 @@ TEST(AppTest, StatusesBecomeJsonErrors) {
   EXPECT_EQ(wrong_type.status, 415);
 }
 
-TEST(AppTest, MetricsCountRequestsByCode) {
+TEST(AppTest, MetricsCountRoutedRequestsByCode) {
   bool ready = true;
-  App app(EchoService(&ready), {.workers = 1});
-  Call(app, Request("POST", "/echo", "1"));
-  Call(app, Request("POST", "/echo", "fail"));
-  auto metrics = Call(app, Request("GET", "/metrics"));
+  auto registry = std::make_shared<policy::MetricsRegistry>();
+  policy::Admission admission({.access_log = false, .service_name = "echo"}, registry);
+  App app(EchoService(&ready), {.workers = 1}, registry);
+  Call(app, Request("POST", "/echo", "1"), &admission);
+  Call(app, Request("POST", "/echo", "fail"), &admission);
+  // A wrong method or content type on a route is counted under that route; no route is not.
+  EXPECT_EQ(Call(app, Request("GET", "/echo"), &admission).status, 405);
+  EXPECT_EQ(Call(app, Request("POST", "/echo", "x", "text/csv"), &admission).status, 415);
+  EXPECT_EQ(Call(app, Request("POST", "/nowhere"), &admission).status, 404);
+  auto metrics = Call(app, Request("GET", "/metrics"), &admission);
   EXPECT_NE(metrics.body.find("bentoml_service_request_total{endpoint=\"/echo\",service_name="
                               "\"echo\",service_version=\"not available\",http_response_code="
                               "\"200\"} 1"),
             std::string::npos)
       << metrics.body;
-  EXPECT_NE(metrics.body.find("http_response_code=\"400\"} 1"), std::string::npos);
+  for (const char* code : {"400", "405", "415"}) {
+    EXPECT_NE(metrics.body.find(std::string("http_response_code=\"") + code + "\"} 1"),
+              std::string::npos)
+        << code << metrics.body;
+  }
+  EXPECT_EQ(metrics.body.find("/nowhere"), std::string::npos) << metrics.body;
+  // The worker queue is timed under the same registry.
+  EXPECT_NE(metrics.body.find("bento_request_queue_seconds_count{endpoint=\"/echo\""),
+            std::string::npos)
+      << metrics.body;
 }
 
 }  // namespace

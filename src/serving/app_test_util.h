@@ -20,12 +20,24 @@ inline http::HttpRequest Request(std::string method, std::string path, std::stri
   return r;
 }
 
-// Calls the app and waits for its answer.
-inline http::HttpResponse Call(App& app, http::HttpRequest request) {
+// Calls the app and waits for its answer. With `admission`, the request is admitted first and
+// its call finished with the answer, as a transport does.
+inline http::HttpResponse Call(App& app, http::HttpRequest request,
+                               policy::Admission* admission = nullptr) {
+  std::shared_ptr<policy::Call> call;
+  if (admission != nullptr) {
+    call = admission->Admit({.transport = "test",
+                             .method = request.method,
+                             .target = request.target,
+                             .call_class = policy::Admission::HttpClass(request.path)});
+    request.call = call;
+  }
   std::promise<http::HttpResponse> promise;
   auto future = promise.get_future();
   app.Handle(std::move(request), [&promise](http::HttpResponse r) { promise.set_value(r); });
-  return future.get();
+  http::HttpResponse response = future.get();
+  if (call) call->Finish(response.status, response.body.size());
+  return response;
 }
 
 }  // namespace bento::serving::testing

@@ -1,6 +1,6 @@
 #include "serving/batch_metrics.h"
 
-#include "serving/metrics.h"
+#include "policy/metrics.h"
 
 namespace bento::serving {
 
@@ -32,18 +32,18 @@ std::string RenderBatcherMetrics(const std::vector<BatcherSnapshot>& batchers,
     family(m.name, "histogram", m.help);
     for (const auto& b : batchers) {
       const batching::Histogram& h = b.stats.*m.field;
-      AppendHistogramSamples(m.name, names, labels(b), h.bounds, h.Cumulative(), h.sum, &out);
+      policy::AppendHistogramSamples(m.name, names, labels(b), h.bounds, h.Cumulative(), h.sum, &out);
     }
   }
   family("bento_batch_shed_total", "counter",
          "Requests shed with 503 because they could not meet max_latency_ms");
   for (const auto& b : batchers) {
-    AppendSample("bento_batch_shed_total", names, labels(b),
+    policy::AppendSample("bento_batch_shed_total", names, labels(b),
                  static_cast<double>(b.stats.shed_total), &out);
   }
   family("bento_batch_inflight", "gauge", "Batches running now");
   for (const auto& b : batchers) {
-    AppendSample("bento_batch_inflight", names, labels(b), b.stats.inflight_batches, &out);
+    policy::AppendSample("bento_batch_inflight", names, labels(b), b.stats.inflight_batches, &out);
   }
   return out;
 }

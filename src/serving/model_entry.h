@@ -26,6 +26,9 @@ struct InferStats {
     }
   };
   Duration success, fail, compute_input, compute_infer, compute_output;
+  // Items inferred by successful requests: the batch dimension's size for a model with a
+  // batchable signature, else 1 per request (Triton's inference_count).
+  std::atomic<uint64_t> items{0};
   std::atomic<uint64_t> last_inference_ms{0};
 };
 
@@ -36,7 +39,8 @@ class InferTimer {
   explicit InferTimer(InferStats& stats) : stats_(&stats), start_(Now()), mark_(start_) {}
   void InputDone() { stats_->compute_input.Add(Lap()); }
   void InferDone() { stats_->compute_infer.Add(Lap()); }
-  void Succeed() {
+  void Succeed(uint64_t items) {
+    stats_->items.fetch_add(items, std::memory_order_relaxed);
     stats_->compute_output.Add(Lap());
     stats_->success.Add(mark_ - start_);
     stats_->last_inference_ms.store(
@@ -66,6 +70,16 @@ class InferTimer {
 };
 
 struct ModelService::Entry {
+  // The items in one request's inputs, for InferStats::items. REQUIRES: inputs passed
+  // CheckInputs.
+  uint64_t Items(const std::map<std::string, Tensor>& inputs) const {
+    auto signature = model.info.signatures.find("run");
+    if (signature == model.info.signatures.end() || !signature->second.batchable) return 1;
+    const auto& shape = inputs.begin()->second.shape();
+    size_t dim = static_cast<size_t>(signature->second.batch_dim.first);
+    return dim < shape.size() ? static_cast<uint64_t>(shape[dim]) : 1;
+  }
+
   mutable InferStats stats;
   onnx::Model model;
   std::optional<onnx::Session> session;  // set once, before `loaded` turns true

@@ -126,13 +126,14 @@ void ModelService::Run(const Entry& entry, const http::HttpRequest& request,
   auto inputs = DecodeInputs(session, request.body);
   if (!inputs.ok()) return done(timer.Fail(inputs.status()));
   timer.InputDone();
+  uint64_t items = entry.Items(*inputs);
   Infer(entry, std::move(*inputs),
-        [&session, timer, done](StatusOr<std::vector<Tensor>> outputs) mutable {
+        [&session, timer, items, done](StatusOr<std::vector<Tensor>> outputs) mutable {
           if (!outputs.ok()) return done(timer.Fail(outputs.status()));
           timer.InferDone();
           auto body = EncodeOutputs(session, *outputs);
           if (!body.ok()) return done(timer.Fail(body.status()));
-          timer.Succeed();
+          timer.Succeed(items);
           done(Reply{"application/json", std::move(*body), {}});
         });
 }
@@ -206,7 +207,7 @@ ServiceDef ModelService::Definition() {
   def.version = entries_.size() == 1 ? entries_[0]->model.tag.version : "not available";
   def.ready = [this] { return ready(); };
   std::string name = def.name, version = def.version;
-  def.extra_metrics = [this, name, version] { return BatchMetrics(name, version); };
+  def.collect = [this, name, version](std::string* out) { *out += BatchMetrics(name, version); };
   for (const auto& entry : entries_) {
     const Entry* e = entry.get();
     ApiDef api;

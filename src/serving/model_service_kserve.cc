@@ -129,12 +129,15 @@ StatusOr<std::vector<KServeStatistics>> ModelService::KServeStats(std::string_vi
     out.compute_input = duration(st.compute_input);
     out.compute_infer = duration(st.compute_infer);
     out.compute_output = duration(st.compute_output);
-    out.inference_count = out.success.count;
-    out.execution_count = out.success.count + out.fail.count;
+    // Triton's meaning: inference_count counts items, execution_count counts model runs
+    // (batches, when batched), and failures count only under `fail`.
+    out.inference_count = st.items.load();
+    out.execution_count = out.success.count;
     if (entry->loaded.load(std::memory_order_acquire) && entry->batcher) {
       auto b = entry->batcher->stats();
       out.queue = {b.queue_wait_seconds.count,
                    static_cast<uint64_t>(b.queue_wait_seconds.sum * 1e9)};
+      out.execution_count = b.batches_total - b.batch_errors_total;
     }
     all.push_back(std::move(out));
   }
@@ -167,8 +170,9 @@ void ModelService::KServeInfer(std::string_view name, std::string_view version,
   }
   timer.InputDone();
   const Entry* e = entry;
+  uint64_t items = entry->Items(inputs);
   Infer(*entry, std::move(inputs),
-        [e, &session, infer, timer, done](StatusOr<std::vector<Tensor>> outputs) mutable {
+        [e, &session, infer, timer, items, done](StatusOr<std::vector<Tensor>> outputs) mutable {
           if (!outputs.ok()) return done(timer.Fail(outputs.status()));
           timer.InferDone();
           KServeResponse response{e->model.tag.name, e->model.tag.version,
@@ -186,7 +190,7 @@ void ModelService::KServeInfer(std::string_view name, std::string_view version,
             }
             if (wanted) response.outputs.push_back({name, std::move((*outputs)[i]), binary});
           }
-          timer.Succeed();
+          timer.Succeed(items);
           done(std::move(response));
         });
 }

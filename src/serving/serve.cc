@@ -6,12 +6,28 @@
 
 namespace bento::serving {
 
-int Serve(ServiceDef service, const ServeOptions& options, std::function<void()> load) {
-  App app(std::move(service), options.app);
-  auto server = http::Server::Create(options.http, app.AsHandler());
+int Serve(ServiceDef service, ServeOptions options, std::function<void()> load,
+          std::vector<TransportFactory> transports) {
+  options.admission.service_name = service.name;
+  options.admission.service_version = service.version;
+  auto metrics = std::make_shared<policy::MetricsRegistry>();
+  auto admission = std::make_shared<policy::Admission>(options.admission, metrics);
+  App app(std::move(service), options.app, metrics);
+  auto server = http::Server::Create(options.http, app.AsHandler(), admission);
   if (!server.ok()) {
     spdlog::error("cannot serve: {}", server.status().message());
     return 1;
+  }
+  std::vector<std::unique_ptr<Transport>> started;
+  ServeContext context{options, admission, app};
+  for (const auto& factory : transports) {
+    auto transport = factory(context);
+    if (!transport.ok()) {
+      spdlog::error("cannot serve: {}", transport.status().message());
+      for (auto& t : started) t->Shutdown();
+      return 1;
+    }
+    started.push_back(std::move(*transport));
   }
   std::thread loader;
   if (load) loader = std::thread(std::move(load));
@@ -19,6 +35,7 @@ int Serve(ServiceDef service, const ServeOptions& options, std::function<void()>
                app.service().name, options.http.ssl_certfile.empty() ? "http" : "https",
                options.http.host, (*server)->port());
   int code = (*server)->RunUntilSignal();
+  for (auto& t : started) t->Shutdown();
   if (loader.joinable()) loader.join();
   spdlog::info("stopped");
   return code;

@@ -8,7 +8,7 @@
 #include "batching/dispatcher.h"
 #include "io/multipart.h"
 #include "serving/batch_metrics.h"
-#include "serving/metrics.h"
+#include "policy/metrics.h"
 
 namespace bento::serving {
 namespace {
@@ -107,7 +107,7 @@ std::string RenderServiceMetrics(const std::vector<ServiceMetric>& metrics,
   for (const auto& m : metrics) {
     const char* type = m.type == ServiceMetric::Type::kCounter ? "counter" : "gauge";
     out += "# HELP " + m.name + " " + m.help + "\n# TYPE " + m.name + " " + type + "\n";
-    AppendSample(m.name, {"service_name"}, {service_name}, m.read(), &out);
+    policy::AppendSample(m.name, {"service_name"}, {service_name}, m.read(), &out);
   }
   return out;
 }
@@ -191,13 +191,13 @@ ServiceDef ServiceDefinition(Service& service) {
   }
   if (!batchers->empty() || !service.metrics().empty()) {
     std::string name = def.name, version = def.version;
-    def.extra_metrics = [batchers, name, version, &service] {
+    def.collect = [batchers, name, version, &service](std::string* out) {
       std::vector<BatcherSnapshot> snapshots;
       for (const auto& [api, dispatcher] : *batchers) {
         snapshots.push_back({api, dispatcher->stats()});
       }
-      return RenderBatcherMetrics(snapshots, name, version) +
-             RenderServiceMetrics(service.metrics(), name);
+      *out += RenderBatcherMetrics(snapshots, name, version) +
+              RenderServiceMetrics(service.metrics(), name);
     };
   }
   return def;

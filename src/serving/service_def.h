@@ -11,6 +11,7 @@
 #include "bento/json.h"
 #include "bento/status.h"
 #include "http/server.h"
+#include "policy/metrics.h"
 
 namespace bento::serving {
 
@@ -52,8 +53,9 @@ struct ServiceDef {
   std::vector<ApiDef> apis;
   // /readyz answers 200 only when this returns true (every model loaded and warmed).
   std::function<bool()> ready = [] { return true; };
-  // Appended to /metrics: Prometheus text for metrics the service keeps itself (the batcher).
-  std::function<std::string()> extra_metrics;
+  // Metrics the service keeps itself (batchers, Service::Metric), added to the server's
+  // registry as a collector; may be empty.
+  policy::MetricsRegistry::Collector collect;
 };
 
 }  // namespace bento::serving

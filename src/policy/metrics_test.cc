@@ -1,10 +1,10 @@
-#include "serving/metrics.h"
+#include "policy/metrics.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
-namespace bento::serving {
+namespace bento::policy {
 namespace {
 
 TEST(MetricsTest, RendersCountersGaugesAndHistograms) {
@@ -58,4 +58,4 @@ TEST(MetricsTest, CountsFromManyThreads) {
 }
 
 }  // namespace
-}  // namespace bento::serving
+}  // namespace bento::policy

@@ -1,10 +1,9 @@
-#include "serving/errors.h"
+#include "policy/http_status.h"
 
+namespace bento::policy {
 
-namespace bento::serving {
-
-int HttpStatusFor(const Status& status) {
-  switch (status.code()) {
+int HttpStatusFor(StatusCode code) {
+  switch (code) {
     case StatusCode::kOk: return 200;
     case StatusCode::kInvalidArgument:
     case StatusCode::kOutOfRange:
@@ -14,6 +13,7 @@ int HttpStatusFor(const Status& status) {
     case StatusCode::kNotFound: return 404;
     case StatusCode::kAlreadyExists: return 409;
     case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kCancelled: return 499;
     case StatusCode::kUnimplemented: return 501;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kDeadlineExceeded: return 504;
@@ -21,4 +21,4 @@ int HttpStatusFor(const Status& status) {
   }
 }
 
-}  // namespace bento::serving
+}  // namespace bento::policy

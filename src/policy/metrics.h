@@ -1,21 +1,27 @@
-// A small Prometheus registry: counters, gauges and histograms with labels, rendered in
-// the Prometheus text exposition format (version 0.0.4) for GET /metrics.
+// The server's one Prometheus registry: counters, gauges and histograms with labels, plus
+// collectors (metrics kept elsewhere, such as a batcher's statistics, rendered at each
+// scrape), in the Prometheus text exposition format (version 0.0.4) for GET /metrics.
+//
+// One registry serves a process: request metrics from every transport (policy/admission.h),
+// the worker queue, batchers and a service's own metrics all render from it, so a series is
+// never written twice.
 //
 // Families are created once at start-up; children (one per label-value combination) are
 // created on first use and live as long as the registry, so hot paths may keep pointers to
 // them. Updating a child is lock-free (atomics); creating one takes the family's mutex.
 // Thread-safe throughout.
-#ifndef BENTO_SERVING_METRICS_H_
-#define BENTO_SERVING_METRICS_H_
+#ifndef BENTO_POLICY_METRICS_H_
+#define BENTO_POLICY_METRICS_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
-namespace bento::serving {
+namespace bento::policy {
 
 class Counter {
  public:
@@ -94,14 +100,22 @@ class MetricsRegistry {
   Family<Histogram>& AddHistogram(std::string name, std::string help,
                                   std::vector<std::string> labels, std::vector<double> bounds);
 
-  // The whole registry in Prometheus text format.
+  // A collector appends whole families (# HELP, # TYPE and samples) to `out` at each scrape.
+  // It is called on a scraping thread, concurrently with everything else, and must be
+  // thread-safe; whatever it captures must outlive the registry's last Render.
+  using Collector = std::function<void(std::string* out)>;
+  void AddCollector(Collector collector);
+
+  // The whole registry in Prometheus text format: families, then collectors, in the order
+  // they were added.
   std::string Render() const;
 
  private:
-  mutable std::mutex mu_;  // guards the vectors (families are only added)
+  mutable std::mutex mu_;  // guards the vectors (families and collectors are only added)
   std::vector<std::unique_ptr<Family<Counter>>> counters_;
   std::vector<std::unique_ptr<Family<Gauge>>> gauges_;
   std::vector<std::unique_ptr<Family<Histogram>>> histograms_;
+  std::vector<Collector> collectors_;
 };
 
 // Text-format helpers for metrics kept elsewhere (the batcher's stats): one histogram's
@@ -117,6 +131,6 @@ void AppendSample(const std::string& name, const std::vector<std::string>& label
 // Prometheus' default latency buckets, extended as BentoML's to 180 s.
 std::vector<double> DefaultLatencyBuckets();
 
-}  // namespace bento::serving
+}  // namespace bento::policy
 
-#endif  // BENTO_SERVING_METRICS_H_
+#endif  // BENTO_POLICY_METRICS_H_

@@ -1,9 +1,9 @@
-#include "serving/metrics.h"
+#include "policy/metrics.h"
 
 #include <charconv>
 #include <cmath>
 
-namespace bento::serving {
+namespace bento::policy {
 namespace {
 
 void AtomicAdd(std::atomic<double>& a, double v) {
@@ -164,7 +164,13 @@ std::string MetricsRegistry::Render() const {
   for (const auto& f : counters_) f->Render("counter", &out);
   for (const auto& f : gauges_) f->Render("gauge", &out);
   for (const auto& f : histograms_) f->Render("histogram", &out);
+  for (const auto& collect : collectors_) collect(&out);
   return out;
+}
+
+void MetricsRegistry::AddCollector(Collector collector) {
+  std::lock_guard<std::mutex> lock(mu_);
+  collectors_.push_back(std::move(collector));
 }
 
 std::vector<double> DefaultLatencyBuckets() {
@@ -172,4 +178,4 @@ std::vector<double> DefaultLatencyBuckets() {
           30.0, 60.0, 120.0, 180.0};
 }
 
-}  // namespace bento::serving
+}  // namespace bento::policy
