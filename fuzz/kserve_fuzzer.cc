@@ -1,4 +1,4 @@
-// Fuzzes the Open Inference Protocol codec (src/tensor/kserve_codec.h): an infer request body
+// Fuzzes the Open Inference Protocol codec (src/kserve/codec.h): an infer request body
 // as JSON alone or with Triton's binary tensor extension. The first two bytes give the
 // Inference-Header-Content-Length (0xffff: no such header); the rest is the body. A parsed
 // request's inputs are encoded back as a response, binary and not, which must not fail.
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_check.h"
-#include "tensor/kserve_codec.h"
+#include "kserve/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;

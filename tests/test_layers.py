@@ -29,7 +29,7 @@ def test_clean_planted_tree_passes(tmp_path):
     plant(tmp_path, {
         "src/serving/app.h": '#include "http/server.h"\n#include "bento/status.h"\n',
         "src/http/server.h": '#include "base/fs.h"\n#include <string>\n',
-        "src/grpc/server.cc": '#include "inference.grpc.pb.h"\n#include "serving/app.h"\n',
+        "src/kserve/grpc_server.cc": '#include "inference.grpc.pb.h"\n#include "serving/app.h"\n',
         "include/bento/status.h": '#include "bento/tensor.h"\n#include <string>\n',
         "bench/b.cc": '#include "cli/main.h"\n#include <onnxruntime_cxx_api.h>\n',
         "fuzz/f.cc": '#include "serving/app.h"\n',
@@ -47,14 +47,14 @@ def test_lower_layer_including_higher_fails(tmp_path):
     assert len(proc.stdout.splitlines()) == 1
 
 
-def test_unlayered_quoted_include_only_in_grpc(tmp_path):
-    plant(tmp_path, {"src/grpc/a.cc": '#include "inference.pb.h"\n',
+def test_unlayered_quoted_include_only_in_kserve(tmp_path):
+    plant(tmp_path, {"src/kserve/a.cc": '#include "inference.pb.h"\n',
                      "src/serving/b.cc": '#include "inference.pb.h"\n'})
     proc = check(tmp_path)
     assert proc.returncode == 1
     assert proc.stdout.splitlines() == [
         'src/serving/b.cc:1: serving may not include "inference.pb.h" '
-        "(serving may use: base, tensor, store, runtime, batching, io, policy, http)"]
+        "(serving may use: base, tensor, store, runtime, batching, io, policy, http, manager)"]
 
 
 def test_onnxruntime_outside_runtime_fails(tmp_path):

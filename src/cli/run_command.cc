@@ -6,7 +6,7 @@
 
 #include "base/fs.h"
 #include "bento/onnx.h"
-#include "serving/model_service.h"
+#include "serving/no_code.h"
 
 namespace bento::cli {
 namespace {

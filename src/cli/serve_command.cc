@@ -7,8 +7,10 @@
 #include <optional>
 
 #include "cli/serve_flags.h"
-#include "grpc/grpc_server.h"
-#include "serving/model_service.h"
+#include "kserve/grpc_server.h"
+#include "kserve/http_routes.h"
+#include "manager/model_manager.h"
+#include "serving/no_code.h"
 
 namespace bento::cli {
 namespace {
@@ -18,25 +20,28 @@ struct ServeArgs {
   serving::ServeOptions serve;
   std::vector<std::string> providers;
   int threads = 0;
-  serving::ModelServiceOptions models;
+  manager::ManagerOptions models;
   std::optional<int> grpc_port;  // no gRPC server when unset
 };
 
 int RunServe(const ServeArgs& args) {
-  serving::ModelServiceOptions options = args.models;
+  manager::ManagerOptions options = args.models;
   if (!args.providers.empty()) {
     options.providers.assign(args.providers.begin(), args.providers.end());
   }
   options.session_options.intra_op_num_threads = args.threads;
-  auto service = serving::ModelService::Create(args.tags, options);
-  if (!service.ok()) {
-    spdlog::error("{}", service.status().message());
-    return service.status().code() == StatusCode::kNotFound ? 2 : 1;
+  auto manager = manager::ModelManager::Create(args.tags, options);
+  if (!manager.ok()) {
+    spdlog::error("{}", manager.status().message());
+    return manager.status().code() == StatusCode::kNotFound ? 2 : 1;
   }
-  serving::ModelService* models = service->get();
+  manager::ModelManager* models = manager->get();
+  kserve::Protocol protocol(*models);
+  serving::ServiceDef service = serving::NoCodeService(*models);
+  for (auto& route : kserve::HttpRoutes(protocol)) service.apis.push_back(std::move(route));
   std::vector<serving::TransportFactory> transports;
-  if (args.grpc_port) transports.push_back(grpc_api::GrpcTransport(*models, *args.grpc_port));
-  return serving::Serve(models->Definition(), args.serve, [models] { (void)models->LoadAll(); },
+  if (args.grpc_port) transports.push_back(kserve::GrpcTransport(protocol, *args.grpc_port));
+  return serving::Serve(std::move(service), args.serve, [models] { (void)models->LoadAll(); },
                         std::move(transports));
 }
 

@@ -1,4 +1,4 @@
-// `bento serve TAG [TAG...]`: no-code serving of stored models (serving/model_service.h).
+// `bento serve TAG [TAG...]`: no-code serving of stored models (manager/model_manager.h, serving/no_code.h and src/kserve).
 #ifndef BENTO_CLI_SERVE_COMMAND_H_
 #define BENTO_CLI_SERVE_COMMAND_H_
 

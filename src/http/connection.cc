@@ -65,7 +65,8 @@ class ReplySlot {
       spdlog::debug("responder called more than once; later answers are ignored");
       return;
     }
-    call_.reset();  // the handler is done: its concurrency slot is free once the writer is
+    call_->Release();  // the handler is done: its concurrency slot is free
+    call_.reset();
     std::lock_guard<std::mutex> lock(state_->post_mu);
     if (!state_->io_alive) return;
     if (auto connection = connection_.lock()) {

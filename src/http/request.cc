@@ -33,6 +33,13 @@ std::optional<std::string_view> HttpRequest::header(std::string_view name) const
   return std::nullopt;
 }
 
+std::string_view HttpRequest::PathParam(std::string_view name) const {
+  for (const auto& [key, value] : path_params) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
 std::optional<std::string> HttpRequest::QueryParam(std::string_view name) const {
   std::string_view rest = query;
   while (!rest.empty()) {

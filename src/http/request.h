@@ -36,6 +36,9 @@ struct HttpRequest {
   std::string body;
   std::string request_id;  // X-Request-Id as received (sanitized) or generated; echoed back
   std::string remote;      // peer address, "127.0.0.1:51234"
+  // Parameters of the route template the path matched ("/v2/models/{model}/infer" gives
+  // {"model", "m"}), filled in by the router. Values are path segments as sent.
+  std::vector<std::pair<std::string, std::string>> path_params;
   // The admitted call (policy/admission.h): the handler names its route with
   // call->SetEndpoint so that the request is counted. Null when built outside a server.
   std::shared_ptr<policy::Call> call;
@@ -52,6 +55,9 @@ struct HttpRequest {
   // space, as in HTML forms); "" for a bare "?name"; nullopt when absent. Names are compared
   // after decoding, case-sensitively.
   std::optional<std::string> QueryParam(std::string_view name) const;
+
+  // The value of the route parameter `name`; "" when the route has none by that name.
+  std::string_view PathParam(std::string_view name) const;
 };
 
 // What a handler answers. An aggregate, so `HttpResponse{200, "text/plain", {}, "ok"}` works.

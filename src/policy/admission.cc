@@ -56,7 +56,7 @@ Call::Call(std::shared_ptr<Shared> shared, const CallInfo& info, Status status, 
            TimePoint deadline)
     : shared_(std::move(shared)),
       status_(std::move(status)),
-      counted_(counted),
+      holds_slot_(counted),
       deadline_(deadline),
       start_(info.start) {
   if (shared_->options.access_log) {
@@ -68,8 +68,12 @@ Call::Call(std::shared_ptr<Shared> shared, const CallInfo& info, Status status, 
   }
 }
 
+void Call::Release() {
+  if (holds_slot_.exchange(false)) shared_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+}
+
 Call::~Call() {
-  if (counted_) shared_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  Release();
   if (!finished_.load() && !endpoint_.empty()) {
     // Never answered (the transport went away): leave the in-progress gauge as it was.
     shared_->request_in_progress

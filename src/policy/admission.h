@@ -6,9 +6,9 @@
 //     header, or gRPC metadata `authorization`); without it the call is refused with
 //     UNAUTHENTICATED (401);
 //   - the concurrency limit: API calls in the handler at once, across all transports; over
-//     it the call is refused with RESOURCE_EXHAUSTED (429). A call holds its slot until
-//     every reference to it is dropped, which transports do when the handler answers (so a
-//     call answered 504 keeps its slot until its handler is done);
+//     it the call is refused with RESOURCE_EXHAUSTED (429). A call holds its slot until its
+//     handler answers (Call::Release, or the Call's destruction), so a call answered 504
+//     keeps its slot until its handler is done;
 //   - the deadline: Call::deadline(), after which the transport answers DEADLINE_EXCEEDED
 //     (504) itself, whether or not the handler ever answers;
 //   - request metrics: bentoml_service_request_total, ..._request_duration_seconds and
@@ -83,7 +83,7 @@ class Admission;
 class Call {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
-  ~Call();  // frees the concurrency slot
+  ~Call();  // releases the concurrency slot, if still held
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
 
@@ -101,6 +101,9 @@ class Call {
   // match no route (404s) are logged but not counted, which keeps label values bounded.
   void SetEndpoint(std::string endpoint);
 
+  // The handler has answered: frees the call's concurrency slot. Idempotent.
+  void Release();
+
   // The answer went out with this HTTP status code (gRPC: policy::HttpStatusFor of its
   // Status) and body size: records the request metrics and writes the access log line. The
   // first call counts; later ones are ignored.
@@ -114,7 +117,7 @@ class Call {
 
   const std::shared_ptr<Shared> shared_;
   const Status status_;
-  const bool counted_;  // holds a concurrency slot
+  std::atomic<bool> holds_slot_;  // counted against the concurrency limit until Release
   const TimePoint deadline_;
   const TimePoint start_;
   // For the access log line (copied only when the log is on).

@@ -60,12 +60,17 @@ TEST(AdmissionTest, ConcurrencyLimitCountsApiCallsUntilReleased) {
   EXPECT_TRUE(admission.Admit(Api("/readyz"))->status().ok());
   EXPECT_TRUE(admission.Admit(Api("/metrics"))->status().ok());
   EXPECT_EQ(admission.in_flight(), 2);
-  // Finishing (the answer went out) does not free the slot; dropping the call (the handler
-  // answered) does.
+  // Finishing (the answer went out) does not free the slot; the handler's answer (Release)
+  // does, once, and so does dropping a call that was never released.
   a->Finish(504, 0);
   EXPECT_EQ(admission.in_flight(), 2);
+  a->Release();
+  a->Release();
+  EXPECT_EQ(admission.in_flight(), 1);
   a.reset();
   EXPECT_EQ(admission.in_flight(), 1);
+  b.reset();
+  EXPECT_EQ(admission.in_flight(), 0);
   EXPECT_TRUE(admission.Admit(Api())->status().ok());
 }
 

@@ -39,6 +39,28 @@ bool Accepts(const ApiDef& api, const std::string& media_type) {
   return false;
 }
 
+// Whether `path` fits `route`, a path whose "{name}" segments match any one non-empty
+// segment; fills `params` with those segments.
+bool MatchRoute(std::string_view route, std::string_view path,
+                std::vector<std::pair<std::string, std::string>>* params) {
+  if (route.find('{') == std::string_view::npos) return route == path;
+  while (true) {
+    size_t r = route.find('/', 1), p = path.find('/', 1);
+    std::string_view rseg = route.substr(0, r), pseg = path.substr(0, p);
+    if (rseg.size() > 3 && rseg[1] == '{' && rseg.back() == '}') {
+      if (pseg.size() < 2 || pseg[0] != '/') return false;
+      params->emplace_back(rseg.substr(2, rseg.size() - 3), pseg.substr(1));
+    } else if (rseg != pseg) {
+      return false;
+    }
+    if (r == std::string_view::npos || p == std::string_view::npos) {
+      return r == std::string_view::npos && p == std::string_view::npos;
+    }
+    route.remove_prefix(r);
+    path.remove_prefix(p);
+  }
+}
+
 std::string_view MimeFor(const std::filesystem::path& file) {
   auto ext = file.extension().string();
   if (ext == ".html") return "text/html; charset=utf-8";
@@ -124,28 +146,34 @@ void App::Handle(http::HttpRequest&& request, http::Responder respond) {
     respond(http::HttpResponse{200, "application/json", {}, openapi_});
     return;
   }
+  std::string allowed;  // methods of the routes that match the path
   for (const auto& api : service_.apis) {
-    bool match = api.prefix ? (path == api.route || path.starts_with(api.route + "/"))
-                            : api.route == path;
-    if (!match) continue;
+    std::vector<std::pair<std::string, std::string>> params;
+    if (!MatchRoute(api.route, path, &params)) continue;
+    bool method_ok = false;
+    for (const auto& m : api.methods) {
+      method_ok |= m == request.method || (m == "GET" && request.method == "HEAD");
+      if (allowed.find(m) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + m;
+    }
+    if (!method_ok) continue;
     if (request.call) request.call->SetEndpoint(api.route);
-    if (api.prefix) {
-      if (std::find(api.methods.begin(), api.methods.end(), request.method) ==
-          api.methods.end()) {
-        respond(JsonError(405, "method " + request.method + " not allowed on " + path));
-        return;
-      }
-      HandleApi(api, std::move(request), std::move(respond));
-      return;
-    }
-    if (request.method != "POST") {
-      http::HttpResponse r = JsonError(405, "method " + request.method + " not allowed on " +
-                                                path + "; use POST");
-      r.headers.emplace_back("Allow", "POST");
-      respond(std::move(r));
-      return;
-    }
+    request.path_params = std::move(params);
     HandleApi(api, std::move(request), std::move(respond));
+    return;
+  }
+  if (!allowed.empty()) {
+    // The route exists, with other methods; counted under the path's first route.
+    for (const auto& api : service_.apis) {
+      std::vector<std::pair<std::string, std::string>> params;
+      if (request.call && MatchRoute(api.route, path, &params)) {
+        request.call->SetEndpoint(api.route);
+        break;
+      }
+    }
+    http::HttpResponse r = JsonError(405, "method " + request.method + " not allowed on " +
+                                              path + "; use " + allowed);
+    r.headers.emplace_back("Allow", allowed);
+    respond(std::move(r));
     return;
   }
   if (request.method == "GET" && ServeStatic(request, respond)) return;

@@ -1,5 +1,7 @@
 #include "serving/openapi.h"
 
+#include <cctype>
+
 namespace bento::serving {
 namespace {
 
@@ -25,7 +27,7 @@ OrderedJson OpenApiDocument(const ServiceDef& service) {
   paths["/readyz"] = InfraRoute("Readiness: every model is loaded and warmed", true);
   paths["/metrics"] = InfraRoute("Prometheus metrics", false);
   for (const auto& api : service.apis) {
-    if (api.prefix) continue;
+    if (!api.documented) continue;
     OrderedJson content = OrderedJson::object();
     for (const auto& type : api.content_types) {
       if (type == "application/json" || type == "multipart/form-data") {
@@ -46,12 +48,29 @@ OrderedJson OpenApiDocument(const ServiceDef& service) {
         {"500", ErrorResponse("Internal error (a bug)")},
         {"503", ErrorResponse("Not ready, or shed under load; retry later")},
         {"504", ErrorResponse("Over the request timeout")}};
-    paths[api.route] = {{"post",
-                         {{"tags", {"Service APIs"}},
-                          {"summary", api.doc.empty() ? api.name : api.doc},
-                          {"operationId", service.name + "__" + api.name},
-                          {"requestBody", {{"required", true}, {"content", content}}},
-                          {"responses", responses}}}};
+    OrderedJson parameters = OrderedJson::array();
+    for (size_t open = api.route.find('{'); open != std::string::npos;
+         open = api.route.find('{', open + 1)) {
+      std::string name = api.route.substr(open + 1, api.route.find('}', open) - open - 1);
+      parameters.push_back({{"name", name},
+                            {"in", "path"},
+                            {"required", true},
+                            {"schema", {{"type", "string"}}}});
+    }
+    for (const auto& method : api.methods) {
+      std::string verb = method;
+      for (auto& c : verb) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      OrderedJson operation = {{"tags", {"Service APIs"}},
+                               {"summary", api.doc.empty() ? api.name : api.doc},
+                               {"operationId", service.name + "__" + api.name +
+                                                   (api.methods.size() > 1 ? "_" + verb : "")}};
+      if (!parameters.empty()) operation["parameters"] = parameters;
+      if (method != "GET") {
+        operation["requestBody"] = {{"required", true}, {"content", content}};
+      }
+      operation["responses"] = responses;
+      paths[api.route][verb] = std::move(operation);
+    }
   }
   return {
       {"openapi", "3.0.2"},

@@ -1,5 +1,5 @@
 // What the serving layer serves: a service's APIs, each a route with its request and response
-// schemas and an asynchronous handler. The no-code model service (model_service.h) and C++
+// schemas and an asynchronous handler. No-code serving (no_code.h) and C++
 // services (include/bento/service.h) both produce a ServiceDef; App serves it over HTTP.
 #ifndef BENTO_SERVING_SERVICE_DEF_H_
 #define BENTO_SERVING_SERVICE_DEF_H_
@@ -28,11 +28,11 @@ using ReplyCallback = std::function<void(StatusOr<Reply>)>;
 using ApiHandler = std::function<void(const http::HttpRequest& request, ReplyCallback done)>;
 
 struct ApiDef {
-  std::string name;   // "run", "classify_image"
-  std::string route;  // "/run", "/classify_image"
-  // A prefix API answers `route` and every path under it ("/v2", "/v2/models/m/infer"), with
-  // any of `methods`; it parses the path itself. It is not listed in OpenAPI.
-  bool prefix = false;
+  std::string name;   // "run", "classify_image", "kserve_infer"
+  // The path, or a template whose "{param}" segments match any one non-empty segment and
+  // reach the handler as HttpRequest::path_params: "/v2/models/{model}/infer".
+  std::string route;
+  // Methods it answers (HEAD counts as GET); another method on the route is a 405.
   std::vector<std::string> methods = {"POST"};
   std::string doc;    // one line for OpenAPI's summary
   // Accepted request content types: "application/json", "multipart/form-data", and raw
@@ -44,6 +44,8 @@ struct ApiDef {
   // Errors as {"error": "..."} alone, the Open Inference Protocol's form, instead of
   // BentoML's {"error": "...", "detail": ...}.
   bool bare_errors = false;
+  // Listed in the OpenAPI document (/docs.json).
+  bool documented = true;
   ApiHandler handler;
 };
 

@@ -1,4 +1,4 @@
-#include "grpc/grpc_server.h"
+#include "kserve/grpc_server.h"
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
@@ -9,12 +9,12 @@
 #include <mutex>
 
 #include "base/fs.h"
-#include "grpc/grpc_codec.h"
+#include "kserve/grpc_codec.h"
 #include "http/request_id.h"
 #include "inference.grpc.pb.h"
 #include "policy/http_status.h"
 
-namespace bento::grpc_api {
+namespace bento::kserve {
 namespace {
 
 using grpc::CallbackServerContext;
@@ -84,7 +84,7 @@ struct InferCall {
       : reactor(r), request(req), response(resp), call(std::move(c)) {}
 
   // Answers once; later answers are dropped.
-  void Complete(StatusOr<serving::KServeResponse> result) {
+  void Complete(StatusOr<InferResponse> result) {
     {
       std::lock_guard<std::mutex> lock(mu);
       if (finished) return;
@@ -116,8 +116,8 @@ void AddTensors(const std::vector<TensorSpec>& specs,
   for (const auto& spec : specs) {
     auto* t = out->Add();
     t->set_name(spec.name);
-    t->set_datatype(std::string(kserve::KServeName(spec.dtype)));
-    for (int64_t d : kserve::KServeShape(spec)) t->add_shape(d);
+    t->set_datatype(std::string(KServeName(spec.dtype)));
+    for (int64_t d : KServeShape(spec)) t->add_shape(d);
   }
 }
 
@@ -129,13 +129,13 @@ void AddConfigTensors(const std::vector<TensorSpec>& specs, int max_batch_size,
     auto* t = out->Add();
     t->set_name(spec.name);
     inference::DataType type = inference::TYPE_INVALID;
-    inference::DataType_Parse(kserve::ConfigTypeName(spec.dtype), &type);
+    inference::DataType_Parse(ConfigTypeName(spec.dtype), &type);
     t->set_data_type(type);
-    for (int64_t d : kserve::KServeShape(spec, max_batch_size > 0)) t->add_dims(d);
+    for (int64_t d : KServeShape(spec, max_batch_size > 0)) t->add_dims(d);
   }
 }
 
-void SetDuration(const serving::KServeStatistics::Duration& d,
+void SetDuration(const ModelStatistics::Duration& d,
                  inference::StatisticDuration* out) {
   out->set_count(d.count);
   out->set_ns(d.ns);
@@ -147,8 +147,8 @@ void SetDuration(const serving::KServeStatistics::Duration& d,
 // which the callback API allows.
 class InferenceService final : public inference::GRPCInferenceService::CallbackService {
  public:
-  InferenceService(const serving::ModelService& models, const serving::ServeContext& context)
-      : models_(models), admission_(context.admission), app_(context.app) {}
+  InferenceService(const Protocol& protocol, const serving::ServeContext& context)
+      : protocol_(protocol), admission_(context.admission), app_(context.app) {}
 
   ServerUnaryReactor* ServerLive(CallbackServerContext* context,
                                  const inference::ServerLiveRequest*,
@@ -162,7 +162,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
                                   const inference::ServerReadyRequest*,
                                   inference::ServerReadyResponse* response) override {
     auto call = Admit(context, "ServerReady");
-    if (call->status().ok()) response->set_ready(models_.ready());
+    if (call->status().ok()) response->set_ready(protocol_.Ready());
     return Done(context, *call, call->status(), response);
   }
 
@@ -171,7 +171,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
                                  inference::ModelReadyResponse* response) override {
     auto call = Admit(context, "ModelReady");
     if (!call->status().ok()) return Done(context, *call, call->status(), response);
-    Status ready = models_.KServeReady(request->name(), request->version());
+    Status ready = protocol_.ModelReady(request->name(), request->version());
     if (ready.code() == StatusCode::kNotFound) return Done(context, *call, ready, response);
     response->set_ready(ready.ok());
     return Done(context, *call, OkStatus(), response);
@@ -182,7 +182,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
                                      inference::ServerMetadataResponse* response) override {
     auto call = Admit(context, "ServerMetadata");
     if (!call->status().ok()) return Done(context, *call, call->status(), response);
-    serving::KServeServer server = serving::ModelService::KServeServerMetadata();
+    kserve::ServerMetadata server = Protocol::Server();
     response->set_name(server.name);
     response->set_version(server.version);
     for (const auto& e : server.extensions) response->add_extensions(e);
@@ -194,11 +194,11 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
                                     inference::ModelMetadataResponse* response) override {
     auto call = Admit(context, "ModelMetadata");
     if (!call->status().ok()) return Done(context, *call, call->status(), response);
-    auto model = models_.KServeMetadata(request->name(), request->version());
+    auto model = protocol_.Metadata(request->name(), request->version());
     if (!model.ok()) return Done(context, *call, model.status(), response);
     response->set_name(model->name);
     response->add_versions(model->version);
-    response->set_platform("onnxruntime_onnx");
+    response->set_platform(std::string(kPlatform));
     AddTensors(model->inputs, response->mutable_inputs());
     AddTensors(model->outputs, response->mutable_outputs());
     return Done(context, *call, OkStatus(), response);
@@ -209,11 +209,11 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
                                   inference::ModelConfigResponse* response) override {
     auto call = Admit(context, "ModelConfig");
     if (!call->status().ok()) return Done(context, *call, call->status(), response);
-    auto model = models_.KServeMetadata(request->name(), request->version());
+    auto model = protocol_.Metadata(request->name(), request->version());
     if (!model.ok()) return Done(context, *call, model.status(), response);
     auto* config = response->mutable_config();
     config->set_name(model->name);
-    config->set_platform("onnxruntime_onnx");
+    config->set_platform(std::string(kPlatform));
     config->set_backend("onnxruntime");
     config->set_max_batch_size(model->max_batch_size);
     AddConfigTensors(model->inputs, model->max_batch_size, config->mutable_input());
@@ -226,7 +226,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
                                       inference::ModelStatisticsResponse* response) override {
     auto call = Admit(context, "ModelStatistics");
     if (!call->status().ok()) return Done(context, *call, call->status(), response);
-    auto stats = models_.KServeStats(request->name(), request->version());
+    auto stats = protocol_.Statistics(request->name(), request->version());
     if (!stats.ok()) return Done(context, *call, stats.status(), response);
     for (const auto& st : *stats) {
       auto* out = response->add_model_stats();
@@ -277,15 +277,16 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
         name = state->request->model_name();
         version = state->request->model_version();
       }
-      models_.KServeInfer(
+      protocol_.Infer(
           name, version,
-          [state]() -> StatusOr<kserve::InferRequest> {
+          [state]() -> StatusOr<InferRequest> {
             std::lock_guard<std::mutex> lock(state->mu);
             if (state->finished) return DeadlineExceededError("the call already timed out");
             return FromProto(*state->request);
           },
-          [state](StatusOr<serving::KServeResponse> result) {
+          [state](StatusOr<InferResponse> result) {
             state->Complete(std::move(result));
+            state->call->Release();  // the handler is done, even if the deadline answered
           });
     });
     return reactor;
@@ -322,7 +323,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
     return reactor;
   }
 
-  const serving::ModelService& models_;
+  const Protocol& protocol_;
   const std::shared_ptr<policy::Admission> admission_;
   serving::App& app_;
 };
@@ -330,8 +331,8 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
 }  // namespace
 
 struct GrpcServer::Impl {
-  Impl(const serving::ModelService& models, const serving::ServeContext& context)
-      : service(models, context) {}
+  Impl(const Protocol& protocol, const serving::ServeContext& context)
+      : service(protocol, context) {}
   InferenceService service;
   std::unique_ptr<grpc::Server> server;
   bool stopped = false;
@@ -342,11 +343,11 @@ GrpcServer::GrpcServer(std::unique_ptr<Impl> impl, int port)
 
 GrpcServer::~GrpcServer() { Shutdown(); }
 
-StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const serving::ModelService& models,
+StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const Protocol& protocol,
                                                         const GrpcOptions& options,
                                                         const serving::ServeContext& context) {
   ASSIGN_OR_RETURN(auto credentials, Credentials(options));
-  auto impl = std::make_unique<Impl>(models, context);
+  auto impl = std::make_unique<Impl>(protocol, context);
   grpc::ServerBuilder builder;
   int port = 0;
   std::string address = options.host.find(':') != std::string::npos
@@ -372,8 +373,8 @@ void GrpcServer::Shutdown() {
   impl_->server->Wait();
 }
 
-serving::TransportFactory GrpcTransport(const serving::ModelService& models, int port) {
-  return [&models, port](const serving::ServeContext& context)
+serving::TransportFactory GrpcTransport(const Protocol& protocol, int port) {
+  return [&protocol, port](const serving::ServeContext& context)
              -> StatusOr<std::unique_ptr<serving::Transport>> {
     const http::ServerOptions& http = context.options.http;
     GrpcOptions options;
@@ -386,9 +387,9 @@ serving::TransportFactory GrpcTransport(const serving::ModelService& models, int
     options.ssl_certfile = http.ssl_certfile;
     options.ssl_keyfile = http.ssl_keyfile;
     options.ssl_keyfile_password = http.ssl_keyfile_password;
-    ASSIGN_OR_RETURN(auto server, GrpcServer::Start(models, options, context));
+    ASSIGN_OR_RETURN(auto server, GrpcServer::Start(protocol, options, context));
     return std::unique_ptr<serving::Transport>(std::move(server));
   };
 }
 
-}  // namespace bento::grpc_api
+}  // namespace bento::kserve

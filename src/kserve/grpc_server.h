@@ -1,9 +1,10 @@
 // GrpcServer: the Open Inference Protocol over gRPC (inference.GRPCInferenceService) for the
-// models of a serving::ModelService, beside its HTTP server, as a serving::Transport.
+// models of a manager::ModelManager (through kserve::Protocol), beside the HTTP server, as a
+// serving::Transport.
 //
 //   ServerLive, ServerReady, ModelReady, ServerMetadata, ModelMetadata, ModelConfig,
 //   ModelStatistics and ModelInfer (typed contents or raw_input_contents in; raw_output_contents
-//   out). Inference goes through ModelService::KServeInfer, so batchable models batch gRPC
+//   out). Inference goes through Protocol::Infer, so batchable models batch gRPC
 //   requests together with HTTP ones.
 //
 // The server's policy is the HTTP server's, from the same policy::Admission:
@@ -17,20 +18,20 @@
 // `x-request-id` metadata is echoed back (or generated) as HTTP's X-Request-Id is.
 // ModelInfer runs on the serving::App's worker pool, never on gRPC's own threads.
 //
-// Ownership: the ModelService and the ServeContext's App must outlive the server.
+// Ownership: the Protocol and the ServeContext's App must outlive the server.
 // Thread-safety: Shutdown() may be called from any thread, once; the destructor shuts down if
 // needed.
-#ifndef BENTO_GRPC_GRPC_SERVER_H_
-#define BENTO_GRPC_GRPC_SERVER_H_
+#ifndef BENTO_KSERVE_GRPC_SERVER_H_
+#define BENTO_KSERVE_GRPC_SERVER_H_
 
 #include <memory>
 #include <string>
 
 #include "bento/status.h"
-#include "serving/model_service.h"
+#include "kserve/protocol.h"
 #include "serving/serve.h"
 
-namespace bento::grpc_api {
+namespace bento::kserve {
 
 struct GrpcOptions {
   std::string host = "127.0.0.1";
@@ -45,7 +46,7 @@ class GrpcServer final : public serving::Transport {
  public:
   // Listens on host:port; INVALID_ARGUMENT for unreadable TLS files, UNAVAILABLE when it
   // cannot bind.
-  static StatusOr<std::unique_ptr<GrpcServer>> Start(const serving::ModelService& models,
+  static StatusOr<std::unique_ptr<GrpcServer>> Start(const Protocol& protocol,
                                                      const GrpcOptions& options,
                                                      const serving::ServeContext& context);
   ~GrpcServer() override;
@@ -65,8 +66,8 @@ class GrpcServer final : public serving::Transport {
 
 // The factory `bento serve --grpc-port` hands serving::Serve: serves `models` on `port`, with
 // the host, message size limit (--max-body-size) and TLS files of the HTTP server.
-serving::TransportFactory GrpcTransport(const serving::ModelService& models, int port);
+serving::TransportFactory GrpcTransport(const Protocol& protocol, int port);
 
-}  // namespace bento::grpc_api
+}  // namespace bento::kserve
 
-#endif  // BENTO_GRPC_GRPC_SERVER_H_
+#endif  // BENTO_KSERVE_GRPC_SERVER_H_

@@ -1,21 +1,18 @@
-// Internal: one served model of a ModelService (model_service.cc and model_service_kserve.cc).
-#ifndef BENTO_SERVING_MODEL_ENTRY_H_
-#define BENTO_SERVING_MODEL_ENTRY_H_
+// Inference statistics of one served model, as the Open Inference Protocol's statistics
+// extension reports them, and the timer that request paths update them with. Lock-free.
+#ifndef BENTO_MANAGER_INFER_STATS_H_
+#define BENTO_MANAGER_INFER_STATS_H_
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <memory>
-#include <optional>
 
-#include "batching/dispatcher.h"
-#include "bento/onnx.h"
-#include "serving/model_service.h"
+#include "bento/status.h"
 
-namespace bento::serving {
+namespace bento::manager {
 
 // Inference counters for /v2/models/{m}/stats, as the Open Inference Protocol's statistics
-// extension reports them. Lock-free; updated by every /run and /v2 inference.
+// extension reports them; updated by every /run and /v2 inference.
 struct InferStats {
   struct Duration {
     std::atomic<uint64_t> count{0};
@@ -69,25 +66,6 @@ class InferTimer {
   uint64_t start_, mark_;
 };
 
-struct ModelService::Entry {
-  // The items in one request's inputs, for InferStats::items. REQUIRES: inputs passed
-  // CheckInputs.
-  uint64_t Items(const std::map<std::string, Tensor>& inputs) const {
-    auto signature = model.info.signatures.find("run");
-    if (signature == model.info.signatures.end() || !signature->second.batchable) return 1;
-    const auto& shape = inputs.begin()->second.shape();
-    size_t dim = static_cast<size_t>(signature->second.batch_dim.first);
-    return dim < shape.size() ? static_cast<uint64_t>(shape[dim]) : 1;
-  }
+}  // namespace bento::manager
 
-  mutable InferStats stats;
-  onnx::Model model;
-  std::optional<onnx::Session> session;  // set once, before `loaded` turns true
-  std::unique_ptr<batching::Dispatcher> batcher;  // batchable models; set before `loaded`
-  std::atomic<bool> loaded{false};
-  Status load_status = UnavailableError("model is still loading");  // guarded by `loaded`
-};
-
-}  // namespace bento::serving
-
-#endif  // BENTO_SERVING_MODEL_ENTRY_H_
+#endif  // BENTO_MANAGER_INFER_STATS_H_

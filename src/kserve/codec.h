@@ -21,8 +21,8 @@
 // Ownership: parsed tensors own copies of their bytes; the body may be freed after parsing.
 // Thread-safety: all functions are thread-safe (each thread caches one simdjson parser for
 // headers up to 1 MiB).
-#ifndef BENTO_TENSOR_KSERVE_CODEC_H_
-#define BENTO_TENSOR_KSERVE_CODEC_H_
+#ifndef BENTO_KSERVE_CODEC_H_
+#define BENTO_KSERVE_CODEC_H_
 
 #include <cstddef>
 #include <optional>
@@ -106,4 +106,4 @@ std::string EncodeInferResponse(std::string_view model_name, std::string_view mo
 
 }  // namespace bento::kserve
 
-#endif  // BENTO_TENSOR_KSERVE_CODEC_H_
+#endif  // BENTO_KSERVE_CODEC_H_

@@ -1,4 +1,4 @@
-#include "tensor/kserve_codec.h"
+#include "kserve/codec.h"
 
 #include <simdjson.h>
 

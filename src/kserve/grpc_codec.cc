@@ -1,10 +1,10 @@
-#include "grpc/grpc_codec.h"
+#include "kserve/grpc_codec.h"
 
 #include <set>
 #include <utility>
 #include <set>
 
-namespace bento::grpc_api {
+namespace bento::kserve {
 namespace {
 
 using Contents = inference::InferTensorContents;
@@ -29,7 +29,7 @@ StatusOr<Tensor> Narrow(const std::string& label, DType dtype, std::vector<int64
       if (!std::in_range<T>(v)) {
         return InvalidArgumentError(label + ": value " + std::to_string(v) +
                                     " is out of range for " +
-                                    std::string(kserve::KServeName(dtype)));
+                                    std::string(KServeName(dtype)));
       }
     }
     out.push_back(static_cast<T>(v));
@@ -41,7 +41,7 @@ StatusOr<Tensor> Narrow(const std::string& label, DType dtype, std::vector<int64
 StatusOr<Tensor> FromContents(const std::string& label, DType dtype, std::vector<int64_t> shape,
                               const Contents& c) {
   if (FilledFields(c) > 1) return InvalidArgumentError(label + ": contents in more than one field");
-  ASSIGN_OR_RETURN(int64_t count, kserve::ElementCount(label, shape));
+  ASSIGN_OR_RETURN(int64_t count, ElementCount(label, shape));
   std::string field;
   int64_t got = 0;
   StatusOr<Tensor> tensor = InvalidArgumentError("");
@@ -97,7 +97,7 @@ StatusOr<Tensor> FromContents(const std::string& label, DType dtype, std::vector
       }
       break;
     default:
-      return InvalidArgumentError(label + ": " + std::string(kserve::KServeName(dtype)) +
+      return InvalidArgumentError(label + ": " + std::string(KServeName(dtype)) +
                                   " data must come as raw_input_contents");
   }
   if (got != count) {
@@ -140,8 +140,8 @@ void ParametersFromJson(const Json& params,
   }
 }
 
-StatusOr<kserve::InferRequest> FromProto(const inference::ModelInferRequest& request) {
-  kserve::InferRequest out;
+StatusOr<InferRequest> FromProto(const inference::ModelInferRequest& request) {
+  InferRequest out;
   out.id = request.id();
   out.parameters = ParametersToJson(request.parameters());
   const bool raw = request.raw_input_contents_size() > 0;
@@ -157,17 +157,17 @@ StatusOr<kserve::InferRequest> FromProto(const inference::ModelInferRequest& req
     if (!names.insert(input.name()).second) {
       return InvalidArgumentError("duplicate input name '" + input.name() + "'");
     }
-    std::optional<DType> dtype = kserve::DTypeFromKServe(input.datatype());
+    std::optional<DType> dtype = DTypeFromKServe(input.datatype());
     if (!dtype) {
       return InvalidArgumentError(label + ": unknown datatype '" + input.datatype() + "'");
     }
     std::vector<int64_t> shape(input.shape().begin(), input.shape().end());
-    kserve::InferInput parsed{input.name(), Tensor(), ParametersToJson(input.parameters())};
+    InferInput parsed{input.name(), Tensor(), ParametersToJson(input.parameters())};
     if (raw) {
       if (input.has_contents() && FilledFields(input.contents()) > 0) {
         return InvalidArgumentError(label + ": has contents while raw_input_contents is used");
       }
-      ASSIGN_OR_RETURN(parsed.tensor, kserve::DecodeRawTensor(label, *dtype, std::move(shape),
+      ASSIGN_OR_RETURN(parsed.tensor, DecodeRawTensor(label, *dtype, std::move(shape),
                                                               request.raw_input_contents(i)));
     } else {
       ASSIGN_OR_RETURN(parsed.tensor,
@@ -181,7 +181,7 @@ StatusOr<kserve::InferRequest> FromProto(const inference::ModelInferRequest& req
   return out;
 }
 
-void ToProto(const serving::KServeResponse& response, inference::ModelInferResponse* out) {
+void ToProto(const InferResponse& response, inference::ModelInferResponse* out) {
   out->set_model_name(response.model_name);
   out->set_model_version(response.model_version);
   out->set_id(response.id);
@@ -189,11 +189,11 @@ void ToProto(const serving::KServeResponse& response, inference::ModelInferRespo
   for (const auto& output : response.outputs) {
     auto* tensor = out->add_outputs();
     tensor->set_name(output.name);
-    tensor->set_datatype(std::string(kserve::KServeName(output.tensor.dtype())));
+    tensor->set_datatype(std::string(KServeName(output.tensor.dtype())));
     for (int64_t d : output.tensor.shape()) tensor->add_shape(d);
     std::string* raw = out->add_raw_output_contents();
-    if (!kserve::KServeName(output.tensor.dtype()).empty()) {
-      kserve::AppendRawTensor(output.tensor, raw);
+    if (!KServeName(output.tensor.dtype()).empty()) {
+      AppendRawTensor(output.tensor, raw);
     }
   }
 }
@@ -203,4 +203,4 @@ grpc::Status ToGrpcStatus(const Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-}  // namespace bento::grpc_api
+}  // namespace bento::kserve

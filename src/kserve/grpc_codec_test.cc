@@ -1,8 +1,8 @@
-#include "grpc/grpc_codec.h"
+#include "kserve/grpc_codec.h"
 
 #include <gtest/gtest.h>
 
-namespace bento::grpc_api {
+namespace bento::kserve {
 namespace {
 
 inference::ModelInferRequest OneInput(const std::string& datatype, std::vector<int64_t> shape) {
@@ -77,7 +77,7 @@ TEST(GrpcCodecTest, MalformedRequestsAreInvalidArgument) {
 }
 
 TEST(GrpcCodecTest, ResponsesCarryRawOutputsAndPassParametersThrough) {
-  serving::KServeResponse response;
+  InferResponse response;
   response.model_name = "m";
   response.model_version = "v1";
   response.id = "7";
@@ -105,4 +105,4 @@ TEST(GrpcCodecTest, StatusCodesCarryOver) {
 }
 
 }  // namespace
-}  // namespace bento::grpc_api
+}  // namespace bento::kserve

@@ -1,0 +1,186 @@
+#include "kserve/http_routes.h"
+
+#include <charconv>
+#include <optional>
+
+namespace bento::kserve {
+namespace {
+
+using serving::ApiDef;
+using serving::Reply;
+using serving::ReplyCallback;
+
+Reply JsonReply(const Json& json) { return Reply{"application/json", json.dump(), {}}; }
+
+Json SpecsJson(const std::vector<TensorSpec>& specs) {
+  Json out = Json::array();
+  for (const auto& spec : specs) {
+    out.push_back({{"name", spec.name},
+                   {"datatype", std::string(KServeName(spec.dtype))},
+                   {"shape", KServeShape(spec)}});
+  }
+  return out;
+}
+
+// Triton's model configuration form: "data_type": "TYPE_FP32" and "dims", which leave out the
+// batch dimension when the model batches.
+Json ConfigJson(const std::vector<TensorSpec>& specs, int max_batch_size) {
+  Json out = Json::array();
+  for (const auto& spec : specs) {
+    out.push_back({{"name", spec.name},
+                   {"data_type", ConfigTypeName(spec.dtype)},
+                   {"dims", KServeShape(spec, max_batch_size > 0)}});
+  }
+  return out;
+}
+
+Json StatsJson(const ModelStatistics& st) {
+  auto duration = [](const ModelStatistics::Duration& d) {
+    return Json{{"count", d.count}, {"ns", d.ns}};
+  };
+  return {{"name", st.name},
+          {"version", st.version},
+          {"last_inference", st.last_inference_ms},
+          {"inference_count", st.inference_count},
+          {"execution_count", st.execution_count},
+          {"inference_stats",
+           {{"success", duration(st.success)},
+            {"fail", duration(st.fail)},
+            {"queue", duration(st.queue)},
+            {"compute_input", duration(st.compute_input)},
+            {"compute_infer", duration(st.compute_infer)},
+            {"compute_output", duration(st.compute_output)}}}};
+}
+
+void Metadata(const Protocol& protocol, const http::HttpRequest& request, ReplyCallback done) {
+  auto model = protocol.Metadata(request.PathParam("model"), request.PathParam("version"));
+  if (!model.ok()) return done(model.status());
+  done(JsonReply({{"name", model->name},
+                  {"versions", {model->version}},
+                  {"platform", kPlatform},
+                  {"inputs", SpecsJson(model->inputs)},
+                  {"outputs", SpecsJson(model->outputs)}}));
+}
+
+void Ready(const Protocol& protocol, const http::HttpRequest& request, ReplyCallback done) {
+  Status ready = protocol.ModelReady(request.PathParam("model"), request.PathParam("version"));
+  if (!ready.ok()) return done(ready);
+  done(JsonReply(Json::object()));
+}
+
+void Config(const Protocol& protocol, const http::HttpRequest& request, ReplyCallback done) {
+  auto model = protocol.Metadata(request.PathParam("model"), request.PathParam("version"));
+  if (!model.ok()) return done(model.status());
+  done(JsonReply({{"name", model->name},
+                  {"platform", kPlatform},
+                  {"backend", "onnxruntime"},
+                  {"max_batch_size", model->max_batch_size},
+                  {"input", ConfigJson(model->inputs, model->max_batch_size)},
+                  {"output", ConfigJson(model->outputs, model->max_batch_size)}}));
+}
+
+void Stats(const Protocol& protocol, const http::HttpRequest& request, ReplyCallback done) {
+  auto stats = protocol.Statistics(request.PathParam("model"), request.PathParam("version"));
+  if (!stats.ok()) return done(stats.status());
+  Json models = Json::array();
+  for (const auto& st : *stats) models.push_back(StatsJson(st));
+  done(JsonReply({{"model_stats", models}}));
+}
+
+void Infer(const Protocol& protocol, const http::HttpRequest& request, ReplyCallback done) {
+  auto parse = [&request]() -> StatusOr<InferRequest> {
+    std::optional<size_t> header_length;
+    if (auto h = request.header("Inference-Header-Content-Length")) {
+      size_t n = 0;
+      auto [end, ec] = std::from_chars(h->data(), h->data() + h->size(), n);
+      if (ec != std::errc() || end != h->data() + h->size()) {
+        return InvalidArgumentError("Inference-Header-Content-Length must be a number");
+      }
+      header_length = n;
+    }
+    return ParseInferRequest(request.body, header_length);
+  };
+  protocol.Infer(request.PathParam("model"), request.PathParam("version"), parse,
+                 [done](StatusOr<InferResponse> response) {
+                   if (!response.ok()) return done(response.status());
+                   size_t json_length = 0;
+                   Reply reply;
+                   reply.body = EncodeInferResponse(response->model_name, response->model_version,
+                                                    response->id, response->parameters,
+                                                    response->outputs, &json_length);
+                   if (json_length > 0) {
+                     reply.content_type = "application/octet-stream";
+                     reply.headers.emplace_back("Inference-Header-Content-Length",
+                                                std::to_string(json_length));
+                   }
+                   done(std::move(reply));
+                 });
+}
+
+using Handler = void (*)(const Protocol&, const http::HttpRequest&, ReplyCallback);
+
+ApiDef Route(const Protocol& protocol, std::string name, std::string route, std::string method,
+             std::string doc, Handler handler) {
+  ApiDef api;
+  api.name = std::move(name);
+  api.route = std::move(route);
+  api.methods = {std::move(method)};
+  api.doc = std::move(doc);
+  api.content_types.clear();  // GETs have no body; infer takes JSON or binary tensors
+  api.bare_errors = true;
+  api.documented = false;
+  api.handler = [&protocol, handler](const http::HttpRequest& request, ReplyCallback done) {
+    handler(protocol, request, std::move(done));
+  };
+  return api;
+}
+
+}  // namespace
+
+std::vector<ApiDef> HttpRoutes(const Protocol& protocol) {
+  std::vector<ApiDef> routes;
+  routes.push_back(Route(protocol, "kserve_server_metadata", "/v2", "GET",
+                         "Server metadata",
+                         [](const Protocol&, const http::HttpRequest&, ReplyCallback done) {
+                           ServerMetadata server = Protocol::Server();
+                           done(JsonReply({{"name", server.name},
+                                           {"version", server.version},
+                                           {"extensions", server.extensions}}));
+                         }));
+  routes.push_back(Route(protocol, "kserve_live", "/v2/health/live", "GET", "Server liveness",
+                         [](const Protocol&, const http::HttpRequest&, ReplyCallback done) {
+                           done(JsonReply(Json::object()));
+                         }));
+  routes.push_back(Route(protocol, "kserve_ready", "/v2/health/ready", "GET",
+                         "Server readiness: every model loaded",
+                         [](const Protocol& p, const http::HttpRequest&, ReplyCallback done) {
+                           if (p.Ready()) return done(JsonReply(Json::object()));
+                           done(UnavailableError(
+                               "not ready: models are still loading or failed to load"));
+                         }));
+  struct ModelRoute {
+    const char* name;
+    const char* suffix;
+    const char* method;
+    const char* doc;
+    Handler handler;
+  };
+  for (const ModelRoute& r : {ModelRoute{"kserve_model_metadata", "", "GET", "Model metadata",
+                                         Metadata},
+                              ModelRoute{"kserve_model_ready", "/ready", "GET",
+                                         "Model readiness", Ready},
+                              ModelRoute{"kserve_model_config", "/config", "GET",
+                                         "Model configuration (Triton's form)", Config},
+                              ModelRoute{"kserve_model_stats", "/stats", "GET",
+                                         "Model statistics (Triton's extension)", Stats},
+                              ModelRoute{"kserve_infer", "/infer", "POST", "Inference", Infer}}) {
+    routes.push_back(Route(protocol, r.name, std::string("/v2/models/{model}") + r.suffix,
+                           r.method, r.doc, r.handler));
+    routes.push_back(Route(protocol, std::string(r.name) + "_version",
+                           std::string("/v2/models/{model}/versions/{version}") + r.suffix,
+                           r.method, r.doc, r.handler));
+  }
+  return routes;
+}
+
+}  // namespace bento::kserve

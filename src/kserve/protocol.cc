@@ -1,0 +1,116 @@
+#include "kserve/protocol.h"
+
+#include <memory>
+
+namespace bento::kserve {
+namespace {
+
+Status UnknownModel(std::string_view name, std::string_view version) {
+  return NotFoundError("unknown model '" + std::string(name) +
+                       (version.empty() ? "" : "' version '" + std::string(version)) + "'");
+}
+
+ModelStatistics::Duration Read(const manager::InferStats::Duration& d) {
+  return {d.count.load(std::memory_order_relaxed), d.ns.load(std::memory_order_relaxed)};
+}
+
+}  // namespace
+
+ServerMetadata Protocol::Server() {
+  return {"bento", BENTO_VERSION, {"binary_tensor_data", "model_configuration", "statistics"}};
+}
+
+StatusOr<ModelMetadata> Protocol::Metadata(std::string_view name,
+                                           std::string_view version) const {
+  const manager::ServedModel* model = models_.Find(name, version);
+  if (model == nullptr) return UnknownModel(name, version);
+  const ModelInfo& info = model->model().info;
+  return ModelMetadata{model->name(), model->version(), info.inputs("run"), info.outputs("run"),
+                       model->max_batch_size()};
+}
+
+Status Protocol::ModelReady(std::string_view name, std::string_view version) const {
+  const manager::ServedModel* model = models_.Find(name, version);
+  if (model == nullptr) return UnknownModel(name, version);
+  return model->Serving();
+}
+
+StatusOr<std::vector<ModelStatistics>> Protocol::Statistics(std::string_view name,
+                                                            std::string_view version) const {
+  std::vector<ModelStatistics> all;
+  for (const auto& model : models_.models()) {
+    if (!name.empty() && model.get() != models_.Find(name, version)) continue;
+    const manager::InferStats& st = model->stats();
+    ModelStatistics out;
+    out.name = model->name();
+    out.version = model->version();
+    out.last_inference_ms = st.last_inference_ms.load(std::memory_order_relaxed);
+    out.success = Read(st.success);
+    out.fail = Read(st.fail);
+    out.compute_input = Read(st.compute_input);
+    out.compute_infer = Read(st.compute_infer);
+    out.compute_output = Read(st.compute_output);
+    out.inference_count = st.items.load(std::memory_order_relaxed);
+    out.execution_count = out.success.count;
+    if (auto b = model->batcher_stats()) {
+      out.queue = {b->queue_wait_seconds.count,
+                   static_cast<uint64_t>(b->queue_wait_seconds.sum * 1e9)};
+      out.execution_count = b->batches_total - b->batch_errors_total;
+    }
+    all.push_back(std::move(out));
+  }
+  if (!name.empty() && all.empty()) return UnknownModel(name, version);
+  return all;
+}
+
+void Protocol::Infer(std::string_view name, std::string_view version,
+                     const std::function<StatusOr<InferRequest>()>& parse,
+                     std::function<void(StatusOr<InferResponse>)> done) const {
+  const manager::ServedModel* model = models_.Find(name, version);
+  if (model == nullptr) return done(UnknownModel(name, version));
+  Status serving = model->Serving();
+  if (!serving.ok()) return done(serving);
+  manager::InferTimer timer(model->stats());
+  auto parsed = parse();
+  if (!parsed.ok()) return done(timer.Fail(parsed.status()));
+  auto request = std::make_shared<InferRequest>(std::move(*parsed));
+  std::map<std::string, Tensor> inputs;
+  for (auto& input : request->inputs) inputs.emplace(input.name, std::move(input.tensor));
+  Status valid = model->CheckInputs(inputs);
+  if (!valid.ok()) return done(timer.Fail(valid));
+  const onnx::Session& session = model->session();
+  for (const auto& wanted : request->outputs) {
+    bool known = false;
+    for (const auto& spec : session.outputs()) known |= spec.name == wanted.name;
+    if (!known) {
+      return done(timer.Fail(InvalidArgumentError("unknown output '" + wanted.name + "'")));
+    }
+  }
+  timer.InputDone();
+  uint64_t items = model->Items(inputs);
+  model->Infer(std::move(inputs), [model, request, timer, items, done = std::move(done)](
+                                      StatusOr<std::vector<Tensor>> outputs) mutable {
+    if (!outputs.ok()) return done(timer.Fail(outputs.status()));
+    timer.InferDone();
+    InferResponse response{model->name(), model->version(), std::move(request->id),
+                           std::move(request->parameters), {}};
+    const auto& specs = model->session().outputs();
+    for (size_t i = 0; i < outputs->size(); ++i) {
+      const std::string& output = specs[i].name;
+      bool binary = request->binary_outputs_default;
+      bool wanted = request->outputs.empty();
+      for (const auto& o : request->outputs) {
+        if (o.name != output) continue;
+        wanted = true;
+        if (o.parameters.is_object() && o.parameters.contains("binary_data")) {
+          binary = o.binary_data;
+        }
+      }
+      if (wanted) response.outputs.push_back({output, std::move((*outputs)[i]), binary});
+    }
+    timer.Succeed(items);
+    done(std::move(response));
+  });
+}
+
+}  // namespace bento::kserve

@@ -1,0 +1,89 @@
+// The Open Inference Protocol's (KServe v2) operations over a manager::ModelManager, shared by
+// its HTTP routes (http_routes.h) and its gRPC server (grpc_server.h), so that both transports
+// answer from one implementation: server and model metadata, readiness, Triton's statistics
+// extension, and inference through each model's session or batcher.
+//
+// An empty version means the served one. NOT_FOUND for an unknown model or version.
+//
+// Ownership: the ModelManager must outlive the Protocol. Thread-safety: every method may be
+// called from any thread.
+#ifndef BENTO_KSERVE_PROTOCOL_H_
+#define BENTO_KSERVE_PROTOCOL_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bento/json.h"
+#include "bento/status.h"
+#include "bento/tensor.h"
+#include "kserve/codec.h"
+#include "manager/model_manager.h"
+
+namespace bento::kserve {
+
+// The server as the protocol describes it.
+struct ServerMetadata {
+  std::string name, version;
+  std::vector<std::string> extensions;
+};
+
+// A served model as the protocol describes it.
+struct ModelMetadata {
+  std::string name, version;
+  std::vector<TensorSpec> inputs, outputs;
+  int max_batch_size = 0;  // > 0 when the model's requests are batched along dimension 0
+};
+
+// Triton's per-model statistics: counts and cumulative nanoseconds. inference_count counts
+// items inferred, execution_count model runs (batches, when batched); failures count only
+// under `fail`.
+struct ModelStatistics {
+  struct Duration {
+    uint64_t count = 0, ns = 0;
+  };
+  std::string name, version;
+  uint64_t last_inference_ms = 0;  // Unix time of the last success, 0 if none
+  uint64_t inference_count = 0, execution_count = 0;
+  Duration success, fail, queue, compute_input, compute_infer, compute_output;
+};
+
+// One inference's answer: the outputs selected by the request, each marked binary or not.
+struct InferResponse {
+  std::string model_name, model_version, id;
+  Json parameters;  // the request's, passed through
+  std::vector<InferOutput> outputs;
+};
+
+// The platform every model reports, as Triton's ONNX Runtime backend does.
+inline constexpr std::string_view kPlatform = "onnxruntime_onnx";
+
+class Protocol {
+ public:
+  explicit Protocol(const manager::ModelManager& models) : models_(models) {}
+
+  static ServerMetadata Server();
+  // True when every model is loaded (the server's readiness).
+  bool Ready() const { return models_.ready(); }
+  StatusOr<ModelMetadata> Metadata(std::string_view name, std::string_view version) const;
+  // OK when the model is loaded, else UNAVAILABLE with the reason (or NOT_FOUND).
+  Status ModelReady(std::string_view name, std::string_view version) const;
+  // Statistics of one model, or of every model when `name` is empty.
+  StatusOr<std::vector<ModelStatistics>> Statistics(std::string_view name,
+                                                    std::string_view version) const;
+  // Runs one inference: `parse` decodes the request (timed as compute_input), which is then
+  // checked against the model's inputs and outputs and run through its session or batcher.
+  // `done` is called exactly once, on this thread or a batcher thread.
+  void Infer(std::string_view name, std::string_view version,
+             const std::function<StatusOr<InferRequest>()>& parse,
+             std::function<void(StatusOr<InferResponse>)> done) const;
+
+ private:
+  const manager::ModelManager& models_;
+};
+
+}  // namespace bento::kserve
+
+#endif  // BENTO_KSERVE_PROTOCOL_H_

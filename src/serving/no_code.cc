@@ -1,0 +1,106 @@
+#include "serving/no_code.h"
+
+#include "serving/batch_metrics.h"
+#include "serving/schema.h"
+#include "tensor/json_codec.h"
+
+namespace bento::serving {
+namespace {
+
+// POST /run: decode, check, infer (through the batcher when there is one), encode.
+void Run(const manager::ServedModel& model, const http::HttpRequest& request,
+         ReplyCallback done) {
+  Status serving = model.Serving();
+  if (!serving.ok()) return done(serving);
+  const onnx::Session& session = model.session();
+  manager::InferTimer timer(model.stats());
+  auto inputs = DecodeInputs(session, request.body);
+  if (!inputs.ok()) return done(timer.Fail(inputs.status()));
+  timer.InputDone();
+  uint64_t items = model.Items(*inputs);
+  model.Infer(std::move(*inputs), [&session, timer, items, done = std::move(done)](
+                                      StatusOr<std::vector<Tensor>> outputs) mutable {
+    if (!outputs.ok()) return done(timer.Fail(outputs.status()));
+    timer.InferDone();
+    auto body = EncodeOutputs(session, *outputs);
+    if (!body.ok()) return done(timer.Fail(body.status()));
+    timer.Succeed(items);
+    done(Reply{"application/json", std::move(*body), {}});
+  });
+}
+
+}  // namespace
+
+StatusOr<std::map<std::string, Tensor>> DecodeInputs(const onnx::Session& session,
+                                                     std::string_view body) {
+  auto dtype_for = [&](std::string_view name) -> StatusOr<DType> {
+    for (const auto& spec : session.inputs()) {
+      if (spec.name == name) return spec.dtype;
+    }
+    std::string known;
+    for (const auto& spec : session.inputs()) known += (known.empty() ? "" : ", ") + spec.name;
+    return InvalidArgumentError("unknown input '" + std::string(name) +
+                                "'; the model's inputs are: " + known);
+  };
+  ASSIGN_OR_RETURN(auto inputs, DecodeJsonTensors(body, dtype_for));
+  RETURN_IF_ERROR(manager::CheckInputs(session, inputs));
+  return inputs;
+}
+
+StatusOr<std::string> EncodeOutputs(const onnx::Session& session,
+                                    const std::vector<Tensor>& outputs) {
+  std::string out = "{";
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (i) out += ", ";
+    out += Json(session.outputs()[i].name).dump();
+    out += ": ";
+    RETURN_IF_ERROR(EncodeJsonTensor(outputs[i], &out));
+  }
+  out += "}";
+  return out;
+}
+
+StatusOr<std::string> RunJson(const onnx::Session& session, std::string_view body) {
+  ASSIGN_OR_RETURN(auto inputs, DecodeInputs(session, body));
+  ASSIGN_OR_RETURN(auto outputs, session.Run(inputs));
+  return EncodeOutputs(session, outputs);
+}
+
+ServiceDef NoCodeService(const manager::ModelManager& models) {
+  const auto& served = models.models();
+  ServiceDef def;
+  def.name = served.size() == 1 ? served[0]->name() : "bento";
+  def.version = served.size() == 1 ? served[0]->version() : "not available";
+  def.ready = [&models] { return models.ready(); };
+  def.collect = [&models, name = def.name, version = def.version](std::string* out) {
+    std::vector<BatcherSnapshot> snapshots;
+    for (const auto& model : models.models()) {
+      if (auto stats = model->batcher_stats()) {
+        snapshots.push_back({model->name() + ".run", std::move(*stats)});
+      }
+    }
+    *out += RenderBatcherMetrics(snapshots, name, version);
+  };
+  for (const auto& model : served) {
+    const manager::ServedModel* m = model.get();
+    ApiDef api;
+    api.name = m->name() + "_run";
+    api.route = "/" + m->name() + "/run";
+    api.doc = "Run " + m->model().tag.ToString() + " on tensors given by input name";
+    api.request_schema = InputsSchema(m->model().info.inputs("run"));
+    api.response_schema = OutputsSchema(m->model().info.outputs("run"));
+    api.handler = [m](const http::HttpRequest& request, ReplyCallback done) {
+      Run(*m, request, std::move(done));
+    };
+    if (served.size() == 1) {
+      ApiDef run = api;
+      run.name = "run";
+      run.route = "/run";
+      def.apis.push_back(std::move(run));
+    }
+    def.apis.push_back(std::move(api));
+  }
+  return def;
+}
+
+}  // namespace bento::serving
