@@ -86,10 +86,13 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::map<std::string, Tensor>& 
         Ort::AllocatorWithDefaultOptions allocator;
         auto value = Ort::Value::CreateTensor(allocator, t.shape().data(), t.shape().size(),
                                               ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING);
-        std::vector<const char*> ptrs;
-        ptrs.reserve(t.strings().size());
-        for (const auto& s : t.strings()) ptrs.push_back(s.c_str());
-        value.FillStringTensor(ptrs.data(), ptrs.size());
+        // Copy each element with its length. FillStringTensor takes C strings, so ONNX Runtime
+        // would keep each element only up to its first NUL byte.
+        const auto& strings = t.strings();
+        for (size_t i = 0; i < strings.size(); ++i) {
+          std::memcpy(value.GetResizedStringTensorElementBuffer(i, strings[i].size()),
+                      strings[i].data(), strings[i].size());
+        }
         in_values.push_back(std::move(value));
       } else {
         // Borrow the request's bytes: ONNX Runtime only reads inputs.

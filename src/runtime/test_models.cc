@@ -49,6 +49,27 @@ std::string AddModel(int n, const std::filesystem::path& dir,
   return model.SerializeAsString();
 }
 
+std::string StringIdentityModel() {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("bento-test");
+  model.add_opset_import()->set_version(13);
+  auto* graph = model.mutable_graph();
+  graph->set_name("string_identity");
+  auto string_value = [](onnx::ValueInfoProto* v, const char* name) {
+    v->set_name(name);
+    // No shape field at all: an unranked tensor, so a test may pick any shape.
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::STRING);
+  };
+  string_value(graph->add_input(), "x");
+  string_value(graph->add_output(), "y");
+  auto* node = graph->add_node();
+  node->set_op_type("Identity");
+  node->add_input("x");
+  node->add_output("y");
+  return model.SerializeAsString();
+}
+
 std::filesystem::path SourceDir() {
   const char* dir = std::getenv("BENTO_SOURCE_DIR");
   return dir ? dir : ".";

@@ -14,6 +14,10 @@ namespace bento::testing {
 std::string AddModel(int n, const std::filesystem::path& dir = {},
                      const std::string& external_location = "");
 
+// y = Identity(x), x and y string tensors. The model gives them no shape, so any rank and any
+// dims (zero included) are accepted. Returns the serialized model.
+std::string StringIdentityModel();
+
 // The repository root (BENTO_SOURCE_DIR, set by ctest) and the npm-installed OCR models.
 std::filesystem::path SourceDir();
 std::filesystem::path OcrModel(const std::string& file);
