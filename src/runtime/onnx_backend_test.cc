@@ -126,9 +126,11 @@ StatusOr<std::vector<Tensor>> RunRaw(const Case& c) {
       if (t.dtype() == DType::kString) {
         auto v = Ort::Value::CreateTensor(allocator, t.shape().data(), t.shape().size(),
                                           ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING);
-        std::vector<const char*> ptrs;
-        for (const auto& s : t.strings()) ptrs.push_back(s.c_str());
-        v.FillStringTensor(ptrs.data(), ptrs.size());
+        // Each element with its length: FillStringTensor would stop at a NUL byte.
+        for (size_t i = 0; i < t.strings().size(); ++i) {
+          const std::string& s = t.strings()[i];
+          std::memcpy(v.GetResizedStringTensorElementBuffer(i, s.size()), s.data(), s.size());
+        }
         values.push_back(std::move(v));
       } else {
         values.push_back(Ort::Value::CreateTensor(
