@@ -1,6 +1,6 @@
 #include "cli/serve_flags.h"
 
-#include <cctype>
+#include "base/strings.h"
 
 namespace bento::cli {
 namespace {
@@ -14,13 +14,12 @@ std::string ParseSize(const std::string& text, size_t* out) {
   } catch (const std::exception&) {
     return "expected a size such as 1048576, 64MiB or 1GiB, got '" + text + "'";
   }
-  std::string unit = text.substr(pos);
-  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string unit = AsciiLower(text.substr(pos));
   unsigned long long scale = 1;
-  if (unit == "" || unit == "B") scale = 1;
-  else if (unit == "K" || unit == "KB" || unit == "KIB") scale = 1ULL << 10;
-  else if (unit == "M" || unit == "MB" || unit == "MIB") scale = 1ULL << 20;
-  else if (unit == "G" || unit == "GB" || unit == "GIB") scale = 1ULL << 30;
+  if (unit == "" || unit == "b") scale = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib") scale = 1ULL << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib") scale = 1ULL << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib") scale = 1ULL << 30;
   else return "unknown size unit '" + text.substr(pos) + "'";
   *out = static_cast<size_t>(value * scale);
   return "";

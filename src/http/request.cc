@@ -1,20 +1,17 @@
 #include "http/request.h"
 
-#include <cctype>
 
-#include "http/json_string.h"
+#include "base/strings.h"
 
 namespace bento::http {
 namespace {
 
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
+// {"error": "<message>", "detail": null}
+std::string ErrorBody(std::string_view message) {
+  std::string out = "{\"error\": ";
+  AppendJsonString(&out, message);
+  out.append(", \"detail\": null}");
+  return out;
 }
 
 int HexValue(char c) {
@@ -28,7 +25,7 @@ int HexValue(char c) {
 
 std::optional<std::string_view> HttpRequest::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (EqualsIgnoreCase(key, name)) return std::string_view(value);
+    if (EqualsIgnoreAsciiCase(key, name)) return std::string_view(value);
   }
   return std::nullopt;
 }
@@ -80,7 +77,7 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
 }
 
 HttpResponse HttpResponse::Error(int status, std::string_view message) {
-  return HttpResponse{status, "application/json", {}, JsonErrorBody(message)};
+  return HttpResponse{status, "application/json", {}, ErrorBody(message)};
 }
 
 std::string HttpRequest::media_type() const {
@@ -88,8 +85,7 @@ std::string HttpRequest::media_type() const {
   type = type.substr(0, type.find(';'));
   while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
   while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.erase(0, 1);
-  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return type;
+  return AsciiLower(type);
 }
 
 }  // namespace bento::http

@@ -3,14 +3,15 @@
 #include <cstdint>
 #include <random>
 
+#include "base/strings.h"
+
 namespace bento::http {
 
 std::string GenerateRequestId() {
-  static constexpr char kHex[] = "0123456789abcdef";
   thread_local std::mt19937_64 engine{std::random_device{}()};
   uint64_t bits = engine();
   std::string id(16, '0');
-  for (int i = 15; i >= 0; --i, bits >>= 4) id[static_cast<size_t>(i)] = kHex[bits & 0xF];
+  for (int i = 15; i >= 0; --i, bits >>= 4) id[static_cast<size_t>(i)] = kHexDigits[bits & 0xF];
   return id;
 }
 

@@ -1,7 +1,6 @@
 // Socket-free tests of the request/response values, JSON escaping and request ids.
 #include <gtest/gtest.h>
 
-#include "http/json_string.h"
 #include "http/request.h"
 #include "http/request_id.h"
 
@@ -31,22 +30,6 @@ TEST(HttpRequestTest, PercentDecodeKeepsPlusInPaths) {
   EXPECT_EQ(PercentDecode("a+b%2Bc%", /*plus_is_space=*/false), "a+b+c%");
   EXPECT_EQ(PercentDecode("a+b", /*plus_is_space=*/true), "a b");
   EXPECT_EQ(PercentDecode("%4", /*plus_is_space=*/true), "%4");
-}
-
-TEST(JsonStringTest, EscapesQuotesBackslashesAndControlCharacters) {
-  EXPECT_EQ(JsonString("plain"), "\"plain\"");
-  EXPECT_EQ(JsonString("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(JsonString("\n\r\t\b\f"), "\"\\n\\r\\t\\b\\f\"");
-  EXPECT_EQ(JsonString(std::string_view("\x01\x1f\0", 3)), "\"\\u0001\\u001f\\u0000\"");
-}
-
-TEST(JsonStringTest, KeepsValidUtf8AndReplacesInvalidBytes) {
-  EXPECT_EQ(JsonString("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
-            "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
-  EXPECT_EQ(JsonString("a\xff" "b"), "\"a\\ufffdb\"");
-  EXPECT_EQ(JsonString("\xc0\xaf"), "\"\\ufffd\\ufffd\"");    // overlong '/'
-  EXPECT_EQ(JsonString("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // a surrogate
-  EXPECT_EQ(JsonString("\xe2\x82"), "\"\\ufffd\\ufffd\"");    // truncated
 }
 
 TEST(HttpResponseTest, ErrorBodyIsDesignJson) {

@@ -1,8 +1,9 @@
 #include "io/multipart.h"
 
-#include <cctype>
 #include <optional>
 #include <utility>
+
+#include "base/strings.h"
 
 namespace bento::io {
 namespace {
@@ -20,17 +21,11 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Splits `type/subtype; a=b; c="d"` into the lower-cased value and its parameters.
 // Quoted values undo the escapes `\"` and `\\` only (browsers send Windows paths unescaped).
 std::pair<std::string, std::vector<Param>> ParseHeaderValue(std::string_view s) {
   const size_t semi = s.find(';');
-  std::string value = Lower(Trim(s.substr(0, semi)));
+  std::string value = AsciiLower(Trim(s.substr(0, semi)));
   std::vector<Param> params;
   size_t i = semi == std::string_view::npos ? s.size() : semi;
   while (i < s.size()) {
@@ -40,7 +35,7 @@ std::pair<std::string, std::vector<Param>> ParseHeaderValue(std::string_view s) 
     }
     const size_t name_start = i;
     while (i < s.size() && s[i] != '=' && s[i] != ';') ++i;
-    Param param{Lower(Trim(s.substr(name_start, i - name_start))), ""};
+    Param param{AsciiLower(Trim(s.substr(name_start, i - name_start))), ""};
     if (i < s.size() && s[i] == '=') {
       ++i;
       while (i < s.size() && IsSpace(s[i])) ++i;
@@ -81,7 +76,7 @@ std::optional<std::string> DecodeExtValue(std::string_view v) {
   const size_t q1 = v.find('\'');
   const size_t q2 = q1 == std::string_view::npos ? q1 : v.find('\'', q1 + 1);
   if (q2 == std::string_view::npos) return std::nullopt;
-  const std::string charset = Lower(v.substr(0, q1));
+  const std::string charset = AsciiLower(v.substr(0, q1));
   const bool latin1 = charset == "iso-8859-1";
   if (charset != "utf-8" && !latin1) return std::nullopt;
   std::string out;
@@ -143,7 +138,7 @@ Status ParseHeaders(std::string_view block, std::string_view nl, Part* part) {
     if (colon == std::string_view::npos || colon == 0) {
       return InvalidArgumentError("malformed multipart part header");
     }
-    headers.emplace_back(Lower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
+    headers.emplace_back(AsciiLower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
   }
   for (const auto& [name, value] : headers) {
     if (name == "content-type") {

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "base/fs.h"
-#include "http/json_string.h"
+#include "base/strings.h"
 #include "policy/http_status.h"
 #include "serving/openapi.h"
 
@@ -225,7 +225,7 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
       response = JsonError(policy::HttpStatusFor(reply.status()), reply.status().message());
       if (bare_errors) {
         response.body = "{\"error\": ";
-        http::AppendJsonString(&response.body, reply.status().message());
+        AppendJsonString(&response.body, reply.status().message());
         response.body += '}';
       }
       if (response.status == 503) response.headers.emplace_back("Retry-After", "1");

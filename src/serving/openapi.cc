@@ -1,6 +1,6 @@
 #include "serving/openapi.h"
 
-#include <cctype>
+#include "base/strings.h"
 
 namespace bento::serving {
 namespace {
@@ -58,8 +58,7 @@ OrderedJson OpenApiDocument(const ServiceDef& service) {
                             {"schema", {{"type", "string"}}}});
     }
     for (const auto& method : api.methods) {
-      std::string verb = method;
-      for (auto& c : verb) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string verb = AsciiLower(method);
       OrderedJson operation = {{"tags", {"Service APIs"}},
                                {"summary", api.doc.empty() ? api.name : api.doc},
                                {"operationId", service.name + "__" + api.name +

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/strings.h"
 #include "tensor/half.h"
 #include "tensor/json_codec.h"
 
@@ -71,70 +72,8 @@ char* WriteFloat(char* p, F value) {
 
 // ---- Strings ----
 
-// Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not valid (RFC 3629: no overlong
-// forms, no surrogates, nothing above U+10FFFF).
-size_t Utf8Length(const unsigned char* s, size_t n) {
-  const unsigned char c = s[0];
-  auto cont = [&](size_t i) { return i < n && (s[i] & 0xC0) == 0x80; };
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && s[1] < 0xA0) return 0;   // overlong
-    if (c == 0xED && s[1] >= 0xA0) return 0;  // surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && s[1] < 0x90) return 0;   // overlong
-    if (c == 0xF4 && s[1] >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
 void WriteString(Writer& w, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  // Worst case: every byte becomes a six-character escape.
-  char* p = w.Reserve(s.size() * 6 + 2);
-  *p++ = '"';
-  const auto* bytes = reinterpret_cast<const unsigned char*>(s.data());
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = bytes[i];
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      *p++ = static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    if (c >= 0x80) {
-      const size_t len = Utf8Length(bytes + i, s.size() - i);
-      if (len == 0) {
-        p = std::copy_n("\\ufffd", 6, p);
-        ++i;
-      } else {
-        p = std::copy_n(s.data() + i, len, p);
-        i += len;
-      }
-      continue;
-    }
-    *p++ = '\\';
-    switch (c) {
-      case '"': *p++ = '"'; break;
-      case '\\': *p++ = '\\'; break;
-      case '\b': *p++ = 'b'; break;
-      case '\f': *p++ = 'f'; break;
-      case '\n': *p++ = 'n'; break;
-      case '\r': *p++ = 'r'; break;
-      case '\t': *p++ = 't'; break;
-      default:
-        p = std::copy_n("u00", 3, p);
-        *p++ = kHex[c >> 4];
-        *p++ = kHex[c & 0xF];
-    }
-    ++i;
-  }
-  *p++ = '"';
-  w.Advance(p);
+  w.Advance(WriteJsonString(s, w.Reserve(JsonStringMaxLength(s.size()))));
 }
 
 // ---- Nested lists ----
