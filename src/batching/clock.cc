@@ -14,29 +14,28 @@ RealClock* RealClock::Get() {
 SimulatedClock::SimulatedClock() : now_(TimePoint(std::chrono::hours(1000))) {}
 
 Clock::TimePoint SimulatedClock::Now() const {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(mu_);
   return now_;
 }
 
-void SimulatedClock::WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                               TimePoint deadline) {
-  Waiter self{lock.mutex(), &cv, deadline};
+void SimulatedClock::WaitUntil(Mutex& mu, CondVar& cv, TimePoint deadline) {
+  Waiter self{&mu, &cv, deadline};
   {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(mu_);
     if (now_ >= deadline) return;
     waiters_.push_back(&self);
   }
-  // `lock` stays held from the check above until wait() releases it, and Advance() takes
+  // `mu` stays held from the check above until Wait() releases it, and Advance() takes
   // that same mutex before notifying, so a wake-up cannot fall between the two.
-  cv.wait(lock);
-  std::lock_guard<std::mutex> guard(mu_);
+  cv.Wait(mu);
+  MutexLock guard(mu_);
   waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), &self), waiters_.end());
 }
 
 void SimulatedClock::Advance(Duration d) {
-  std::vector<std::pair<std::mutex*, std::condition_variable*>> due;
+  std::vector<std::pair<Mutex*, CondVar*>> due;
   {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(mu_);
     if (d > Duration::zero()) now_ += d;
     for (Waiter* w : waiters_) {
       if (w->deadline <= now_) due.emplace_back(w->mu, w->cv);
@@ -44,8 +43,8 @@ void SimulatedClock::Advance(Duration d) {
   }
   // Never hold mu_ while taking a waiter's mutex: the waiter takes them the other way round.
   for (auto [mu, cv] : due) {
-    std::lock_guard<std::mutex> guard(*mu);
-    cv->notify_all();
+    MutexLock guard(*mu);
+    cv->NotifyAll();
   }
 }
 

@@ -12,14 +12,16 @@
 //
 // Thread-safety: both clocks are thread-safe. REQUIRES for SimulatedClock: the mutex and the
 // condition variable passed to WaitUntil outlive any Advance()/SetTime() running concurrently
-// with that wait (true for a Dispatcher that is stopped before its clock dies).
+// with that wait (true for a Dispatcher that is stopped before its clock dies). Lock order:
+// a waiter's mutex before SimulatedClock::mu_; Advance never holds mu_ while it takes a
+// waiter's mutex.
 #ifndef BENTO_BATCHING_CLOCK_H_
 #define BENTO_BATCHING_CLOCK_H_
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <vector>
+
+#include "base/thread_annotations.h"
 
 namespace bento::batching {
 
@@ -32,12 +34,10 @@ class Clock {
 
   virtual TimePoint Now() const = 0;
 
-  // Blocks on `cv` (with `lock` held on entry and on return, released while blocked) until
+  // Blocks on `cv` (with `mu` held on entry and on return, released while blocked) until
   // this clock reaches `deadline`, `cv` is notified, or a spurious wake-up. The caller
   // re-checks its own state afterwards, as with any condition variable.
-  // REQUIRES: lock.owns_lock().
-  virtual void WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                         TimePoint deadline) = 0;
+  virtual void WaitUntil(Mutex& mu, CondVar& cv, TimePoint deadline) REQUIRES(mu) = 0;
 };
 
 // std::chrono::steady_clock.
@@ -47,9 +47,8 @@ class RealClock final : public Clock {
   static RealClock* Get();
 
   TimePoint Now() const override { return std::chrono::steady_clock::now(); }
-  void WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                 TimePoint deadline) override {
-    cv.wait_until(lock, deadline);
+  void WaitUntil(Mutex& mu, CondVar& cv, TimePoint deadline) REQUIRES(mu) override {
+    cv.WaitUntil(mu, deadline);
   }
 };
 
@@ -62,8 +61,7 @@ class SimulatedClock final : public Clock {
   SimulatedClock& operator=(const SimulatedClock&) = delete;
 
   TimePoint Now() const override;
-  void WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                 TimePoint deadline) override;
+  void WaitUntil(Mutex& mu, CondVar& cv, TimePoint deadline) REQUIRES(mu) override;
 
   // Moves time forward by `d` (>= 0) and wakes every waiter whose deadline has passed.
   void Advance(Duration d);
@@ -72,14 +70,14 @@ class SimulatedClock final : public Clock {
 
  private:
   struct Waiter {
-    std::mutex* mu;
-    std::condition_variable* cv;
+    Mutex* mu;
+    CondVar* cv;
     TimePoint deadline;
   };
 
-  mutable std::mutex mu_;
-  TimePoint now_;                // GUARDED_BY(mu_)
-  std::vector<Waiter*> waiters_;  // GUARDED_BY(mu_); each lives on its waiter's stack
+  mutable Mutex mu_;
+  TimePoint now_ GUARDED_BY(mu_);
+  std::vector<Waiter*> waiters_ GUARDED_BY(mu_);  // each lives on its waiter's stack
 };
 
 // Seconds as a double, for cost arithmetic.

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <thread>
 
+#include "base/thread_annotations.h"
+
 namespace bento::batching {
 namespace {
 
@@ -22,21 +24,22 @@ TEST(SimulatedClockTest, MovesOnlyWhenTold) {
 
 TEST(SimulatedClockTest, WaitUntilAPastDeadlineReturnsAtOnce) {
   SimulatedClock clock;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::unique_lock<std::mutex> lock(mu);
-  clock.WaitUntil(lock, cv, clock.Now());
-  EXPECT_TRUE(lock.owns_lock());
+  Mutex mu;
+  CondVar cv;
+  MutexLock lock(mu);
+  const Clock::TimePoint now = clock.Now();
+  clock.WaitUntil(mu, cv, now);  // returns at once (no Advance), still holding mu
+  EXPECT_EQ(clock.Now(), now);
 }
 
 TEST(SimulatedClockTest, AdvanceWakesAWaiter) {
   SimulatedClock clock;
-  std::mutex mu;
-  std::condition_variable cv;
+  Mutex mu;
+  CondVar cv;
   const Clock::TimePoint deadline = clock.Now() + milliseconds(10);
   std::thread waiter([&] {
-    std::unique_lock<std::mutex> lock(mu);
-    while (clock.Now() < deadline) clock.WaitUntil(lock, cv, deadline);
+    MutexLock lock(mu);
+    while (clock.Now() < deadline) clock.WaitUntil(mu, cv, deadline);
   });
   clock.Advance(milliseconds(3));  // not yet due: the waiter keeps waiting
   clock.Advance(milliseconds(7));  // due: wakes it (or it never slept)

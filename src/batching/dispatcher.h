@@ -16,14 +16,13 @@
 #ifndef BENTO_BATCHING_DISPATCHER_H_
 #define BENTO_BATCHING_DISPATCHER_H_
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "base/thread_annotations.h"
 #include "batching/batcher.h"
 #include "batching/clock.h"
 
@@ -62,17 +61,19 @@ class Dispatcher {
   const Executor executor_;
   Clock* const clock_;
 
-  mutable std::mutex mu_;
-  Batcher batcher_;           // GUARDED_BY(mu_)
-  std::deque<Batch> ready_;   // GUARDED_BY(mu_): formed, waiting for a worker
-  bool stopping_ = false;     // GUARDED_BY(mu_)
-  bool dispatch_done_ = false;  // GUARDED_BY(mu_): the dispatcher thread has drained
-  std::condition_variable dispatch_cv_;  // wakes the dispatcher: submit, completion, stop
-  std::condition_variable work_cv_;      // wakes workers: a ready batch, or done
+  mutable Mutex mu_;
+  Batcher batcher_ GUARDED_BY(mu_);
+  std::deque<Batch> ready_ GUARDED_BY(mu_);  // formed, waiting for a worker
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool dispatch_done_ GUARDED_BY(mu_) = false;  // the dispatcher thread has drained
+  CondVar dispatch_cv_;  // wakes the dispatcher: submit, completion, stop
+  CondVar work_cv_;      // wakes workers: a ready batch, or done
 
-  std::mutex stop_mu_;  // serialises Stop() callers; never held with mu_ by anyone else
-  std::thread dispatcher_;
-  std::vector<std::thread> workers_;
+  // Serialises Stop() callers, which join the threads; taken before mu_, and never held
+  // with mu_ by anyone else. The constructor starts the threads before any Stop().
+  Mutex stop_mu_ ACQUIRED_BEFORE(mu_);
+  std::thread dispatcher_ GUARDED_BY(stop_mu_);
+  std::vector<std::thread> workers_ GUARDED_BY(stop_mu_);
 };
 
 }  // namespace bento::batching

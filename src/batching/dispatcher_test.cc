@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/thread_annotations.h"
+
 namespace bento::batching {
 namespace {
 
@@ -32,25 +34,25 @@ class Answers {
  public:
   DoneCallback For(std::string name) {
     return [this, name](StatusOr<TensorMap> r) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       got_.emplace(name, std::move(r));
-      cv_.notify_all();
+      cv_.NotifyAll();
     };
   }
   StatusOr<TensorMap> Wait(const std::string& name) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return got_.count(name) > 0; });
+    MutexLock lock(mu_);
+    while (got_.count(name) == 0) cv_.Wait(mu_);
     return got_.at(name);
   }
   bool Has(const std::string& name) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return got_.count(name) > 0;
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, StatusOr<TensorMap>> got_;
+  Mutex mu_;
+  CondVar cv_;
+  std::map<std::string, StatusOr<TensorMap>> got_ GUARDED_BY(mu_);
 };
 
 TEST(DispatcherTest, EightThreadsGetTheirOwnAnswersOnARealClock) {
