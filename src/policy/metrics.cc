@@ -118,7 +118,7 @@ Histogram::Snapshot Histogram::snapshot() const {
 template <typename T>
 void Family<T>::Render(std::string_view type, std::string* out) const {
   *out += "# HELP " + name_ + " " + help_ + "\n# TYPE " + name_ + " " + std::string(type) + "\n";
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [values, child] : children_) {
     if constexpr (std::is_same_v<T, Histogram>) {
       auto snap = child->snapshot();
@@ -135,7 +135,7 @@ template class Family<Histogram>;
 
 Family<Counter>& MetricsRegistry::AddCounter(std::string name, std::string help,
                                              std::vector<std::string> labels) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   counters_.push_back(std::make_unique<Family<Counter>>(std::move(name), std::move(help),
                                                         std::move(labels)));
   return *counters_.back();
@@ -143,7 +143,7 @@ Family<Counter>& MetricsRegistry::AddCounter(std::string name, std::string help,
 
 Family<Gauge>& MetricsRegistry::AddGauge(std::string name, std::string help,
                                          std::vector<std::string> labels) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   gauges_.push_back(
       std::make_unique<Family<Gauge>>(std::move(name), std::move(help), std::move(labels)));
   return *gauges_.back();
@@ -152,7 +152,7 @@ Family<Gauge>& MetricsRegistry::AddGauge(std::string name, std::string help,
 Family<Histogram>& MetricsRegistry::AddHistogram(std::string name, std::string help,
                                                  std::vector<std::string> labels,
                                                  std::vector<double> bounds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   histograms_.push_back(std::make_unique<Family<Histogram>>(
       std::move(name), std::move(help), std::move(labels), std::move(bounds)));
   return *histograms_.back();
@@ -160,7 +160,7 @@ Family<Histogram>& MetricsRegistry::AddHistogram(std::string name, std::string h
 
 std::string MetricsRegistry::Render() const {
   std::string out;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& f : counters_) f->Render("counter", &out);
   for (const auto& f : gauges_) f->Render("gauge", &out);
   for (const auto& f : histograms_) f->Render("histogram", &out);
@@ -169,7 +169,7 @@ std::string MetricsRegistry::Render() const {
 }
 
 void MetricsRegistry::AddCollector(Collector collector) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   collectors_.push_back(std::move(collector));
 }
 

@@ -17,9 +17,10 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "base/thread_annotations.h"
 
 namespace bento::policy {
 
@@ -73,7 +74,7 @@ class Family {
 
   // REQUIRES: values.size() == number of label names.
   T& With(const std::vector<std::string>& values) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto& slot = children_[values];
     if (!slot) {
       if constexpr (std::is_same_v<T, Histogram>) slot = std::make_unique<T>(bounds_);
@@ -88,8 +89,9 @@ class Family {
   std::string name_, help_;
   std::vector<std::string> labels_;
   std::vector<double> bounds_;
-  mutable std::mutex mu_;  // guards children_ (the map, not the children's values)
-  std::map<std::vector<std::string>, std::unique_ptr<T>> children_;
+  mutable Mutex mu_;
+  // The map, not the children's values (atomics, updated with no lock).
+  std::map<std::vector<std::string>, std::unique_ptr<T>> children_ GUARDED_BY(mu_);
 };
 
 class MetricsRegistry {
@@ -111,11 +113,13 @@ class MetricsRegistry {
   std::string Render() const;
 
  private:
-  mutable std::mutex mu_;  // guards the vectors (families and collectors are only added)
-  std::vector<std::unique_ptr<Family<Counter>>> counters_;
-  std::vector<std::unique_ptr<Family<Gauge>>> gauges_;
-  std::vector<std::unique_ptr<Family<Histogram>>> histograms_;
-  std::vector<Collector> collectors_;
+  // Guards the vectors; families and collectors are only added, never removed, so a
+  // reference handed out stays valid without it.
+  mutable Mutex mu_;
+  std::vector<std::unique_ptr<Family<Counter>>> counters_ GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Family<Gauge>>> gauges_ GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Family<Histogram>>> histograms_ GUARDED_BY(mu_);
+  std::vector<Collector> collectors_ GUARDED_BY(mu_);
 };
 
 // Text-format helpers for metrics kept elsewhere (the batcher's stats): one histogram's

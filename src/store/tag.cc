@@ -2,10 +2,10 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <random>
 #include <string>
 
+#include "base/thread_annotations.h"
 #include "bento/model.h"
 
 namespace bento {
@@ -78,10 +78,10 @@ StatusOr<Tag> Tag::Parse(std::string_view text) {
 std::string Tag::NewVersion() {
   // The previous version as (milliseconds, random) — an 80-bit number — so that versions made
   // within one millisecond (or after the clock steps back) still increase.
-  static std::mutex mu;
-  static uint64_t last_ms = 0;     // GUARDED_BY(mu)
-  static uint32_t last_rand = 0;   // GUARDED_BY(mu)
-  static std::mt19937_64 rng{std::random_device{}()};  // GUARDED_BY(mu)
+  static Mutex mu;
+  static uint64_t last_ms GUARDED_BY(mu) = 0;
+  static uint32_t last_rand GUARDED_BY(mu) = 0;
+  static std::mt19937_64 rng GUARDED_BY(mu){std::random_device{}()};
 
   uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
@@ -89,7 +89,7 @@ std::string Tag::NewVersion() {
                 0xFFFFFFFFFFFFull;
   uint32_t rand = 0;
   {
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(mu);
     rand = static_cast<uint32_t>(rng());
     if (ms < last_ms || (ms == last_ms && rand <= last_rand)) {
       ms = last_ms;
