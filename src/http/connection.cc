@@ -67,7 +67,7 @@ class ReplySlot {
     }
     call_->Release();  // the handler is done: its concurrency slot is free
     call_.reset();
-    std::lock_guard<std::mutex> lock(state_->post_mu);
+    MutexLock lock(state_->post_mu);
     if (!state_->io_alive) return;
     if (auto connection = connection_.lock()) {
       connection->PostReply(sequence_, std::move(response));
@@ -98,14 +98,14 @@ Connection::Connection(std::shared_ptr<ServerState> state, Socket socket)
 
 Connection::~Connection() {
   if (!registered_) return;
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(state_->mu);
   state_->connections.erase(id_);
-  if (state_->connections.empty()) state_->drained.notify_all();
+  if (state_->connections.empty()) state_->drained.NotifyAll();
 }
 
 void Connection::Start() {
   {
-    std::lock_guard<std::mutex> lock(state_->mu);
+    MutexLock lock(state_->mu);
     id_ = state_->next_connection_id++;
     state_->connections.emplace(id_, weak_from_this());
     registered_ = true;

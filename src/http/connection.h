@@ -23,14 +23,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "base/thread_annotations.h"
 #include "http/request.h"
 #include "http/server.h"
 #include "http/tls.h"
@@ -53,16 +52,16 @@ struct ServerState {
 
   std::atomic<bool> stopping{false};  // Shutdown began: no new requests, close after answer
 
-  std::mutex mu;  // guards the three fields below
-  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections;  // alive ones
-  uint64_t next_connection_id = 0;
-  bool force_drain = false;           // Shutdown should stop waiting for connections
-  std::condition_variable drained;    // notified when `connections` empties or force_drain
+  Mutex mu;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections GUARDED_BY(mu);  // alive
+  uint64_t next_connection_id GUARDED_BY(mu) = 0;
+  bool force_drain GUARDED_BY(mu) = false;  // Shutdown should stop waiting for connections
+  CondVar drained;  // notified, under mu, when `connections` empties or force_drain is set
 
   // Gate for reaching the io_context from threads that are not its own (Responders).
   // io_alive turns false, under post_mu, before the io_context is destroyed.
-  std::mutex post_mu;
-  bool io_alive = true;  // guarded by post_mu
+  Mutex post_mu;
+  bool io_alive GUARDED_BY(post_mu) = true;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

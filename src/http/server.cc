@@ -66,8 +66,8 @@ struct Server::Impl {
   void RunIoThread();
   // Waits until every connection is gone, up to `timeout` (zero: no limit), or until
   // force_drain. Returns true when they are all gone.
-  bool WaitDrained(std::chrono::milliseconds timeout);
-  std::vector<std::shared_ptr<Connection>> LiveConnections();
+  bool WaitDrained(std::chrono::milliseconds timeout) EXCLUDES(state->mu);
+  std::vector<std::shared_ptr<Connection>> LiveConnections() EXCLUDES(state->mu);
 
   net::io_context ioc;  // first member: destroyed last, after everything using it
   const int thread_count;
@@ -150,7 +150,7 @@ void Server::Impl::RunIoThread() {
 
 std::vector<std::shared_ptr<Connection>> Server::Impl::LiveConnections() {
   std::vector<std::shared_ptr<Connection>> live;
-  std::lock_guard<std::mutex> lock(state->mu);
+  MutexLock lock(state->mu);
   for (const auto& [id, weak] : state->connections) {
     if (auto connection = weak.lock()) live.push_back(std::move(connection));
   }
@@ -158,12 +158,14 @@ std::vector<std::shared_ptr<Connection>> Server::Impl::LiveConnections() {
 }
 
 bool Server::Impl::WaitDrained(std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(state->mu);
-  auto done = [this] { return state->connections.empty() || state->force_drain; };
-  if (timeout.count() > 0) {
-    state->drained.wait_for(lock, timeout, done);
-  } else {
-    state->drained.wait(lock, done);
+  MutexLock lock(state->mu);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!state->connections.empty() && !state->force_drain) {
+    if (timeout.count() > 0) {
+      if (!state->drained.WaitUntil(state->mu, deadline)) break;
+    } else {
+      state->drained.Wait(state->mu);
+    }
   }
   return state->connections.empty();
 }
@@ -234,7 +236,7 @@ void Server::Shutdown() {
     s.acceptor.close(ignored);
   }
   // From here on Responders must not touch the io_context, which ~Impl destroys.
-  std::lock_guard<std::mutex> lock(s.state->post_mu);
+  MutexLock lock(s.state->post_mu);
   s.state->io_alive = false;
 }
 
@@ -249,9 +251,9 @@ int Server::RunUntilSignal() {
     signals.async_wait([state = s.state](const ErrorCode& ec2, int) {
       if (ec2) return;
       spdlog::warn("second signal: closing connections now");
-      std::lock_guard<std::mutex> lock(state->mu);
+      MutexLock lock(state->mu);
       state->force_drain = true;
-      state->drained.notify_all();
+      state->drained.NotifyAll();
     });
     first_signal.set_value();
   });

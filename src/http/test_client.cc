@@ -152,19 +152,23 @@ std::unique_ptr<Server> StartServer(ServerOptions options, Handler handler,
 }
 
 void Parked::Add(Responder responder) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   responders_.push_back(std::move(responder));
   ++total_;
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 bool Parked::WaitFor(size_t n) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, std::chrono::seconds(5), [&] { return total_ >= n; });
+  MutexLock lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (total_ < n) {
+    if (!cv_.WaitUntil(mu_, deadline)) return total_ >= n;
+  }
+  return true;
 }
 
 Responder Parked::Take() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Responder responder = std::move(responders_.front());
   responders_.erase(responders_.begin());
   return responder;

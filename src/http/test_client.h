@@ -5,8 +5,6 @@
 #define BENTO_HTTP_TEST_CLIENT_H_
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -15,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/thread_annotations.h"
 #include "http/server.h"
 
 namespace bento::http::testing {
@@ -85,10 +84,10 @@ class Parked {
   Responder Take();
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Responder> responders_;
-  size_t total_ = 0;
+  Mutex mu_;
+  CondVar cv_;  // notified, under mu_, when a responder is added
+  std::vector<Responder> responders_ GUARDED_BY(mu_);
+  size_t total_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace bento::http::testing
