@@ -8,6 +8,7 @@
 #   make soak    10 minutes at ~70% of capacity: zero errors, memory start vs end (SOAK_SECONDS)
 #   make test-asan, make test-tsan   the unit and end-to-end tests on a sanitizer build
 #   make fuzz    each libFuzzer target for FUZZ_SECONDS (default 60); see scripts/fuzz
+#   make check-thread-safety   clang's -Wthread-safety over the annotated locks, into build-tsa/
 
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
@@ -15,7 +16,8 @@ CMAKE_FLAGS ?=
 VENV := .venv
 export BENTOML_HOME ?= $(HOME)/bentoml
 
-.PHONY: deps build models test unit-test e2e-test serve bench soak clean test-asan test-tsan fuzz
+.PHONY: deps build models test unit-test e2e-test serve bench soak clean test-asan test-tsan fuzz \
+	check-thread-safety
 
 deps:
 	@scripts/install-deps
@@ -54,6 +56,9 @@ test-tsan: deps
 
 fuzz: deps
 	scripts/fuzz
+
+check-thread-safety: deps
+	CMAKE_FLAGS="$(CMAKE_FLAGS)" scripts/check-thread-safety
 
 clean:
 	rm -rf $(BUILD_DIR)
