@@ -6,9 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <mutex>
 
 #include "base/fs.h"
+#include "base/thread_annotations.h"
 #include "kserve/grpc_codec.h"
 #include "http/request_id.h"
 #include "inference.grpc.pb.h"
@@ -86,7 +86,7 @@ struct InferCall {
   // Answers once; later answers are dropped.
   void Complete(StatusOr<InferResponse> result) {
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(mu);
       if (finished) return;
       finished = true;
       size_t bytes = 0;
@@ -100,11 +100,11 @@ struct InferCall {
     if (armed) alarm.Cancel();
   }
 
-  std::mutex mu;
-  bool finished = false;  // guarded by mu; request and response are gone once it is true
+  Mutex mu;
+  bool finished GUARDED_BY(mu) = false;  // request and response are gone once it is true
   ServerUnaryReactor* const reactor;
-  const inference::ModelInferRequest* const request;
-  inference::ModelInferResponse* const response;
+  const inference::ModelInferRequest* const request PT_GUARDED_BY(mu);
+  inference::ModelInferResponse* const response PT_GUARDED_BY(mu);
   const std::shared_ptr<policy::Call> call;  // holds the concurrency slot until dropped
   grpc::Alarm alarm;                         // the deadline, when `armed`
   bool armed = false;                        // set before the call reaches a worker
@@ -272,7 +272,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
     app_.Post(std::string(kServicePath) + "ModelInfer", [this, state] {
       std::string name, version;
       {
-        std::lock_guard<std::mutex> lock(state->mu);
+        MutexLock lock(state->mu);
         if (state->finished) return;  // the deadline passed while it waited
         name = state->request->model_name();
         version = state->request->model_version();
@@ -280,7 +280,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
       protocol_.Infer(
           name, version,
           [state]() -> StatusOr<InferRequest> {
-            std::lock_guard<std::mutex> lock(state->mu);
+            MutexLock lock(state->mu);
             if (state->finished) return DeadlineExceededError("the call already timed out");
             return FromProto(*state->request);
           },
