@@ -207,15 +207,17 @@ struct ParamTraits<File> {
 
 // ---- results -----------------------------------------------------------------------------
 
+// The one JSON writer of every answer (tensor/json_codec.h): NaN, Infinity and -Infinity as
+// bare tokens, as Python's json module writes them, and invalid UTF-8 as U+FFFD.
 Status EncodeTensorJson(const Tensor& tensor, std::string* out);
+std::string EncodeJson(const Json& value);
 
 template <typename R>
 struct ResultTraits {
   static ResultInfo Info() { return {"application/json", Json::object()}; }
   static StatusOr<Result> Encode(R&& value) {
-    // Json, vectors of Json, numbers...: anything nlohmann can serialize.
-    return Result{"application/json",
-                  Json(std::forward<R>(value)).dump(-1, ' ', false, Json::error_handler_t::replace)};
+    // Json, vectors of Json, numbers...: anything nlohmann can hold.
+    return Result{"application/json", EncodeJson(Json(std::forward<R>(value)))};
   }
 };
 template <>

@@ -61,7 +61,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "batching/clock.h"
+#include "base/clock.h"
 #include "batching/concat.h"
 #include "batching/cost_model.h"
 #include "batching/stats.h"

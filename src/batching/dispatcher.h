@@ -24,7 +24,7 @@
 
 #include "base/thread_annotations.h"
 #include "batching/batcher.h"
-#include "batching/clock.h"
+#include "base/clock.h"
 
 namespace bento::batching {
 

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <optional>
 
+#include "tensor/json_codec.h"
+
 namespace bento::kserve {
 namespace {
 
@@ -10,7 +12,11 @@ using serving::ApiDef;
 using serving::Reply;
 using serving::ReplyCallback;
 
-Reply JsonReply(const Json& json) { return Reply{"application/json", json.dump(), {}}; }
+Reply JsonReply(const Json& json) {
+  Reply reply;
+  EncodeJsonValue(json, &reply.body);
+  return reply;
+}
 
 Json SpecsJson(const std::vector<TensorSpec>& specs) {
   Json out = Json::array();

@@ -6,8 +6,6 @@
 namespace bento::policy {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 const std::vector<std::string> kCountedLabels = {"endpoint", "service_name", "service_version",
                                                  "http_response_code"};
 
@@ -58,7 +56,7 @@ Call::Call(std::shared_ptr<Shared> shared, const CallInfo& info, Status status, 
       status_(std::move(status)),
       holds_slot_(counted),
       deadline_(deadline),
-      start_(info.start) {
+      start_(info.start ? *info.start : shared_->options.clock->Now()) {
   if (shared_->options.access_log) {
     transport_ = info.transport;
     method_ = info.method;
@@ -95,7 +93,7 @@ void Call::SetEndpoint(std::string endpoint) {
 void Call::Finish(int http_status, size_t bytes) {
   if (finished_.exchange(true)) return;
   const AdmissionOptions& o = shared_->options;
-  double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  double seconds = ToSeconds(o.clock->Now() - start_);
   if (!endpoint_.empty()) {
     std::vector<std::string> labels = {endpoint_, o.service_name, o.service_version,
                                        std::to_string(http_status)};
@@ -138,8 +136,9 @@ std::shared_ptr<Call> Admission::Admit(const CallInfo& info) {
     }
     counted = true;
   }
-  Call::TimePoint deadline = o.request_timeout.count() > 0 ? Clock::now() + o.request_timeout
-                                                           : Call::TimePoint::max();
+  Call::TimePoint deadline = o.request_timeout.count() > 0
+                                ? o.clock->Now() + o.request_timeout
+                                : Call::TimePoint::max();
   return make(OkStatus(), counted, deadline);
 }
 

@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.h"
 #include "bento/status.h"
 #include "policy/metrics.h"
 
@@ -53,6 +54,9 @@ struct AdmissionOptions {
   // The request metrics' service_name and service_version labels.
   std::string service_name = "bento";
   std::string service_version = "not available";
+  // Deadlines and durations are read from this clock (a SimulatedClock in tests); it must
+  // outlive every Call.
+  const Clock* clock = RealClock::Get();
 };
 
 // How the policy treats a call; the transport classifies it with HttpClass or GrpcClass.
@@ -72,8 +76,9 @@ struct CallInfo {
   // The Authorization header or `authorization` metadata; nullopt when absent.
   std::optional<std::string_view> authorization;
   CallClass call_class = CallClass::kApi;
-  // When the request began to arrive (the access log's time counts from here).
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  // When the request began to arrive (its duration counts from here); unset: at Admit, on the
+  // Admission's clock.
+  std::optional<Clock::TimePoint> start;
 };
 
 class Admission;
@@ -82,7 +87,7 @@ class Admission;
 // transport until the answer is written, and by the handler's completion until it answers.
 class Call {
  public:
-  using TimePoint = std::chrono::steady_clock::time_point;
+  using TimePoint = Clock::TimePoint;
   ~Call();  // releases the concurrency slot, if still held
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;

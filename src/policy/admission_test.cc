@@ -76,13 +76,16 @@ TEST(AdmissionTest, ConcurrencyLimitCountsApiCallsUntilReleased) {
 
 TEST(AdmissionTest, DeadlineFollowsTheTimeout) {
   auto metrics = std::make_shared<MetricsRegistry>();
-  Admission timed({.request_timeout = std::chrono::milliseconds(250), .access_log = false},
+  SimulatedClock clock;
+  Admission timed({.request_timeout = std::chrono::milliseconds(250),
+                   .access_log = false,
+                   .clock = &clock},
                   metrics);
-  auto before = std::chrono::steady_clock::now();
   auto call = timed.Admit(Api());
-  EXPECT_GE(call->deadline(), before + std::chrono::milliseconds(250));
-  EXPECT_LE(call->deadline(), std::chrono::steady_clock::now() + std::chrono::milliseconds(250));
+  EXPECT_EQ(call->deadline(), clock.Now() + std::chrono::milliseconds(250));
   EXPECT_EQ(call->timeout_ms(), 250);
+  clock.Advance(std::chrono::milliseconds(100));
+  EXPECT_EQ(timed.Admit(Api())->deadline(), clock.Now() + std::chrono::milliseconds(250));
 
   auto other = std::make_shared<MetricsRegistry>();
   Admission untimed({.request_timeout = std::chrono::milliseconds(0), .access_log = false},

@@ -85,4 +85,10 @@ Status EncodeTensorJson(const Tensor& tensor, std::string* out) {
   return EncodeJsonTensor(tensor, out);
 }
 
+std::string EncodeJson(const Json& value) {
+  std::string out;
+  EncodeJsonValue(value, &out);
+  return out;
+}
+
 }  // namespace bento::detail

@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 
+#include "bento/json.h"
 #include "bento/status.h"
 #include "bento/tensor.h"
 
@@ -63,6 +64,12 @@ StatusOr<std::map<std::string, Tensor>> DecodeJsonTensors(std::string_view body,
 // Fails only for dtypes JSON cannot carry (complex, undefined) or a tensor whose byte size
 // does not match its shape; `*out` is then left as it was.
 Status EncodeJsonTensor(const Tensor& tensor, std::string* out);
+
+// Appends `value` as compact JSON, with the rules above for floats (NaN, Infinity and
+// -Infinity as bare tokens, integral floats with ".0") and strings (invalid UTF-8 becomes
+// U+FFFD): the one writer of every JSON answer, so a float reads the same whether an API
+// returns a Tensor or a Json.
+void EncodeJsonValue(const Json& value, std::string* out);
 
 }  // namespace bento
 

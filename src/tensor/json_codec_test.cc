@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -571,6 +572,40 @@ TEST(JsonSimdjsonTest, DecodesAValueInsideADocument) {
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->shape(), (Shape{1, 3}));
   EXPECT_EQ(Values<int32_t>(*t), (std::vector<int32_t>{1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace bento
+
+namespace bento {
+namespace {
+
+TEST(EncodeJsonValueTest, FollowsTheTensorWritersRules) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  Json value = {{"b", {true, false, nullptr}},
+                {"f", {1.0, 0.1, -2.5e-8, nan, inf, -inf}},
+                {"i", {-3, 0, uint64_t{18446744073709551615u}}},
+                {"s", "caf\xc3\xa9 \"q\" \xff\n"},
+                {"o", Json::object()},
+                {"a", Json::array()}};
+  std::string out;
+  EncodeJsonValue(value, &out);
+  EXPECT_EQ(out,
+            "{\"a\":[],\"b\":[true,false,null],"
+            "\"f\":[1.0,0.1,-2.5e-08,NaN,Infinity,-Infinity],"
+            "\"i\":[-3,0,18446744073709551615],\"o\":{},"
+            "\"s\":\"caf\xc3\xa9 \\\"q\\\" \\ufffd\\n\"}");
+  // A float reads the same whether it is answered as a tensor or as a Json value.
+  std::string tensor;
+  ASSERT_TRUE(EncodeJsonTensor(Tensor::Of<double>({3}, {nan, 1.0, -inf}), &tensor).ok());
+  std::string json;
+  EncodeJsonValue(Json::array({nan, 1.0, -inf}), &json);
+  EXPECT_EQ(tensor, json);
+  // Appends, as the tensor writer does.
+  std::string prefix = "x=";
+  EncodeJsonValue(Json(7), &prefix);
+  EXPECT_EQ(prefix, "x=7");
 }
 
 }  // namespace

@@ -193,7 +193,70 @@ Status Encode(const Tensor& t, std::string* out) {
   return OkStatus();
 }
 
+void WriteValue(Writer& w, const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::null:
+    case Json::value_t::discarded:
+    case Json::value_t::binary: {  // nlohmann's binary values have no JSON text form
+      char* p = w.Reserve(4);
+      w.Advance(std::copy_n("null", 4, p));
+      break;
+    }
+    case Json::value_t::boolean: {
+      char* p = w.Reserve(5);
+      w.Advance(value.get<bool>() ? std::copy_n("true", 4, p) : std::copy_n("false", 5, p));
+      break;
+    }
+    case Json::value_t::number_integer: {
+      char* p = w.Reserve(kMaxNumberChars);
+      w.Advance(std::to_chars(p, p + kMaxNumberChars, value.get<int64_t>()).ptr);
+      break;
+    }
+    case Json::value_t::number_unsigned: {
+      char* p = w.Reserve(kMaxNumberChars);
+      w.Advance(std::to_chars(p, p + kMaxNumberChars, value.get<uint64_t>()).ptr);
+      break;
+    }
+    case Json::value_t::number_float:
+      w.Advance(WriteFloat(w.Reserve(kMaxNumberChars), value.get<double>()));
+      break;
+    case Json::value_t::string:
+      WriteString(w, value.get_ref<const std::string&>());
+      break;
+    case Json::value_t::array: {
+      w.Put('[');
+      bool first = true;
+      for (const auto& item : value) {
+        if (!first) w.Put(',');
+        first = false;
+        WriteValue(w, item);
+      }
+      w.Put(']');
+      break;
+    }
+    case Json::value_t::object: {
+      w.Put('{');
+      bool first = true;
+      for (const auto& [key, item] : value.items()) {
+        if (!first) w.Put(',');
+        first = false;
+        WriteString(w, key);
+        w.Put(':');
+        WriteValue(w, item);
+      }
+      w.Put('}');
+      break;
+    }
+  }
+}
+
 }  // namespace
+
+void EncodeJsonValue(const Json& value, std::string* out) {
+  Writer w(out, 64);
+  WriteValue(w, value);
+  w.Finish();
+}
 
 Status EncodeJsonTensor(const Tensor& tensor, std::string* out) {
   const size_t size = out->size();

@@ -1,10 +1,10 @@
-#include "batching/clock.h"
+#include "base/clock.h"
 
 #include <algorithm>
 #include <cmath>
 #include <utility>
 
-namespace bento::batching {
+namespace bento {
 
 RealClock* RealClock::Get() {
   static RealClock* clock = new RealClock();
@@ -57,4 +57,4 @@ Clock::Duration FromSecondsCeil(double seconds) {
       std::chrono::duration<double>(std::min(seconds, kMaxSeconds)));
 }
 
-}  // namespace bento::batching
+}  // namespace bento

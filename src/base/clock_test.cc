@@ -1,4 +1,4 @@
-#include "batching/clock.h"
+#include "base/clock.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include "base/thread_annotations.h"
 
-namespace bento::batching {
+namespace bento {
 namespace {
 
 using std::chrono::milliseconds;
@@ -54,4 +54,4 @@ TEST(ClockTest, FromSecondsCeilNeverRoundsDown) {
 }
 
 }  // namespace
-}  // namespace bento::batching
+}  // namespace bento

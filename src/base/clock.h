@@ -1,5 +1,5 @@
-// Clock: the batching layer's seam over time, so that the dispatch policy runs on a simulated
-// clock in tests and never sleeps there.
+// Clock: bento's seam over time, so that time-driven policy (the batcher's dispatch rule,
+// the admission deadline) runs on a simulated clock in tests and never sleeps there.
 //
 // A Clock tells the time (a steady time_point) and waits on a condition variable until a
 // deadline on that clock. RealClock does both with std::chrono::steady_clock. SimulatedClock's
@@ -15,15 +15,15 @@
 // with that wait (true for a Dispatcher that is stopped before its clock dies). Lock order:
 // a waiter's mutex before SimulatedClock::mu_; Advance never holds mu_ while it takes a
 // waiter's mutex.
-#ifndef BENTO_BATCHING_CLOCK_H_
-#define BENTO_BATCHING_CLOCK_H_
+#ifndef BENTO_BASE_CLOCK_H_
+#define BENTO_BASE_CLOCK_H_
 
 #include <chrono>
 #include <vector>
 
 #include "base/thread_annotations.h"
 
-namespace bento::batching {
+namespace bento {
 
 class Clock {
  public:
@@ -86,6 +86,6 @@ inline double ToSeconds(Clock::Duration d) { return std::chrono::duration<double
 // is never early. Negative values become zero.
 Clock::Duration FromSecondsCeil(double seconds);
 
-}  // namespace bento::batching
+}  // namespace bento
 
-#endif  // BENTO_BATCHING_CLOCK_H_
+#endif  // BENTO_BASE_CLOCK_H_
