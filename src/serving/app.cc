@@ -146,10 +146,12 @@ void App::Handle(http::HttpRequest&& request, http::Responder respond) {
     respond(http::HttpResponse{200, "application/json", {}, openapi_});
     return;
   }
-  std::string allowed;  // methods of the routes that match the path
+  std::string allowed;                // methods of the routes that match the path
+  const ApiDef* path_match = nullptr;  // the first of those routes
   for (const auto& api : service_.apis) {
     std::vector<std::pair<std::string, std::string>> params;
     if (!MatchRoute(api.route, path, &params)) continue;
+    if (path_match == nullptr) path_match = &api;
     bool method_ok = false;
     for (const auto& m : api.methods) {
       method_ok |= m == request.method || (m == "GET" && request.method == "HEAD");
@@ -161,15 +163,9 @@ void App::Handle(http::HttpRequest&& request, http::Responder respond) {
     HandleApi(api, std::move(request), std::move(respond));
     return;
   }
-  if (!allowed.empty()) {
+  if (path_match != nullptr) {
     // The route exists, with other methods; counted under the path's first route.
-    for (const auto& api : service_.apis) {
-      std::vector<std::pair<std::string, std::string>> params;
-      if (request.call && MatchRoute(api.route, path, &params)) {
-        request.call->SetEndpoint(api.route);
-        break;
-      }
-    }
+    if (request.call) request.call->SetEndpoint(path_match->route);
     http::HttpResponse r = JsonError(405, "method " + request.method + " not allowed on " +
                                               path + "; use " + allowed);
     r.headers.emplace_back("Allow", allowed);

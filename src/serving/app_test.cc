@@ -108,3 +108,38 @@ TEST(AppTest, MetricsCountRoutedRequestsByCode) {
 
 }  // namespace
 }  // namespace bento::serving
+
+namespace bento::serving {
+namespace {
+
+TEST(AppTest, RouteTemplatesCaptureSegmentsAndAnswer405WithAllow) {
+  ServiceDef def;
+  def.name = "t";
+  for (const char* method : {"GET", "POST"}) {
+    ApiDef api;
+    api.name = std::string("echo_") + method;
+    api.route = method == std::string("GET") ? "/m/{model}/v/{version}" : "/m/{model}/infer";
+    api.methods = {method};
+    api.content_types.clear();
+    api.handler = [](const http::HttpRequest& request, ReplyCallback done) {
+      done(Reply{"text/plain", std::string(request.PathParam("model")) + "|" +
+                                   std::string(request.PathParam("version"))});
+    };
+    def.apis.push_back(api);
+  }
+  App app(std::move(def), {.workers = 1});
+  auto got = testing::Call(app, testing::Request("GET", "/m/resnet/v/3"));
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, "resnet|3");
+  EXPECT_EQ(testing::Call(app, testing::Request("POST", "/m/a%2Fb/infer")).body, "a%2Fb|");
+  auto wrong = testing::Call(app, testing::Request("GET", "/m/resnet/infer"));
+  EXPECT_EQ(wrong.status, 405);
+  ASSERT_EQ(wrong.headers.size(), 1u);
+  EXPECT_EQ(wrong.headers[0], (std::pair<std::string, std::string>{"Allow", "POST"}));
+  for (const char* path : {"/m//infer", "/m/resnet/infer/", "/m/resnet", "/m/resnet/v/3/x"}) {
+    EXPECT_EQ(testing::Call(app, testing::Request("POST", path)).status, 404) << path;
+  }
+}
+
+}  // namespace
+}  // namespace bento::serving
