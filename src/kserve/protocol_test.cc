@@ -3,31 +3,23 @@
 #include "kserve/protocol.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <future>
 
-#include "base/fs.h"
 #include "runtime/test_models.h"
 
 namespace bento::kserve {
 namespace {
 
-namespace stdfs = std::filesystem;
-
 class ProtocolTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    home_ = *fs::MakeTempDir(stdfs::temp_directory_path(), "bento-kserve-test-");
-    ::setenv("BENTOML_HOME", home_.c_str(), 1);
     ASSERT_TRUE(onnx::save_model("add", onnx::ModelBytes{testing::AddModel(4)}).ok());
     manager::ManagerOptions options;
     options.session_options.intra_op_num_threads = 1;
     models_ = *manager::ModelManager::Create({"add"}, options);
     protocol_ = std::make_unique<Protocol>(*models_);
   }
-  void TearDown() override { (void)fs::RemoveAll(home_); }
-
   StatusOr<InferResponse> Infer(std::string_view name, std::vector<float> x,
                                 std::vector<std::string> outputs = {}) {
     std::promise<StatusOr<InferResponse>> promise;
@@ -47,7 +39,7 @@ class ProtocolTest : public ::testing::Test {
     return promise.get_future().get();
   }
 
-  stdfs::path home_;
+  testing::ScopedStore store_;
   std::unique_ptr<manager::ModelManager> models_;
   std::unique_ptr<Protocol> protocol_;
 };

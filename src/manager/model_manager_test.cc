@@ -3,8 +3,6 @@
 #include "manager/model_manager.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-
 #include <future>
 #include <thread>
 
@@ -19,8 +17,6 @@ namespace stdfs = std::filesystem;
 class ModelManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    home_ = *fs::MakeTempDir(stdfs::temp_directory_path(), "bento-manager-test-");
-    ::setenv("BENTOML_HOME", home_.c_str(), 1);
     ASSERT_TRUE(onnx::save_model("add", onnx::ModelBytes{testing::AddModel(4)}).ok());
     onnx::SaveOptions batchable;
     batchable.signatures = {{"run", Signature{.batchable = true}}};
@@ -28,8 +24,6 @@ class ModelManagerTest : public ::testing::Test {
                                  batchable)
                     .ok());
   }
-  void TearDown() override { (void)fs::RemoveAll(home_); }
-
   static ManagerOptions Options() {
     ManagerOptions options;
     options.session_options.intra_op_num_threads = 1;
@@ -46,7 +40,7 @@ class ModelManagerTest : public ::testing::Test {
     return promise.get_future().get();
   }
 
-  stdfs::path home_;
+  testing::ScopedStore store_;
 };
 
 TEST_F(ModelManagerTest, CreateResolvesTagsAndRefusesBadOnes) {

@@ -2,9 +2,14 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <stdlib.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <vector>
+
+#include "base/fs.h"
 
 namespace bento::testing {
 
@@ -69,6 +74,18 @@ std::string StringIdentityModel() {
   node->add_output("y");
   return model.SerializeAsString();
 }
+
+ScopedStore::ScopedStore() {
+  auto home = fs::MakeTempDir(std::filesystem::temp_directory_path(), "bento-test-store-");
+  if (!home.ok()) {
+    std::fprintf(stderr, "ScopedStore: %s\n", home.status().ToString().c_str());
+    std::abort();
+  }
+  home_ = std::move(*home);
+  ::setenv("BENTOML_HOME", home_.c_str(), 1);
+}
+
+ScopedStore::~ScopedStore() { (void)fs::RemoveAll(home_); }
 
 std::filesystem::path SourceDir() {
   const char* dir = std::getenv("BENTO_SOURCE_DIR");

@@ -18,6 +18,20 @@ std::string AddModel(int n, const std::filesystem::path& dir = {},
 // dims (zero included) are accepted. Returns the serialized model.
 std::string StringIdentityModel();
 
+// A temporary model store for one test: made on construction and pointed at by
+// $BENTOML_HOME, removed with everything in it on destruction.
+class ScopedStore {
+ public:
+  ScopedStore();
+  ~ScopedStore();
+  ScopedStore(const ScopedStore&) = delete;
+  ScopedStore& operator=(const ScopedStore&) = delete;
+  const std::filesystem::path& home() const { return home_; }
+
+ private:
+  std::filesystem::path home_;
+};
+
 // The repository root (BENTO_SOURCE_DIR, set by ctest) and the npm-installed OCR models.
 std::filesystem::path SourceDir();
 std::filesystem::path OcrModel(const std::string& file);
