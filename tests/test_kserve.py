@@ -262,3 +262,20 @@ def test_grpc_bad_requests_get_clear_status_codes(server):
     x.set_data_from_numpy(np.ones((59,), dtype=np.float32))
     x.set_shape([3, 4, 5])
     assert code_of(lambda: client.infer("absf", [x])) == invalid
+
+
+def test_unknown_models_use_tritons_wording(server):
+    """Triton's clients check these texts (its own examples do, with startswith)."""
+    http = httpclient.InferenceServerClient(f"127.0.0.1:{server.port}")
+    grpc_client = grpcclient.InferenceServerClient(server.grpc)
+    for client in (http, grpc_client):
+        with pytest.raises(InferenceServerException) as e:
+            client.get_model_metadata("foo")
+        assert e.value.message().startswith("Request for unknown model: 'foo' is not found")
+        with pytest.raises(InferenceServerException) as e:
+            client.get_model_metadata("absf", model_version="99")
+        assert e.value.message().startswith(
+            "Request for unknown model: 'absf' version 99 is not found")
+    r = requests.post(f"http://127.0.0.1:{server.port}/v2/models/foo/infer", json={"inputs": []})
+    assert r.status_code == 404 and r.json() == {
+        "error": "Request for unknown model: 'foo' is not found"}

@@ -5,9 +5,12 @@
 namespace bento::kserve {
 namespace {
 
+// Triton's wording, which its clients check: "Request for unknown model: 'm' is not found",
+// "Request for unknown model: 'm' version 2 is not found".
 Status UnknownModel(std::string_view name, std::string_view version) {
-  return NotFoundError("unknown model '" + std::string(name) +
-                       (version.empty() ? "" : "' version '" + std::string(version)) + "'");
+  return NotFoundError("Request for unknown model: '" + std::string(name) + "'" +
+                       (version.empty() ? "" : " version " + std::string(version)) +
+                       " is not found");
 }
 
 ModelStatistics::Duration Read(const manager::InferStats::Duration& d) {

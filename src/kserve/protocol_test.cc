@@ -56,8 +56,10 @@ TEST_F(ProtocolTest, MetadataAndReadinessFollowTheManager) {
   EXPECT_EQ(meta->inputs.size(), 1u);
   EXPECT_EQ(meta->max_batch_size, 0);
   EXPECT_TRUE(protocol_->Metadata("add", meta->version).ok());
-  EXPECT_EQ(protocol_->Metadata("add", "nope").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(protocol_->Metadata("other", "").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(protocol_->Metadata("add", "nope").status(),
+            NotFoundError("Request for unknown model: 'add' version nope is not found"));
+  EXPECT_EQ(protocol_->Metadata("other", "").status(),
+            NotFoundError("Request for unknown model: 'other' is not found"));
   EXPECT_EQ(protocol_->ModelReady("other", "").code(), StatusCode::kNotFound);
   EXPECT_EQ(Protocol::Server().name, "bento");
 }
