@@ -58,23 +58,25 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--providers", args->providers,
                     "Execution providers in priority order (default CPUExecutionProvider)");
   serve->add_option("--threads", args->threads,
-                    "ONNX Runtime intra-op threads per model (0: one per core)");
+                    "ONNX Runtime intra-op threads per model (0: one per core)")
+      ->check(IntegerIn(0, 1024));
   serve->add_option("--max-batch-size", args->models.max_batch_size,
                     "Adaptive batching: most items per ONNX Runtime call, for models saved "
                     "with a batchable signature")
-      ->check(CLI::PositiveNumber)
+      ->check(IntegerIn(1, 65536))
       ->capture_default_str();
   serve->add_option("--max-latency-ms", args->models.max_latency_ms,
                     "Adaptive batching: a request's latency budget (queue + run); requests "
                     "that cannot meet it are shed with 503")
-      ->check(CLI::PositiveNumber)
+      ->check(NumberIn(0.1, 86400000))
       ->capture_default_str();
   serve->add_option("--grpc-port", args->grpc_port,
                     "Also serve the KServe v2 gRPC protocol (inference.GRPCInferenceService) "
-                    "on this port");
+                    "on this port (0 picks a free one)")
+      ->check(IntegerIn(0, 65535));
   serve->add_option("--max-inflight-batches", args->models.max_inflight_batches,
                     "Adaptive batching: batches that may run at once")
-      ->check(CLI::PositiveNumber)
+      ->check(IntegerIn(1, 256))
       ->capture_default_str();
   serve->add_option("--spinning", args->models.session_options.allow_spinning,
                     "Whether ONNX Runtime's idle threads spin waiting for work (ONNX Runtime's "

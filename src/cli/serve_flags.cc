@@ -1,5 +1,7 @@
 #include "cli/serve_flags.h"
 
+#include <charconv>
+
 #include "base/strings.h"
 
 namespace bento::cli {
@@ -10,10 +12,13 @@ std::string ParseSize(const std::string& text, size_t* out) {
   size_t pos = 0;
   unsigned long long value = 0;
   try {
+    // stoull would take "-5" and wrap it.
+    if (text.empty() || text[0] < '0' || text[0] > '9') throw std::invalid_argument(text);
     value = std::stoull(text, &pos);
   } catch (const std::exception&) {
     return "expected a size such as 1048576, 64MiB or 1GiB, got '" + text + "'";
   }
+  if (value == 0) return "must be more than 0 bytes, got '" + text + "'";
   std::string unit = AsciiLower(text.substr(pos));
   unsigned long long scale = 1;
   if (unit == "" || unit == "b") scale = 1;
@@ -25,7 +30,44 @@ std::string ParseSize(const std::string& text, size_t* out) {
   return "";
 }
 
+std::string Shown(double v) {
+  std::string s = std::to_string(v);
+  s.erase(s.find_last_not_of('0') + 1);
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
 }  // namespace
+
+CLI::Validator IntegerIn(long long lo, long long hi) {
+  std::string range = "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        long long v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < lo ||
+            v > hi) {
+          return "must be " + range + ", got '" + text + "'";
+        }
+        return "";
+      },
+      range);
+}
+
+CLI::Validator NumberIn(double lo, double hi) {
+  std::string range = "a number from " + Shown(lo) + " to " + Shown(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        double v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+            !(v >= lo && v <= hi)) {
+          return "must be " + range + ", got '" + text + "'";
+        }
+        return "";
+      },
+      range);
+}
 
 void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
   auto& http = options->http;
@@ -33,10 +75,13 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
   app.add_option("--host", http.host, "Address to bind; 0.0.0.0 exposes the server")
       ->capture_default_str();
   app.add_option("--port,-p", http.port, "Port to listen on (0 picks a free one)")
+      ->check(IntegerIn(0, 65535))
       ->capture_default_str();
-  app.add_option("--workers", options->app.workers,
-                 "API worker threads (0: one per core)")->capture_default_str();
+  app.add_option("--workers", options->app.workers, "API worker threads (0: one per core)")
+      ->check(IntegerIn(0, 1024))
+      ->capture_default_str();
   app.add_option("--io-threads", http.io_threads, "HTTP I/O threads (0: one per core)")
+      ->check(IntegerIn(0, 1024))
       ->capture_default_str();
   app.add_option_function<double>(
          "--timeout",
@@ -45,10 +90,10 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
                std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
          },
          "Request timeout in seconds; a slower answer is a 504 (default 60)")
-      ->check(CLI::PositiveNumber);
+      ->check(NumberIn(0.001, 86400));
   app.add_option("--max-concurrency", admission.max_concurrency,
                  "Requests served at once over every transport; more get 429 (0: unlimited)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(IntegerIn(0, 1000000))
       ->capture_default_str();
   app.add_option_function<std::string>(
       "--max-body-size",

@@ -14,6 +14,11 @@ namespace bento::cli {
 // Registers the flags on `app`; values land in `options` when `app` parses.
 void AddServeFlags(CLI::App& app, serving::ServeOptions* options);
 
+// Validators whose errors state the range: a whole number in [lo, hi], and a number in
+// [lo, hi]. Empty text, trailing characters and values that would wrap are errors too.
+CLI::Validator IntegerIn(long long lo, long long hi);
+CLI::Validator NumberIn(double lo, double hi);
+
 }  // namespace bento::cli
 
 #endif  // BENTO_CLI_SERVE_FLAGS_H_
