@@ -3,6 +3,7 @@ import concurrent.futures
 import json
 import os
 import signal
+import subprocess
 import time
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import Server, count_wrong_answers
+from conftest import BENTO, Server, count_wrong_answers
 
 
 @pytest.fixture
@@ -150,23 +151,6 @@ def test_sigterm_finishes_requests_in_flight(bento, ocr_cls_model):
     assert server.proc.wait(timeout=30) == 0
 
 
-def test_readyz_is_503_while_a_model_cannot_load(bento, ocr_cls_model):
-    tag = bento.save(ocr_cls_model, "broken")
-    path = bento.run("models", "get", tag, "-o", "path").stdout.strip()
-    with open(os.path.join(path, "saved_model.onnx"), "r+b") as f:
-        f.truncate(1000)  # corrupt the stored model after the save
-    server = Server(bento, tag)
-    try:
-        time.sleep(1.0)
-        assert server.proc.poll() is None  # the process does not crash
-        assert requests.get(server.url + "/livez").status_code == 200
-        assert requests.get(server.url + "/readyz").status_code == 503
-        r = requests.post(server.url + "/run", json={"x": _x().tolist()})
-        assert r.status_code == 503 and "not available" in r.json()["error"]
-    finally:
-        server.stop()
-
-
 def test_api_key_guards_apis_but_not_health(bento, ocr_cls_model):
     bento.save(ocr_cls_model, "ocr-cls")
     server = Server(bento, "ocr-cls", "--api-key", "s3cret")
@@ -187,3 +171,15 @@ def test_api_key_guards_apis_but_not_health(bento, ocr_cls_model):
         assert requests.get(server.url + "/v2/models/ocr-cls").status_code == 401
     finally:
         assert server.stop() == 0
+
+
+def test_a_server_with_nothing_to_serve_exits_non_zero(bento, ocr_cls_model):
+    """Every model failing to load (an unknown provider) stops bento serve with the reason,
+    instead of answering 503 for ever."""
+    bento.save(ocr_cls_model, "ocr-cls")
+    proc = subprocess.run([str(BENTO), "serve", "ocr-cls", "--port", "0", "--providers",
+                           "Bogus"], env=bento.env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "Bogus" in out and "nothing could be loaded" in out, out
+

@@ -41,8 +41,16 @@ int RunServe(const ServeArgs& args) {
   for (auto& route : kserve::HttpRoutes(protocol)) service.apis.push_back(std::move(route));
   std::vector<serving::TransportFactory> transports;
   if (args.grpc_port) transports.push_back(kserve::GrpcTransport(protocol, *args.grpc_port));
-  return serving::Serve(std::move(service), args.serve, [models] { (void)models->LoadAll(); },
-                        std::move(transports));
+  // Models that fail to load answer 503 with the reason while the others serve; when none
+  // loads, there is nothing to serve and bento serve exits 1.
+  auto load = [models] {
+    (void)models->LoadAll();
+    for (const auto& model : models->models()) {
+      if (model->Serving().ok()) return true;
+    }
+    return false;
+  };
+  return serving::Serve(std::move(service), args.serve, load, std::move(transports));
 }
 
 }  // namespace

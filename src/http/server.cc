@@ -8,7 +8,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <sys/resource.h>
-#include <future>
 #include <thread>
 
 #include "http/connection.h"
@@ -76,6 +75,10 @@ struct Server::Impl {
   net::steady_timer accept_timer;  // retries accept after EMFILE and the like
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> threads;
+
+  Mutex stop_mu;
+  bool stop_requested GUARDED_BY(stop_mu) = false;  // a signal came, or RequestStop
+  CondVar stop_cv;
   uint16_t port = 0;
   bool started = false;
   bool shut_down = false;
@@ -240,11 +243,16 @@ void Server::Shutdown() {
   s.state->io_alive = false;
 }
 
+void Server::RequestStop() {
+  Impl& s = *impl_;
+  MutexLock lock(s.stop_mu);
+  s.stop_requested = true;
+  s.stop_cv.NotifyAll();
+}
+
 int Server::RunUntilSignal() {
   Impl& s = *impl_;
   net::signal_set signals(s.ioc, SIGINT, SIGTERM);
-  std::promise<void> first_signal;
-  std::future<void> signalled = first_signal.get_future();
   signals.async_wait([&](const ErrorCode& ec, int number) {
     if (!ec) spdlog::info("signal {} received: finishing requests in flight", number);
     // A second signal stops waiting for requests in flight.
@@ -255,10 +263,13 @@ int Server::RunUntilSignal() {
       state->force_drain = true;
       state->drained.NotifyAll();
     });
-    first_signal.set_value();
+    RequestStop();
   });
   Start();
-  signalled.wait();
+  {
+    MutexLock lock(s.stop_mu);
+    while (!s.stop_requested) s.stop_cv.Wait(s.stop_mu);
+  }
   Shutdown();
   return 0;
 }

@@ -30,7 +30,8 @@
 // handed to the handler may outlive the Server; calling them late is harmless.
 //
 // Thread-safety: Start, Shutdown and RunUntilSignal are called from one controlling thread,
-// never from an I/O thread (a handler). port() may be called from any thread.
+// never from an I/O thread (a handler). port() and RequestStop() may be called from any
+// thread.
 #ifndef BENTO_HTTP_SERVER_H_
 #define BENTO_HTTP_SERVER_H_
 
@@ -101,8 +102,13 @@ class Server {
   // be started again.
   void Shutdown();
 
-  // Start(), wait for SIGTERM or SIGINT, Shutdown(); returns the exit code, 0.
+  // Start(), wait for SIGTERM or SIGINT (or RequestStop), Shutdown(); returns the exit
+  // code, 0.
   int RunUntilSignal();
+
+  // Makes RunUntilSignal shut down as a signal would: for a server that has nothing left to
+  // serve (every model failed to load, say). Idempotent.
+  void RequestStop();
 
  private:
   struct Impl;

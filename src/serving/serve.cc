@@ -2,11 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <thread>
 
 namespace bento::serving {
 
-int Serve(ServiceDef service, ServeOptions options, std::function<void()> load,
+int Serve(ServiceDef service, ServeOptions options, std::function<bool()> load,
           std::vector<TransportFactory> transports) {
   options.admission.service_name = service.name;
   options.admission.service_version = service.version;
@@ -30,13 +31,24 @@ int Serve(ServiceDef service, ServeOptions options, std::function<void()> load,
     started.push_back(std::move(*transport));
   }
   std::thread loader;
-  if (load) loader = std::thread(std::move(load));
+  std::atomic<bool> nothing_to_serve{false};
+  if (load) {
+    loader = std::thread([&, load = std::move(load)] {
+      if (load()) return;
+      nothing_to_serve = true;
+      (*server)->RequestStop();
+    });
+  }
   spdlog::info("serving {} at {}://{}:{} (Swagger UI at /, OpenAPI at /docs.json)",
                app.service().name, options.http.ssl_certfile.empty() ? "http" : "https",
                options.http.host, (*server)->port());
   int code = (*server)->RunUntilSignal();
   for (auto& t : started) t->Shutdown();
   if (loader.joinable()) loader.join();
+  if (nothing_to_serve) {
+    spdlog::error("stopped: nothing could be loaded to serve");
+    return 1;
+  }
   spdlog::info("stopped");
   return code;
 }

@@ -45,9 +45,10 @@ class Transport {
 using TransportFactory = std::function<StatusOr<std::unique_ptr<Transport>>(const ServeContext&)>;
 
 // `load` runs on a background thread once the server listens (so /livez answers and /readyz
-// says 503 while models load). Each of `transports` is started after the HTTP server binds;
-// a failure to start one stops Serve with exit code 1. Returns the process exit code.
-int Serve(ServiceDef service, ServeOptions options, std::function<void()> load = {},
+// says 503 while models load); when it returns false there is nothing to serve, and Serve
+// stops as on SIGTERM and returns 1. Each of `transports` is started after the HTTP server
+// binds; a failure to start one stops Serve with exit code 1. Returns the process exit code.
+int Serve(ServiceDef service, ServeOptions options, std::function<bool()> load = {},
           std::vector<TransportFactory> transports = {});
 
 }  // namespace bento::serving
