@@ -128,12 +128,17 @@ std::shared_ptr<Call> Admission::Admit(const CallInfo& info) {
   }
   bool counted = false;
   if (info.call_class == CallClass::kApi && o.max_concurrency > 0) {
-    if (shared_->in_flight.fetch_add(1, std::memory_order_relaxed) >= o.max_concurrency) {
-      shared_->in_flight.fetch_sub(1, std::memory_order_relaxed);
-      return make(ResourceExhaustedError(
-                      fmt::format("too many requests in flight (limit {})", o.max_concurrency)),
-                  false, Call::TimePoint::max());
-    }
+    // Take a slot only while one is free, so in_flight never exceeds the limit, even for a
+    // moment.
+    int current = shared_->in_flight.load(std::memory_order_relaxed);
+    do {
+      if (current >= o.max_concurrency) {
+        return make(ResourceExhaustedError(fmt::format("too many requests in flight (limit {})",
+                                                       o.max_concurrency)),
+                    false, Call::TimePoint::max());
+      }
+    } while (!shared_->in_flight.compare_exchange_weak(current, current + 1,
+                                                       std::memory_order_relaxed));
     counted = true;
   }
   Call::TimePoint deadline = o.request_timeout.count() > 0
