@@ -21,6 +21,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # BENTO_BUILD_DIR points the tests at another build (a sanitizer build, say); default build/.
 BIN = pathlib.Path(os.environ.get("BENTO_BUILD_DIR", ROOT / "build")).resolve() / "bin"
 BENTO = BIN / "bento"
+# Set by scripts/test-sanitized to "address" or "thread": the servers under test run several
+# times slower there, so tests that only need volume to show a bug run fewer rounds.
+SANITIZER = os.environ.get("BENTO_SANITIZER", "")
 OCR_MODELS = ROOT / ".deps" / "npm" / "node_modules" / "@gutenye" / "ocr-models" / "assets"
 ONNX_TESTDATA = pathlib.Path("/usr/share/libonnx-testdata/data")
 MOBILENET = ROOT / ".deps" / "models" / "mobilenet_v2"  # made by scripts/make-models
@@ -178,3 +181,30 @@ def https(server, cert):
 
 def tls_flags(cert, key="key.pem"):
     return ["--ssl-certfile", cert / "cert.pem", "--ssl-keyfile", cert / key]
+
+
+# --- No silent skips ----------------------------------------------------------------------
+# pytest runs with -rs, so every skip prints its reason. With BENTO_FAIL_ON_SKIP=1 (set by
+# .ci/run) a skip fails the run unless its reason starts with KNOWN_PROBLEM: a skip on CI is
+# either a known, named problem or a machine that is missing something it should have.
+KNOWN_PROBLEM = "known open problem"
+_unexpected_skips = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if not reason.removeprefix("Skipped: ").startswith(KNOWN_PROBLEM):
+            _unexpected_skips.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("BENTO_FAIL_ON_SKIP") == "1" and _unexpected_skips and exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if os.environ.get("BENTO_FAIL_ON_SKIP") == "1" and _unexpected_skips:
+        terminalreporter.section("unexpected skips (BENTO_FAIL_ON_SKIP=1)")
+        for line in _unexpected_skips:
+            terminalreporter.write_line(line)
