@@ -1,11 +1,14 @@
 """Adaptive batching end to end: a batchable real model under concurrent clients."""
 import concurrent.futures
 import json
+import threading
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import requests
+from onnx import TensorProto, helper, numpy_helper
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import Server, count_wrong_answers
@@ -48,9 +51,9 @@ def test_concurrent_requests_are_batched_and_answered_exactly(batched, ocr_cls_m
     assert {"bento_batch_queue_wait_seconds", "bento_batch_shed", "bento_batch_inflight"} <= names
 
 
-def test_a_bad_request_fails_alone(batched):
+def test_a_request_refused_before_the_batcher_fails_alone(batched):
     good = json.dumps({"x": np.zeros((1, 3, 48, 192), dtype=np.float32).tolist()})
-    bad = json.dumps({"x": np.zeros((1, 3, 48), dtype=np.float32).tolist()})
+    bad = json.dumps({"x": np.zeros((1, 3, 48), dtype=np.float32).tolist()})  # wrong rank
 
     def call(i):
         body = bad if i % 4 == 0 else good
@@ -60,6 +63,64 @@ def test_a_bad_request_fails_alone(batched):
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         results = list(pool.map(call, range(64)))
     assert all(code == (400 if is_bad else 200) for is_bad, code in results)
+
+
+def _counter(url, name):
+    text = requests.get(url + "/metrics").text
+    return sum(s.value for f in text_string_to_metric_families(text) if f.name == name
+               for s in f.samples if s.name == name + "_total")
+
+
+def _lookup_burst(server, table, rng):
+    """48 lookups, 24 of them at once; every sixth has an index past the table's end."""
+    requests_ = [rng.integers(0, 8, int(rng.integers(1, 4))) for _ in range(48)]
+    bad = set(range(0, 48, 6))
+    for i in bad:
+        requests_[i] = np.array([1, 99])  # 99: past the table's 8 rows
+    start = threading.Barrier(24)
+
+    def call(i):
+        if i < 24:
+            start.wait()  # arrive together, so that they share batches
+        return i, requests.post(server.url + "/run", json={"idx": requests_[i].tolist()})
+
+    with concurrent.futures.ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(call, range(48)))
+    for i, r in answers:
+        if i in bad:
+            assert 400 <= r.status_code < 500, (i, r.status_code, r.text)
+            assert "idx" in r.text or "indices" in r.text, r.text
+        else:
+            assert r.status_code == 200, (i, r.text)
+            np.testing.assert_array_equal(np.array(r.json()["y"], dtype=np.float32),
+                                          table[requests_[i]])
+
+
+def test_a_request_that_fails_inside_the_model_never_fails_its_batch(bento, tmp_path):
+    """A lookup table (Gather): an index past its end passes every check (right dtype, right
+    shape) and fails inside ONNX Runtime, taking its whole batch down. The batcher then runs
+    each request of that batch alone, so only the bad ones fail."""
+    table = np.arange(8 * 3, dtype=np.float32).reshape(8, 3)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "idx"], ["y"], axis=0)], "lookup",
+        [helper.make_tensor_value_info("idx", TensorProto.INT64, ["n"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])],
+        [numpy_helper.from_array(table, "table")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    onnx.save(model, tmp_path / "lookup.onnx")
+    bento.save(tmp_path / "lookup.onnx", "lookup", "--batchable")
+    server = Server(bento, "lookup", "--max-batch-size", "32", "--max-latency-ms", "5000")
+    server.wait_ready()
+    try:
+        rng = np.random.default_rng(4)
+        for _ in range(5):  # until a burst shows a shared batch failing: nearly always the first
+            _lookup_burst(server, table, rng)
+            if _counter(server.url, "bento_batch_retried") >= 2:
+                break
+        # The bad requests did share batches, which failed and were run again alone.
+        assert _counter(server.url, "bento_batch_retried") >= 2
+    finally:
+        assert server.stop() == 0
 
 
 def test_a_request_larger_than_max_batch_size_is_split(batched, ocr_cls_model):

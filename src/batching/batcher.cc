@@ -116,6 +116,15 @@ PollResult Batcher::Poll(Clock::TimePoint now, bool flush) {
       it = it->second->queue.empty() ? groups_.erase(it) : std::next(it);
     }
     if (inflight_.size() >= max_inflight) break;
+    if (!retries_.empty()) {
+      Retry retry = std::move(retries_.front());
+      retries_.pop_front();
+      if (retry.part.request->finished) continue;  // failed by another of its parts
+      InFlight batch{now, retry.part.count, {retry.part}, {}};
+      batch.parts[0].batch_offset = 0;
+      result.batches.push_back(Dispatch(std::move(batch), std::move(retry.inputs)));
+      continue;
+    }
     // Of the groups whose rule says "send", the one with the oldest request goes first.
     Group* pick = nullptr;
     for (auto& [key, group] : groups_) {
@@ -240,9 +249,14 @@ std::optional<Batch> Batcher::Form(Group& group, Clock::TimePoint now, Completio
     for (Part& part : batch.parts) Finish(*part.request, inputs.status(), out);
     return std::nullopt;
   }
-  Batch formed{next_batch_id_++, batch.size, *std::move(inputs)};
+  return Dispatch(std::move(batch), *std::move(inputs));
+}
+
+Batch Batcher::Dispatch(InFlight batch, TensorMap inputs) {
+  Batch formed{next_batch_id_++, batch.size, inputs};
   stats_.batch_size.Observe(static_cast<double>(batch.size));
   ++stats_.batches_total;
+  batch.inputs = std::move(inputs);
   inflight_.emplace(formed.id, std::move(batch));
   return formed;
 }
@@ -269,7 +283,23 @@ Completions Batcher::Complete(uint64_t batch_id, StatusOr<TensorMap> outputs,
   }
   if (!outputs.ok()) {
     ++stats_.batch_errors_total;
-    for (Part& part : batch.parts) Finish(*part.request, outputs.status(), out);
+    const bool shared = std::any_of(batch.parts.begin(), batch.parts.end(), [&](const Part& p) {
+      return p.request != batch.parts.front().request;
+    });
+    for (Part& part : batch.parts) {
+      if (!shared) {
+        Finish(*part.request, outputs.status(), out);
+        continue;
+      }
+      StatusOr<TensorMap> own = SliceMap(batch.inputs, options_.input_batch_dim,
+                                         part.batch_offset, part.batch_offset + part.count);
+      if (!own.ok()) {
+        Finish(*part.request, own.status(), out);
+        continue;
+      }
+      ++stats_.retried_total;
+      retries_.push_back(Retry{part, *std::move(own)});
+    }
     return out;
   }
   for (Part& part : batch.parts) {
@@ -305,7 +335,7 @@ void Batcher::Finish(RequestState& request, StatusOr<TensorMap> result, Completi
 }
 
 bool Batcher::idle() const {
-  if (!inflight_.empty()) return false;
+  if (!inflight_.empty() || !retries_.empty()) return false;
   for (const auto& [key, group] : groups_) {
     if (group->items > 0) return false;
   }

@@ -44,8 +44,12 @@
 // Failure isolation: a request whose own input is bad (no inputs, rank <= batch dim, inputs
 // disagreeing on the batch size, data not matching its shape) is rejected at Submit with
 // INVALID_ARGUMENT; one with a different set of inputs or shapes forms its own group, so its
-// failure in the executor reaches no one else. An executor error fails every request of that
-// batch, and only those.
+// failure in the executor reaches no one else. A request can still pass every check and
+// fail inside the model (a value out of an embedding's range, say). So when a batch of
+// several requests fails in the executor, each of its requests' parts is run again alone,
+// ahead of everything queued (within max_inflight_batches): only a request that fails
+// alone gets the error, and its neighbours get their answers. A batch of one request fails
+// it at once.
 //
 // Thread-safety: not thread-safe; the caller serialises every call.
 #ifndef BENTO_BATCHING_BATCHER_H_
@@ -156,6 +160,12 @@ class Batcher {
     Clock::TimePoint start;
     int64_t size = 0;
     std::vector<Part> parts;
+    TensorMap inputs;  // the batch's inputs (tensors share their data), to retry its parts
+  };
+  // A part of a failed batch, waiting to run again alone.
+  struct Retry {
+    Part part;
+    TensorMap inputs;
   };
   struct Decision {
     bool send = false;
@@ -170,6 +180,8 @@ class Batcher {
   std::optional<Clock::TimePoint> ShedTime(const Group& group) const;
   // Forms a batch from the group's oldest requests; nullopt if every part failed.
   std::optional<Batch> Form(Group& group, Clock::TimePoint now, Completions& out);
+  // Hands `batch` out to run: counts it, and keeps it in flight with its inputs.
+  Batch Dispatch(InFlight batch, TensorMap inputs);
   double arrival_gap(Clock::TimePoint now) const;
 
   BatchingOptions options_;
@@ -177,6 +189,7 @@ class Batcher {
   CostModel cost_;
   std::map<std::string, std::unique_ptr<Group>> groups_;  // by shape key
   std::unordered_map<uint64_t, InFlight> inflight_;       // by batch id
+  std::deque<Retry> retries_;                             // sent before any group
   uint64_t next_batch_id_ = 1;
 
   // Arrival-rate estimate.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,10 +36,15 @@ std::vector<float> Doubled(const Tensor& t) {
 }
 
 // The fake model: y = 2·x. Fails (INVALID_ARGUMENT) a batch without input "z" when the test
-// says every request needs it.
-StatusOr<TensorMap> FakeModel(const TensorMap& inputs, bool needs_z) {
+// says every request needs it, and a batch holding the value `poison`, as a model whose
+// input passed every check can fail on its value.
+StatusOr<TensorMap> FakeModel(const TensorMap& inputs, bool needs_z,
+                              std::optional<float> poison = std::nullopt) {
   if (needs_z && !inputs.count("z")) return InvalidArgumentError("missing input 'z'");
   const Tensor& x = inputs.at("x");
+  for (float v : x.values<float>()) {
+    if (poison && v == *poison) return InvalidArgumentError("index out of range");
+  }
   return TensorMap{{"y", Tensor::Of<float>(x.shape(), Doubled(x))}};
 }
 
@@ -91,7 +97,7 @@ class BatcherTest : public ::testing::Test {
     auto it = running_.find(id);
     ASSERT_NE(it, running_.end()) << "batch " << id << " is not running";
     StatusOr<TensorMap> out =
-        error.ok() ? FakeModel(it->second.inputs, needs_z_) : StatusOr<TensorMap>(error);
+        error.ok() ? FakeModel(it->second.inputs, needs_z_, poison_) : StatusOr<TensorMap>(error);
     running_.erase(it);
     Completions c = batcher_->Complete(id, std::move(out), clock_.Now());
     FireAll(c);
@@ -127,6 +133,7 @@ class BatcherTest : public ::testing::Test {
   std::map<std::string, TensorMap> inputs_;
   std::map<std::string, StatusOr<TensorMap>> answers_;
   bool needs_z_ = false;
+  std::optional<float> poison_;
 };
 
 TEST_F(BatcherTest, DispatchesAFullBatchAtOnce) {
@@ -289,19 +296,47 @@ TEST_F(BatcherTest, RequestMissingAnInputRunsAloneAndFailsAlone) {
   ExpectFailed("no_z", StatusCode::kInvalidArgument);
 }
 
-TEST_F(BatcherTest, ExecutorErrorFailsOnlyItsOwnBatch) {
+// A request can pass every check and still fail inside the model. When a batch of several
+// requests fails, each runs again alone, so only the one that fails alone gets the error.
+TEST_F(BatcherTest, AFailedBatchRunsEachRequestAloneSoOnlyTheBadOneFails) {
   Make({.max_batch_size = 2, .max_latency_ms = 100, .max_inflight_batches = 4});
+  poison_ = 10.f;  // the model fails on any batch holding r1's rows
   for (int i = 0; i < 5; ++i) Submit("r" + std::to_string(i), 10.f * i, 1);
   ASSERT_EQ(sizes_, (std::vector<int64_t>{1, 2, 2}));  // [r0] [r1 r2] [r3 r4]
-  auto it = running_.begin();
-  const uint64_t alone = it->first, failing = (++it)->first, fine = (++it)->first;
-  Complete(failing, InternalError("the GPU fell over"));
-  ExpectFailed("r1", StatusCode::kInternal);
-  ExpectFailed("r2", StatusCode::kInternal);
-  Complete(fine);
-  Complete(alone);
-  for (const char* name : {"r0", "r3", "r4"}) ExpectServed(name);
-  EXPECT_EQ(batcher_->stats(clock_.Now()).batch_errors_total, 1u);
+  Complete(std::next(running_.begin())->first);
+  // Nobody is answered yet: r1 and r2 each run again, alone, right away.
+  EXPECT_EQ(answers_.size(), 0u);
+  EXPECT_EQ(sizes_, (std::vector<int64_t>{1, 2, 2, 1, 1}));
+  CompleteAll();
+  ExpectFailed("r1", StatusCode::kInvalidArgument);
+  for (const char* name : {"r0", "r2", "r3", "r4"}) ExpectServed(name);
+  const BatcherStats stats = batcher_->stats(clock_.Now());
+  EXPECT_EQ(stats.batch_errors_total, 2u);  // [r1 r2], then [r1] alone, which is final
+  EXPECT_EQ(stats.retried_total, 2u);
+  EXPECT_TRUE(batcher_->idle());
+}
+
+TEST_F(BatcherTest, ATransientBatchErrorCostsNoRequest) {
+  Make({.max_batch_size = 4, .max_latency_ms = 100, .max_inflight_batches = 1});
+  Submit("a", 0.f, 1);                       // sent alone at once
+  for (const char* name : {"b", "c"}) Submit(name, 5.f, 2);  // queue behind it
+  Complete(running_.begin()->first);
+  ASSERT_EQ(sizes_, (std::vector<int64_t>{1, 4}));  // [a] [b c]
+  Complete(running_.begin()->first, InternalError("the GPU fell over once"));
+  // b and c run again one at a time (one batch in flight at most), and both are served.
+  EXPECT_EQ(sizes_, (std::vector<int64_t>{1, 4, 2}));
+  CompleteAll();
+  EXPECT_EQ(sizes_, (std::vector<int64_t>{1, 4, 2, 2}));
+  for (const char* name : {"a", "b", "c"}) ExpectServed(name);
+}
+
+TEST_F(BatcherTest, ABatchOfOneRequestFailsItAtOnce) {
+  Make({.max_batch_size = 4, .max_latency_ms = 100, .max_inflight_batches = 2});
+  Submit("big", 0.f, 3);
+  Complete(running_.begin()->first, InternalError("out of memory"));
+  ExpectFailed("big", StatusCode::kInternal);
+  EXPECT_EQ(batcher_->stats(clock_.Now()).retried_total, 0u);
+  EXPECT_TRUE(batcher_->idle());
 }
 
 TEST_F(BatcherTest, SeveralBatchesInFlightButNeverMore) {

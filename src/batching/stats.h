@@ -54,6 +54,7 @@ struct BatcherStats {
   uint64_t shed_total = 0;       // failed with UNAVAILABLE: could not meet their deadline
   uint64_t batches_total = 0;    // dispatched
   uint64_t batch_errors_total = 0;  // batches whose executor (or output split) failed
+  uint64_t retried_total = 0;       // parts of failed batches run again alone
 
   // Gauges at the time of the snapshot.
   int inflight_batches = 0;

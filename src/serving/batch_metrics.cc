@@ -41,6 +41,12 @@ std::string RenderBatcherMetrics(const std::vector<BatcherSnapshot>& batchers,
     policy::AppendSample("bento_batch_shed_total", names, labels(b),
                  static_cast<double>(b.stats.shed_total), &out);
   }
+  family("bento_batch_retried_total", "counter",
+         "Requests run again alone because the batch they shared failed");
+  for (const auto& b : batchers) {
+    policy::AppendSample("bento_batch_retried_total", names, labels(b),
+                         static_cast<double>(b.stats.retried_total), &out);
+  }
   family("bento_batch_inflight", "gauge", "Batches running now");
   for (const auto& b : batchers) {
     policy::AppendSample("bento_batch_inflight", names, labels(b), b.stats.inflight_batches, &out);
