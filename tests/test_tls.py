@@ -6,6 +6,7 @@ import ssl
 import subprocess
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 import requests
 
@@ -24,12 +25,14 @@ def test_https_serves_every_route_and_refuses_plain_http(bento, ocr_cls_model, c
     server = https(Server(bento, "ocr-cls", *tls_flags(cert)), cert)
     server.wait_ready()
     try:
+        want = ort.InferenceSession(str(ocr_cls_model)).run(None, {"x": _x()})[0]
         with requests.Session() as s:  # keep-alive over one TLS connection
             v = server.verify
             for _ in range(3):
                 r = s.post(server.url + "/run", json={"x": _x().tolist()}, verify=v)
                 assert r.status_code == 200, r.text
-                assert np.array(next(iter(r.json().values()))).shape[0] == 1
+                got = np.array(next(iter(r.json().values())), dtype=np.float32)
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
             assert s.get(server.url + "/docs.json", verify=v).json()["openapi"].startswith("3.")
             r = s.post(server.url + "/run", data=b"{", verify=v,
                        headers={"Content-Type": "application/json"})
@@ -100,7 +103,8 @@ def test_plain_http_without_a_certificate(bento, ocr_cls_model):
     (["--ssl-keyfile", "{d}/key.pem"], "--ssl-certfile"),
     (["--ssl-certfile", "{d}/missing.pem", "--ssl-keyfile", "{d}/key.pem"], "missing.pem"),
     (["--ssl-certfile", "{d}/key.pem", "--ssl-keyfile", "{d}/key.pem"], "certificate"),
-    (["--ssl-certfile", "{d}/cert.pem", "--ssl-keyfile", "{d}/cert.pem"], "key"),
+    (["--ssl-certfile", "{d}/cert.pem", "--ssl-keyfile", "{d}/cert.pem"],
+     "expected a PEM private key"),
     (["--ssl-certfile", "{d}/cert.pem", "--ssl-keyfile", "{d}/other.pem"], "does not match"),
     (["--ssl-certfile", "{d}/cert.pem", "--ssl-keyfile", "{d}/encrypted.pem"], "password"),
     (["--ssl-certfile", "{d}/cert.pem", "--ssl-keyfile", "{d}/encrypted.pem",

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -37,14 +38,21 @@ TEST(SimulatedClockTest, AdvanceWakesAWaiter) {
   Mutex mu;
   CondVar cv;
   const Clock::TimePoint deadline = clock.Now() + milliseconds(10);
+  std::atomic<bool> woke{false};
+  Clock::TimePoint woke_at;
   std::thread waiter([&] {
     MutexLock lock(mu);
     while (clock.Now() < deadline) clock.WaitUntil(mu, cv, deadline);
+    woke_at = clock.Now();
+    woke = true;
   });
   clock.Advance(milliseconds(3));  // not yet due: the waiter keeps waiting
-  clock.Advance(milliseconds(7));  // due: wakes it (or it never slept)
+  std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_FALSE(woke.load()) << "woke before its deadline";
+  clock.Advance(milliseconds(7));  // due: wakes it (the join would hang otherwise)
   waiter.join();
-  EXPECT_GE(clock.Now(), deadline);
+  EXPECT_TRUE(woke.load());
+  EXPECT_EQ(woke_at, deadline);  // woke at the simulated time it asked for, not later
 }
 
 TEST(ClockTest, FromSecondsCeilNeverRoundsDown) {

@@ -113,12 +113,34 @@ TEST(ImageHeaderTest, TruncatedJpegHasNoEndMarker) {
 }
 
 TEST(ImageHeaderTest, EveryPrefixOfARealFileIsHandled) {
-  // No prefix may crash or read out of bounds (run under ASan to see the latter).
-  const std::string png = Skimage("page.png").substr(0, 200);
-  const std::string jpeg = Skimage("hubble_deep_field.jpg").substr(0, 2000);
-  const std::string tiff = Skimage("chessboard_GRAY_U16.tif").substr(0, 400);
-  for (const std::string* file : {&png, &jpeg, &tiff}) {
-    for (size_t n = 0; n < file->size(); ++n) (void)ReadImageHeader(file->substr(0, n));
+  // No prefix may crash or read out of bounds (run under ASan to see the latter), and none
+  // may read as another image: each is refused, or reads as the whole file does. (A JPEG
+  // needs its end-of-image marker, so every prefix of one is refused.)
+  struct File {
+    std::string whole;
+    size_t prefix;
+  };
+  for (const File& f : {File{Skimage("page.png"), 200},
+                        File{Skimage("hubble_deep_field.jpg"), 2000},
+                        File{Skimage("chessboard_GRAY_U16.tif"), 400}}) {
+    const std::string_view file = std::string_view(f.whole).substr(0, f.prefix);
+    StatusOr<ImageHeader> whole = ReadImageHeader(f.whole);
+    ASSERT_TRUE(whole.ok()) << whole.status();
+    size_t first_ok = file.size();
+    for (size_t n = 0; n < file.size(); ++n) {
+      // A copy of its own, so that ASan sees a read past its end.
+      StatusOr<ImageHeader> h = ReadImageHeader(std::string(file.substr(0, n)));
+      if (!h.ok()) {
+        EXPECT_EQ(h.status().code(), StatusCode::kInvalidArgument) << whole->format << " " << n;
+        EXPECT_EQ(h.status().message().rfind("not an image: ", 0), 0u) << h.status();
+        continue;
+      }
+      first_ok = std::min(first_ok, n);
+      EXPECT_EQ(h->format, whole->format) << n;
+      EXPECT_EQ(h->width, whole->width) << whole->format << " " << n;
+      EXPECT_EQ(h->height, whole->height) << whole->format << " " << n;
+    }
+    EXPECT_GT(first_ok, 8u) << whole->format << ": a header cannot fit in 8 bytes";
   }
 }
 

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <random>
+
+#include "tensor/random_tensors.h"
+
 namespace bento::kserve {
 namespace {
 
@@ -95,6 +100,122 @@ TEST(GrpcCodecTest, ResponsesCarryRawOutputsAndPassParametersThrough) {
   EXPECT_EQ(out.parameters().at("n").int64_param(), -3);
   EXPECT_EQ(out.parameters().at("s").string_param(), "x");
   EXPECT_EQ(ParametersToJson(out.parameters()), response.parameters);
+}
+
+// ---- Round trips: what ToProto writes, FromProto reads back, bit for bit ----
+
+using testing::kEveryDType;
+using testing::RandomTensor;
+
+void ExpectSameTensor(const Tensor& got, const Tensor& want) {
+  ASSERT_EQ(got.dtype(), want.dtype()) << KServeName(want.dtype());
+  EXPECT_EQ(got.shape(), want.shape()) << KServeName(want.dtype());
+  if (want.dtype() == DType::kString) {
+    EXPECT_EQ(got.strings(), want.strings());
+  } else {
+    EXPECT_EQ(got.bytes(), want.bytes()) << KServeName(want.dtype());
+  }
+}
+
+// A response's raw outputs, sent back as a request's raw inputs, as a client echoing them does.
+inference::ModelInferRequest EchoOf(const inference::ModelInferResponse& response) {
+  inference::ModelInferRequest request;
+  for (int i = 0; i < response.outputs_size(); ++i) {
+    auto* input = request.add_inputs();
+    input->set_name(response.outputs(i).name());
+    input->set_datatype(response.outputs(i).datatype());
+    *input->mutable_shape() = response.outputs(i).shape();
+    request.add_raw_input_contents(response.raw_output_contents(i));
+  }
+  return request;
+}
+
+TEST(GrpcCodecTest, RawContentsRoundTripEveryDTypeExactly) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 50; ++round) {
+    InferResponse response;
+    std::vector<Tensor> sent;
+    for (DType dtype : kEveryDType) {
+      sent.push_back(RandomTensor(dtype, rng, /*text=*/false));
+      response.outputs.push_back({"t" + std::to_string(sent.size()), sent.back(), false});
+    }
+    inference::ModelInferResponse proto;
+    ToProto(response, &proto);
+    auto back = FromProto(EchoOf(proto));
+    ASSERT_TRUE(back.ok()) << back.status();
+    ASSERT_EQ(back->inputs.size(), sent.size());
+    for (size_t i = 0; i < sent.size(); ++i) {
+      EXPECT_EQ(back->inputs[i].name, response.outputs[i].name);
+      ExpectSameTensor(back->inputs[i].tensor, sent[i]);
+    }
+  }
+}
+
+template <typename T, typename Field>
+void AddAll(const Tensor& t, Field* field) {
+  for (size_t i = 0; i < static_cast<size_t>(t.num_elements()); ++i) {
+    T v;
+    std::memcpy(&v, static_cast<const char*>(t.data()) + i * sizeof(T), sizeof(T));
+    field->Add(v);
+  }
+}
+
+// Each dtype's typed field (FP16 and BF16 have none: the protocol sends them raw only).
+bool FillTyped(const Tensor& t, inference::InferTensorContents* c) {
+  switch (t.dtype()) {
+    case DType::kBool: AddAll<bool>(t, c->mutable_bool_contents()); return true;
+    case DType::kInt8: AddAll<int8_t>(t, c->mutable_int_contents()); return true;
+    case DType::kInt16: AddAll<int16_t>(t, c->mutable_int_contents()); return true;
+    case DType::kInt32: AddAll<int32_t>(t, c->mutable_int_contents()); return true;
+    case DType::kInt64: AddAll<int64_t>(t, c->mutable_int64_contents()); return true;
+    case DType::kUInt8: AddAll<uint8_t>(t, c->mutable_uint_contents()); return true;
+    case DType::kUInt16: AddAll<uint16_t>(t, c->mutable_uint_contents()); return true;
+    case DType::kUInt32: AddAll<uint32_t>(t, c->mutable_uint_contents()); return true;
+    case DType::kUInt64: AddAll<uint64_t>(t, c->mutable_uint64_contents()); return true;
+    case DType::kFloat32: AddAll<float>(t, c->mutable_fp32_contents()); return true;
+    case DType::kFloat64: AddAll<double>(t, c->mutable_fp64_contents()); return true;
+    case DType::kString:
+      for (const std::string& s : t.strings()) c->add_bytes_contents(s);
+      return true;
+    default: return false;
+  }
+}
+
+TEST(GrpcCodecTest, TypedContentsOfEveryTypedFieldAreReadExactly) {
+  std::mt19937 rng(8);
+  for (int round = 0; round < 50; ++round) {
+    inference::ModelInferRequest request;
+    std::vector<Tensor> sent;
+    for (DType dtype : kEveryDType) {
+      Tensor t = RandomTensor(dtype, rng, /*text=*/false);
+      inference::InferTensorContents contents;
+      if (!FillTyped(t, &contents)) continue;
+      auto* input = request.add_inputs();
+      input->set_name(std::string(KServeName(dtype)));
+      input->set_datatype(std::string(KServeName(dtype)));
+      for (int64_t d : t.shape()) input->add_shape(d);
+      *input->mutable_contents() = std::move(contents);
+      sent.push_back(std::move(t));
+    }
+    ASSERT_EQ(sent.size(), std::size(kEveryDType) - 2);
+    auto back = FromProto(request);
+    ASSERT_TRUE(back.ok()) << back.status();
+    ASSERT_EQ(back->inputs.size(), sent.size());
+    for (size_t i = 0; i < sent.size(); ++i) ExpectSameTensor(back->inputs[i].tensor, sent[i]);
+  }
+}
+
+TEST(GrpcCodecTest, Fp16AndBf16InTypedContentsAreRefusedAsRawOnly) {
+  for (const char* datatype : {"FP16", "BF16"}) {
+    auto request = OneInput(datatype, {1});
+    request.mutable_inputs(0)->mutable_contents()->add_fp32_contents(1.f);
+    auto parsed = FromProto(request);
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << datatype;
+    EXPECT_NE(parsed.status().message().find(std::string(datatype) +
+                                             " data must come as raw_input_contents"),
+              std::string::npos)
+        << parsed.status();
+  }
 }
 
 TEST(GrpcCodecTest, StatusCodesCarryOver) {

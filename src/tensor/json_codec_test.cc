@@ -13,6 +13,7 @@
 
 #include "tensor/half.h"
 #include "tensor/json_codec_simdjson.h"
+#include "tensor/random_tensors.h"
 
 namespace bento {
 namespace {
@@ -32,6 +33,14 @@ std::string DecodeError(std::string_view json, DType dtype) {
   if (t.ok()) return "";
   EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument) << t.status();
   return t.status().message();
+}
+
+// The shape nested lists can express: dimensions after a 0 leave no trace ([2, 0, 3] -> [[], []]).
+Shape NestedShape(Shape shape) {
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 0) shape.resize(i + 1);
+  }
+  return shape;
 }
 
 std::string Encode(const Tensor& t) {
@@ -368,8 +377,28 @@ TEST(JsonMalformedTest, RandomInputsNeverCrash) {
     const size_t len = rng() % 24;
     for (size_t j = 0; j < len; ++j) json += alphabet[rng() % alphabet.size()];
     if (i % 3 == 0) json = "[" + json;
-    ok += DecodeJsonTensor(json, dtypes[i % 7]).ok();
+    const DType dtype = dtypes[i % 7];
     ok += DecodeJsonTensors("{\"a\":" + json, any).ok();
+    StatusOr<Tensor> t = DecodeJsonTensor(json, dtype);
+    if (!t.ok()) {
+      // A refusal says what was wrong.
+      EXPECT_FALSE(t.status().message().empty()) << json;
+      EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument) << json;
+    } else {
+      // What was accepted is a whole tensor of the asked dtype, and reads back the same
+      // from what the encoder writes of it.
+      ++ok;
+      EXPECT_EQ(t->dtype(), dtype) << json;
+      EXPECT_EQ(t->num_elements(), NumElements(t->shape())) << json;
+      Tensor again = Decode(Encode(*t), dtype);
+      EXPECT_EQ(again.shape(), NestedShape(t->shape())) << json;
+      if (again.num_elements() != t->num_elements()) continue;
+      if (dtype == DType::kString) {
+        EXPECT_EQ(again.strings(), t->strings()) << json;
+      } else {
+        EXPECT_EQ(again.bytes(), t->bytes()) << json;
+      }
+    }
   }
   EXPECT_GT(ok, 0);
 }
@@ -407,34 +436,6 @@ TEST(JsonEncodeTest, Float32ShortestTextRoundTripsThroughDouble) {
   }
 }
 
-bool IsNan(DType dtype, const uint8_t* elem) {
-  uint16_t h = 0;  // read only for the 2-byte dtypes: elem may hold a single byte
-  if (DTypeSize(dtype) == 2) std::memcpy(&h, elem, 2);
-  switch (dtype) {
-    case DType::kFloat32: {
-      float f;
-      std::memcpy(&f, elem, sizeof(f));
-      return std::isnan(f);
-    }
-    case DType::kFloat64: {
-      double d;
-      std::memcpy(&d, elem, sizeof(d));
-      return std::isnan(d);
-    }
-    case DType::kFloat16: return std::isnan(HalfToFloat(h));
-    case DType::kBFloat16: return std::isnan(BFloat16ToFloat(h));
-    default: return false;
-  }
-}
-
-// The shape nested lists can express: dimensions after a 0 leave no trace ([2, 0, 3] -> [[], []]).
-Shape NestedShape(Shape shape) {
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == 0) shape.resize(i + 1);
-  }
-  return shape;
-}
-
 // Property: for random shapes and random bits of every dtype (NaN aside), decoding what the
 // encoder wrote gives back the same tensor, bit for bit (and the same strings).
 TEST(JsonEncodeTest, DecodeOfEncodeIsIdentityForEveryDType) {
@@ -443,37 +444,38 @@ TEST(JsonEncodeTest, DecodeOfEncodeIsIdentityForEveryDType) {
                           DType::kInt8,    DType::kInt16,   DType::kInt32,   DType::kInt64,
                           DType::kUInt8,   DType::kUInt16,  DType::kUInt32,  DType::kUInt64,
                           DType::kBool,    DType::kString};
-  const char* const pieces[] = {"a", "\"", "\\", "\n", "\x01", "\xC3\xA9", "\xF0\x9F\x98\x80", "/"};
+  // Whole pieces, so that each is valid or invalid UTF-8 whatever comes next to it: NUL
+  // survives, and each byte that is not UTF-8 (0xFF, a lone continuation 0x80) comes back
+  // as U+FFFD, the writer's documented rule.
+  const std::string pieces[] = {"a", "\"", "\\", "\n", "\x01", "\xC3\xA9", "\xF0\x9F\x98\x80", "/",
+                                std::string(1, '\0'), "\xFF", "\x80"};
   for (int round = 0; round < 420; ++round) {
     const DType dtype = dtypes[round % std::size(dtypes)];
     Shape shape(rng() % 5);
     for (int64_t& d : shape) d = rng() % 4;
     const int64_t n = NumElements(shape);
     if (dtype == DType::kString) {
-      std::vector<std::string> values;
+      std::vector<std::string> values, want;
       for (int64_t i = 0; i < n; ++i) {
-        std::string s;
-        for (size_t len = rng() % 6; len > 0; --len) s += pieces[rng() % std::size(pieces)];
+        std::string s, w;
+        for (size_t len = rng() % 6; len > 0; --len) {
+          const std::string& piece = pieces[rng() % std::size(pieces)];
+          s += piece;
+          w += piece == "\xFF" || piece == "\x80" ? "\xEF\xBF\xBD" : piece;
+        }
         values.push_back(s);
+        want.push_back(w);
       }
       const std::string json = Encode(Tensor::Strings(shape, values));
       Tensor back = Decode(json, dtype);
       EXPECT_EQ(back.shape(), NestedShape(shape)) << json;
       if (back.num_elements() == n) {
-        EXPECT_EQ(back.strings(), values) << json;
+        EXPECT_EQ(back.strings(), want) << json;
       }
       continue;
     }
     Tensor t = Tensor::Zeros(dtype, shape);
-    auto* bytes = static_cast<uint8_t*>(t.mutable_data());
-    const size_t size = DTypeSize(dtype);
-    for (int64_t i = 0; i < n; ++i) {
-      uint8_t* elem = bytes + static_cast<size_t>(i) * size;
-      do {
-        for (size_t b = 0; b < size; ++b) elem[b] = static_cast<uint8_t>(rng());
-        if (dtype == DType::kBool) elem[0] &= 1;
-      } while (IsNan(dtype, elem));
-    }
+    testing::FillRandomBits(t, rng, /*no_nan=*/true);
     const std::string json = Encode(t);
     Tensor back = Decode(json, dtype);
     EXPECT_EQ(back.shape(), NestedShape(shape)) << json;
