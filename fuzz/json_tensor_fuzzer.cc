@@ -1,13 +1,16 @@
 // Fuzzes the JSON tensor codec (src/tensor/json_codec.h): the first byte picks the dtype,
 // the rest is the JSON. A decoded tensor must encode, and its encoding must decode back to
-// the same shape. The same bytes are also decoded as a request body of named tensors.
+// the same shape and values. The same bytes are also decoded as a request body of named
+// tensors.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 #include "fuzz/fuzz_check.h"
 #include "tensor/json_codec.h"
+#include "tensor/random_tensors.h"
 
 namespace {
 
@@ -36,6 +39,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(again->shape() == tensor->shape(), "shape changed through %s", encoded.c_str());
     FUZZ_CHECK(again->byte_size() == tensor->byte_size(), "size changed through %s",
                encoded.c_str());
+    // The values too: every string, and every element's bits (a NaN stays a NaN; its
+    // payload is not text).
+    if (dtype == bento::DType::kString) {
+      FUZZ_CHECK(again->strings() == tensor->strings(), "strings changed through %s",
+                 encoded.c_str());
+    } else {
+      const size_t n = static_cast<size_t>(tensor->num_elements());
+      const size_t width = bento::DTypeSize(dtype);
+      const auto* a = static_cast<const uint8_t*>(tensor->data());
+      const auto* b = static_cast<const uint8_t*>(again->data());
+      for (size_t i = 0; i < n; ++i) {
+        const uint8_t* x = a + i * width;
+        const uint8_t* y = b + i * width;
+        const bool both_nan = bento::testing::IsNan(dtype, x) && bento::testing::IsNan(dtype, y);
+        FUZZ_CHECK(both_nan || std::memcmp(x, y, width) == 0, "element %zu changed through %s",
+                   i, encoded.c_str());
+      }
+    }
   }
 
   auto named = bento::DecodeJsonTensors(json, [dtype](std::string_view name)

@@ -1,7 +1,8 @@
 // Fuzzes the Open Inference Protocol codec (src/kserve/codec.h): an infer request body
 // as JSON alone or with Triton's binary tensor extension. The first two bytes give the
 // Inference-Header-Content-Length (0xffff: no such header); the rest is the body. A parsed
-// request's inputs are encoded back as a response, binary and not, which must not fail.
+// request's inputs are encoded back as a response, binary and not, which must not fail, and
+// each input's raw layout reads back as the same tensor, bit for bit.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -34,6 +35,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                input.tensor.shape(), raw);
     FUZZ_CHECK(back.ok(), "raw round trip of '%s' failed: %s", input.name.c_str(),
                back.status().ToString().c_str());
+    FUZZ_CHECK(back->shape() == input.tensor.shape(), "raw round trip of '%s' changed its shape",
+               input.name.c_str());
+    if (input.tensor.dtype() == bento::DType::kString) {
+      FUZZ_CHECK(back->strings() == input.tensor.strings(),
+                 "raw round trip of '%s' changed its strings", input.name.c_str());
+    } else {
+      FUZZ_CHECK(back->bytes() == input.tensor.bytes(), "raw round trip of '%s' changed its bytes",
+                 input.name.c_str());
+    }
   }
   size_t response_header_length = 0;
   std::string response = bento::kserve::EncodeInferResponse(
