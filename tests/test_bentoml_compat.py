@@ -1,5 +1,6 @@
 """The store is shared with the real BentoML (PyPI bentoml 1.4): each reads what the other wrote."""
 import json
+import random
 import os
 import subprocess
 import sys
@@ -71,3 +72,80 @@ print("ok")
     assert tag in cli.stdout
     want = ort.InferenceSession(str(ocr_cls_model)).run(None, {"x": x})[0]
     np.testing.assert_allclose(np.load(bento.home / "y.npy"), want, rtol=1e-6)
+
+
+# Strings that YAML would read as something else unless the writer quotes them, and text
+# that needs escaping: a writer that gets one wrong changes the value on the other side.
+TRICKY = ["yes", "No", "on", "null", "~", "", " ", "1e3", "0x10", "012", ".inf", "-.nan",
+          "2024-01-01", "12:30:45", " leading", "trailing ", "a: b", "- x", "#c", "'q'",
+          '"dq"', "multi\nline", "tab\there", "caf\u00e9 \u4e2d \U0001f600", "\\", "{a: 1}",
+          "[1, 2]", "&anchor", "*alias", "!tag", "%", "@", "`", "|", ">", "true", "False"]
+
+
+def _random_text(rng):
+    if rng.random() < 0.5:
+        return rng.choice(TRICKY)
+    alphabet = "abcXYZ019 _-:#'\"\\\n\t{}[],&*!|>%@`\u00e9\u4e2d\U0001f600"
+    return "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+
+
+def _random_value(rng, depth=0):
+    kind = rng.randrange(7 if depth < 3 else 4)
+    if kind == 0:
+        return _random_text(rng)
+    if kind == 1:
+        return rng.choice([0, 1, -1, 2**31, -(2**63), 2**63 - 1, rng.randrange(-10**9, 10**9)])
+    if kind == 2:
+        return rng.choice([0.5, -0.0, 1e-300, 1.7976931348623157e308, 0.1, 1 / 3,
+                           rng.uniform(-1e6, 1e6)])
+    if kind == 3:
+        return rng.choice([True, False])
+    if kind in (4, 5):
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(0, 4))]
+    return {_random_text(rng) or "k": _random_value(rng, depth + 1)
+            for _ in range(rng.randrange(0, 4))}
+
+
+def _random_case(seed):
+    rng = random.Random(seed)
+    key_alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_-."
+    labels = {"".join(rng.choice(key_alphabet) for _ in range(rng.randrange(1, 10))):
+              _random_text(rng) for _ in range(rng.randrange(0, 6))}
+    metadata = {_random_text(rng) or "k": _random_value(rng) for _ in range(rng.randrange(0, 6))}
+    return labels, metadata
+
+
+def _exact(value):
+    """Equal texts for equal values of equal types: 1, 1.0, True and -0.0 all differ."""
+    return json.dumps(value, sort_keys=True)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_labels_and_metadata_survive_both_ways(bento, ocr_cls_model, tmp_path, seed):
+    """Random labels and metadata, saved by BentoML and read by bento, and saved by bento and
+    read by BentoML, come back equal (the same values and types) on the other side."""
+    labels, metadata = _random_case(seed)
+    # BentoML -> bento
+    cases = tmp_path / "case.json"
+    cases.write_text(json.dumps({"labels": labels, "metadata": metadata}))
+    tag = _bentoml(bento, f"""
+import bentoml, json, onnx
+case = json.load(open({str(cases)!r}))
+tag = bentoml.onnx.save_model("py-random", onnx.load({str(ocr_cls_model)!r}),
+                              labels=case["labels"], metadata=case["metadata"])
+print(tag.tag)
+""").strip().splitlines()[-1]
+    info = json.loads(bento.run("models", "get", tag, "-o", "json").stdout)
+    assert _exact(info["labels"]) == _exact(labels)
+    assert _exact(info["metadata"]) == _exact(metadata)
+    # bento -> BentoML
+    (tmp_path / "metadata.json").write_text(json.dumps(metadata))
+    flags = [arg for k, v in labels.items() for arg in ("--label", f"{k}={v}")]
+    tag = bento.save(ocr_cls_model, "cpp-random", *flags, "--metadata-file",
+                     tmp_path / "metadata.json")
+    out = _bentoml(bento, f"""
+import bentoml, json
+m = bentoml.models.get({tag!r})
+print(json.dumps({{"labels": m.info.labels, "metadata": m.info.metadata}}))
+""").strip().splitlines()[-1]
+    assert _exact(json.loads(out)) == _exact({"labels": labels, "metadata": metadata})
