@@ -281,6 +281,16 @@ def main():
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     print(f"wrote {args.out / 'results.json'} in {results['meta']['wall_seconds']} s",
           file=sys.stderr)
+    # The servers must give the same answer, or the comparison measures different work.
+    disagree = {}
+    for key, e in results["scenarios"].items():
+        answers = {server: v["answer"] for server, v in e.items()
+                   if isinstance(v, dict) and "answer" in v}
+        if len(set(answers.values())) > 1:
+            disagree[key] = answers
+    for key, answers in disagree.items():
+        print(f"error: {key}: the servers answer differently: {answers}", file=sys.stderr)
+    return 1 if disagree else 0
 
 
 def _relative(arg):

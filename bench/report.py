@@ -85,8 +85,8 @@ def targets(results):
                      _context(e, c) + f"; each request also carries {e['body_bytes'] / 1e3:,.0f}"
                      " kB to parse, and wrk shares the cores; raw ORT has neither"))
     for key, e in sc.items():
-        # The target is the resident memory with the model loaded (at rest, after the first
-        # answer); the peak under load, which ONNX Runtime's arena for a batch's activations
+        # The target is the resident memory with the model loaded (at rest, read before the
+        # first request, so before ONNX Runtime's arena holds any activations); the peak under load, which ONNX Runtime's arena for a batch's activations
         # dominates, is given beside it.
         rss = div(med(e["bento"]["idle_rss"]), med(e["bentoml"]["idle_rss"]))
         raw_rss = {b: r["max_rss"] for b, r in e["raw"]["batches"].items() if "max_rss" in r}

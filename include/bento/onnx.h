@@ -92,7 +92,8 @@ struct SessionOptions {
   int inter_op_num_threads = 0;
   // Whether ONNX Runtime's idle pool threads spin waiting for work (ONNX Runtime's own
   // default). bento turns it off: spinning shaves microseconds off a Run but burns the cores
-  // that a server's request path (HTTP, JSON, batching) needs. bench/results measures it.
+  // that a server's request path (HTTP, JSON, batching) needs. (Measured by hand with wrk at
+  // concurrency 32 on 2 cores; bench/ does not repeat that comparison.)
   bool allow_spinning = false;
   ExecutionMode execution_mode = ExecutionMode::kSequential;
   std::filesystem::path optimized_model_filepath;  // when set, the optimized graph is written there
