@@ -7,7 +7,7 @@
   along dim 0. A batchable BentoML API returns one batchable value, so the answer is the
   output array itself where bento wraps it as `{"<output name>": [...]}`; the numbers are
   the same.
-- `ONNXImageClassifier`: the seed's Python service (POST /classify_image, a multipart image),
+- `ONNXImageClassifier`: the guide's Python service (POST /classify_image, a multipart image),
   with the three changes marked below.
 
 Batching matches bento's flags: BENCH_MAX_BATCH_SIZE (default 32) and BENCH_MAX_LATENCY_MS
@@ -29,7 +29,7 @@ Float32Array = Annotated[np.ndarray, DType("float32")]
 
 
 class _RunModel:
-    """Loads `tag` the way the seed's services do and runs it on one batched input."""
+    """Loads `tag` the way the guide's services do and runs it on one batched input."""
 
     tag = ""
 
@@ -60,10 +60,10 @@ class MobileNetRun(_RunModel):
         return self.infer(input)
 
 
-# The seed's ONNXImageClassifier (BentoML's ONNX guide), verbatim but for three changes, each
-# marked: workers=1 (the thread budget); gpu=1 where the seed wrote "1", which BentoML 1.4
+# The guide's ONNXImageClassifier (BentoML's ONNX guide), verbatim but for three changes, each
+# marked: workers=1 (the thread budget); gpu=1 where the guide wrote "1", which BentoML 1.4
 # rejects at startup; and a cast to float32 after normalisation, without which ONNX Runtime
-# refuses the float64 array the seed builds. With no GPU, ONNX Runtime falls back to the CPU.
+# refuses the float64 array the guide builds. With no GPU, ONNX Runtime falls back to the CPU.
 @bentoml.service(
     resources={"gpu": 1, "memory": "4Gi"}, workers=1  # changed: gpu "1" -> 1, workers=1
 )

@@ -6,8 +6,8 @@ Three scenarios, each served by both servers:
   ocr-cls         PaddleOCR's direction classifier (small: serving overhead dominates),
                   POST /run with a JSON tensor, adaptive batching on both sides;
   mobilenet-json  MobileNetV2 (compute-bound), POST /run with a JSON tensor, batching on;
-  mobilenet-image MobileNetV2 through the seed's image classifier, POST /classify_image with a
-                  multipart PNG (not a batchable API in the seed, nor in bento's port).
+  mobilenet-image MobileNetV2 through the guide's image classifier, POST /classify_image with a
+                  multipart PNG (not a batchable API in the guide, nor in bento's port).
 For each server and each repetition: launch, time to the first 200 from /readyz (cold start),
 a warm-up, then wrk at each concurrency while the process tree's memory is sampled, then stop.
 Raw in-process ONNX Runtime runs each model, in the same repetitions, at batch 1 from as many

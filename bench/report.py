@@ -130,7 +130,7 @@ def markdown(results):
             "bento: one HTTP I/O thread and one API worker per core (its defaults). BentoML: "
             "`workers=1` (one worker process), `threads=1` (its default). Batching on `/run`, "
             f"both sides: max batch size {meta['max_batch_size']}, max latency "
-            f"{meta['max_latency_ms']} ms. `/classify_image` is not batchable in the seed "
+            f"{meta['max_latency_ms']} ms. `/classify_image` is not batchable in the guide "
             "nor in bento's port.", "", "![headline](headline.png)", "", "## Targets", ""]
     rows = [(what, got, "yes" if ok else "**no**", "" if ok else miss, why)
             for what, got, ok, miss, why in targets(results)]

@@ -172,6 +172,21 @@ def cert(tmp_path_factory):
     return d
 
 
+def eventually(check, timeout=10):
+    """Calls `check` until it stops raising AssertionError (or `timeout` seconds pass) and
+    returns what it returns. For what a server records just after it answers: a request is
+    counted on /metrics and logged once its answer has been written, so a scrape sent the
+    moment the answer arrives may come before that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def https(server, cert):
     """Points a Server started with TLS flags at https, trusting the test's certificate."""
     server.url = server.url.replace("http:", "https:")

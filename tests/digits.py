@@ -1,7 +1,7 @@
-"""Shared by the end-to-end tests of the seed's [batch, features] services (dynamic_shapes,
+"""Shared by the end-to-end tests of the guide's [batch, features] services (dynamic_shapes,
 provider_config, batch_processing, validated, robust, monitored): the handwritten-digit MLP
 they serve (scripts/models/build-digits-mlp), real rows of its dataset, the reference run
-(Python onnxruntime on the same inputs, as the seed's Python code runs it) and a running
+(Python onnxruntime on the same inputs, as the guide's Python code runs it) and a running
 example."""
 import gzip
 import json
@@ -37,7 +37,7 @@ def heldout_rows(n=None):
 
 
 def reference(data):
-    """The seed's code path: np.array(data, dtype=np.float32), then session.run."""
+    """The guide's code path: np.array(data, dtype=np.float32), then session.run."""
     global _session
     if _session is None:
         _session = ort.InferenceSession(str(DIGITS / "digits_mlp.onnx"),

@@ -1,4 +1,4 @@
-"""examples/batch_processing end to end: the seed's BatchONNXService runs many rows in chunks
+"""examples/batch_processing end to end: the guide's BatchONNXService runs many rows in chunks
 of 32; each row's prediction must equal onnxruntime's on the same row, in order."""
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""examples/dynamic_shapes end to end: the seed's DynamicONNXService over HTTP with batches of
+"""examples/dynamic_shapes end to end: the guide's DynamicONNXService over HTTP with batches of
 several sizes, against onnxruntime on the same rows."""
 import json
 

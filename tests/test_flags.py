@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from conftest import BENTO, BIN
+from conftest import BENTO, BIN, Server
 
 BAD = [
     (["--port", ""], "--port", "from 0 to 65535"),
@@ -48,3 +48,19 @@ def test_a_service_executable_refuses_them_too(bento, flags, flag, needle):
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert flag in out and needle in out, out
+
+
+@pytest.mark.parametrize("level,warned,logs_info", [
+    ("bogus", True, True),   # not a level: warned about, and the server's default (info) holds
+    ("warn", False, False),  # a level: it wins over the server's default
+    ("INFO", False, True),   # in any case
+])
+def test_bento_log_level(bento, ocr_cls_model, level, warned, logs_info):
+    bento.save(ocr_cls_model, "ocr-cls")
+    bento.env["BENTO_LOG_LEVEL"] = level
+    server = Server(bento, "ocr-cls")
+    server.wait_ready()
+    assert server.stop() == 0
+    log = "".join(server.log)
+    assert (f"BENTO_LOG_LEVEL={level} is not a level" in log) == warned, log
+    assert (" info " in log) == logs_info, log

@@ -13,7 +13,7 @@ import requests
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from conftest import KNOWN_PROBLEM, SANITIZER, Server, _free_port, https, tls_flags
+from conftest import KNOWN_PROBLEM, SANITIZER, Server, _free_port, eventually, https, tls_flags
 
 INFER = "/inference.GRPCInferenceService/ModelInfer"
 
@@ -175,17 +175,21 @@ def test_grpc_requests_show_in_metrics_and_the_access_log(bento, cls):
         with pytest.raises(InferenceServerException):
             _infer(client, _image(0)[:, :2].copy())  # two channels, not three: 400
         requests.post(server.url + "/run", json={"x": _image(5).tolist()}).raise_for_status()
-        metrics = requests.get(server.url + "/metrics").text
-        labels = 'service_name="cls",service_version="'
-        total = [line for line in metrics.splitlines()
-                 if line.startswith("bentoml_service_request_total{")]
-        assert any(f'endpoint="{INFER}",{labels}' in line and
-                   line.endswith('http_response_code="200"} 3') for line in total), total
-        assert any(f'endpoint="{INFER}",' in line and
-                   line.endswith('http_response_code="400"} 1') for line in total), total
-        assert any('endpoint="/run",' in line and line.endswith('http_response_code="200"} 1')
-                   for line in total), total
-        assert f'bento_request_queue_seconds_count{{endpoint="{INFER}"' in metrics
+
+        def counted():
+            metrics = requests.get(server.url + "/metrics").text
+            labels = 'service_name="cls",service_version="'
+            total = [line for line in metrics.splitlines()
+                     if line.startswith("bentoml_service_request_total{")]
+            assert any(f'endpoint="{INFER}",{labels}' in line and
+                       line.endswith('http_response_code="200"} 3') for line in total), total
+            assert any(f'endpoint="{INFER}",' in line and
+                       line.endswith('http_response_code="400"} 1') for line in total), total
+            assert any('endpoint="/run",' in line and
+                       line.endswith('http_response_code="200"} 1') for line in total), total
+            assert f'bento_request_queue_seconds_count{{endpoint="{INFER}"' in metrics
+
+        eventually(counted)
     finally:
         assert server.stop() == 0
     log = "".join(server.log)

@@ -1,5 +1,5 @@
-"""examples/image_classifier end to end: the seed's ONNXImageClassifier on a real MobileNetV2,
-checked against a reference run of the seed's Python preprocessing (Pillow) and onnxruntime."""
+"""examples/image_classifier end to end: the guide's ONNXImageClassifier on a real MobileNetV2,
+checked against a reference run of the guide's Python preprocessing (Pillow) and onnxruntime."""
 import json
 import pathlib
 
@@ -32,7 +32,7 @@ def classifier(bento):
 
 
 def reference(path, custom_objects):
-    """The seed's preprocess_image, then onnxruntime, then softmax."""
+    """The guide's preprocess_image, then onnxruntime, then softmax."""
     params = custom_objects["preprocessing_params"]
     image = Image.open(path).convert("RGB").resize((224, 224))
     x = np.array(image, dtype=np.float32) / 255.0

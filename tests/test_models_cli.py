@@ -90,8 +90,18 @@ def test_bad_input_is_refused_and_the_store_unchanged(bento, ocr_cls_model, tmp_
     corrupt.write_bytes(b"\xfd7zXZ\x00" + os.urandom(4096))
     not_archive = tmp_path / "plain.bentomodel"
     not_archive.write_text("hello")
+    text_file = tmp_path / "text.bentomodel"  # libarchive reads a line of text as mtree
+    text_file.write_text("hello\n")
+    (tmp_path / "bad.json").write_text('{"names": ["a", "b"')
+    (tmp_path / "list.json").write_text('["a", "b"]')
 
     cases = [
+        (["models", "save", ocr_cls_model, "--name", "m", "--custom-objects",
+          tmp_path / "bad.json"], "is not valid JSON: parse error at line 1, column 20"),
+        (["models", "save", ocr_cls_model, "--name", "m", "--metadata-file",
+          tmp_path / "list.json"], "must hold a JSON object, such as"),
+        (["models", "export", "good", tmp_path / "missing" / "good.bentomodel"],
+         "there is no folder " + str(tmp_path / "missing")),
         (["models", "save", truncated, "--name", "m"], "ONNX"),
         (["models", "save", text, "--name", "m"], "ONNX"),
         (["models", "save", ocr_cls_model, "--name", "../x"], "name"),
@@ -103,6 +113,7 @@ def test_bad_input_is_refused_and_the_store_unchanged(bento, ocr_cls_model, tmp_
         (["models", "export", "nope"], "nope"),
         (["models", "import", corrupt], "corrupted input data"),
         (["models", "import", not_archive], "unrecognized archive format"),
+        (["models", "import", text_file], "is not a .bentomodel archive: expected a tar archive"),
         (["models", "import", tmp_path / "missing.bentomodel"], "no archive file at"),
     ]
     for args, needle in cases:
@@ -169,3 +180,34 @@ def test_two_processes_saving_one_name_both_succeed(bento, ocr_rec_model):
     assert latest in {t.split(":")[1] for t in tags}
     assert sorted(m["tag"] for m in bento.list()) == sorted(tags)
     _check_store_whole(bento, ocr_rec_model.read_bytes())
+
+
+def test_bentoml_habits_list_filters_delete_takes_several_names_lower_case(bento,
+                                                                          ocr_cls_model):
+    def listed(*filter_):
+        out = bento.run("models", "list", *filter_, "-o", "json").stdout
+        return [m["tag"] for m in json.loads(out)]
+
+    a1 = bento.save(ocr_cls_model, "alpha")
+    a2 = bento.save(ocr_cls_model, "alpha")
+    b = bento.save(ocr_cls_model, "beta")
+    # An upper-case name is lower-cased with a warning, as BentoML does.
+    proc = bento.run("models", "save", ocr_cls_model, "--name", "Gamma")
+    g = proc.stdout.strip()
+    assert g.startswith("gamma:"), proc.stdout
+    assert "warning: model names are lower case: saved 'Gamma' as 'gamma'" in proc.stderr
+    # `models list NAME[:VERSION]` lists that model's versions, newest first.
+    assert listed("alpha") == [a2, a1]
+    assert listed("ALPHA") == [a2, a1]
+    assert listed(a1) == [a1]
+    assert listed("alpha:latest") == [a2]
+    assert listed("nope") == []
+    assert set(listed()) == {a1, a2, b, g}
+    # `models delete` takes several tags.
+    assert bento.run("models", "delete", a1, b, "-y").stdout.split() == \
+        ["deleted", a1, "deleted", b]
+    assert set(listed()) == {a2, g}
+    # A missing one fails the command, after the others are deleted.
+    proc = bento.run("models", "delete", "nope", g, "-y", check=False)
+    assert proc.returncode == 2 and "nope" in proc.stderr
+    assert listed() == [a2]

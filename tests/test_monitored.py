@@ -1,4 +1,4 @@
-"""examples/monitored end to end: the seed's MonitoredONNXService answers with timing, request
+"""examples/monitored end to end: the guide's MonitoredONNXService answers with timing, request
 counts and providers, counts correctly under concurrent requests, and exports the same numbers
 on /metrics."""
 import concurrent.futures

@@ -1,4 +1,4 @@
-"""examples/multi_model end to end: the seed's MultiONNXService with three real models (the
+"""examples/multi_model end to end: the guide's MultiONNXService with three real models (the
 MobileNetV2 classifier, PP-OCRv4's text detector and its text recognizer), checked section by
 section against reference runs with onnxruntime, numpy and Pillow; and with a model missing
 from the store, which fails its own section only."""

@@ -1,4 +1,4 @@
-"""examples/object_detector end to end: the seed's ONNXObjectDetector on PP-OCRv4's text
+"""examples/object_detector end to end: the guide's ONNXObjectDetector on PP-OCRv4's text
 detector, checked against a reference written here with onnxruntime, numpy and Pillow: the
 same preprocessing, regions of the probability map, thresholds, NMS and scaling."""
 import io
@@ -114,7 +114,7 @@ def reference_boxes(path, p):
 
 
 def reference(path, p):
-    """The seed's detections: integer boxes (int() truncates) and their scores."""
+    """The guide's detections: integer boxes (int() truncates) and their scores."""
     return [([int(v) for v in b[:4]], b[4]) for b in reference_boxes(path, p)]
 
 

@@ -1,4 +1,4 @@
-"""examples/provider_config end to end: the seed's OptimizedONNXService with CUDA and CPU
+"""examples/provider_config end to end: the guide's OptimizedONNXService with CUDA and CPU
 providers and their options. Where this ONNX Runtime has no CUDA provider, the service falls
 back to CPU with a logged warning and says so in its answers."""
 import re

@@ -1,4 +1,4 @@
-"""examples/robust end to end: the seed's RobustONNXService warms its model up at start-up;
+"""examples/robust end to end: the guide's RobustONNXService warms its model up at start-up;
 without a usable model (none stored, or a corrupt file) it stays up, /readyz answers 503 and
 predict answers 503 {"error": "Model not available"} instead of crashing."""
 import pathlib

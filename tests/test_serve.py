@@ -12,7 +12,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import BENTO, SANITIZER, Server, count_wrong_answers
+from conftest import BENTO, SANITIZER, Server, count_wrong_answers, eventually
 
 
 @pytest.fixture
@@ -128,8 +128,12 @@ def test_metrics_parse_and_count_requests(served):
     for _ in range(3):
         requests.post(served.url + "/run", json={"x": _x().tolist()})
     requests.post(served.url + "/run", json={})
-    assert total("200") == before_ok + 3
-    assert total("400") == before_bad + 1
+
+    def counted():
+        assert total("200") == before_ok + 3
+        assert total("400") == before_bad + 1
+
+    eventually(counted)
     text = requests.get(served.url + "/metrics").text
     names = {f.name for f in text_string_to_metric_families(text)}
     assert {"bentoml_service_request_duration_seconds", "bentoml_service_request_in_progress",
@@ -202,3 +206,19 @@ def test_a_server_with_nothing_to_serve_exits_non_zero(bento, ocr_cls_model):
     out = proc.stdout + proc.stderr
     assert "Bogus" in out and "nothing could be loaded" in out, out
 
+
+
+def test_run_with_several_models_names_their_routes(bento, ocr_cls_model, ocr_rec_model):
+    bento.save(ocr_cls_model, "cls")
+    bento.save(ocr_rec_model, "rec")
+    server = Server(bento, "cls", "rec")
+    server.wait_ready()
+    try:
+        r = requests.post(server.url + "/run", json={"x": _x().tolist()})
+        assert r.status_code == 404, r.text
+        assert r.json()["error"] == ("2 models are served, so /run does not say which to run: "
+                                     "use POST /cls/run, POST /rec/run")
+        assert "/run" not in requests.get(server.url + "/docs.json").json()["paths"]
+        assert requests.post(server.url + "/cls/run", json={"x": _x().tolist()}).status_code == 200
+    finally:
+        assert server.stop() == 0

@@ -1,6 +1,6 @@
-"""examples/text_classifier end to end: the seed's ONNXTextProcessor on a real language
+"""examples/text_classifier end to end: the guide's ONNXTextProcessor on a real language
 identifier (trained at setup on Debian's fortune cookies), checked against a reference run of
-the seed's Python tokenization, onnxruntime and softmax."""
+the guide's Python tokenization, onnxruntime and softmax."""
 import json
 
 import numpy as np
@@ -49,7 +49,7 @@ def classifier(bento):
 
 
 def reference(text, custom_objects, metadata, session):
-    """The seed's tokenize_text and classify_text, verbatim."""
+    """The guide's tokenize_text and classify_text, verbatim."""
     vocab, max_length = custom_objects["vocab"], metadata["max_length"]
     tokens = text.lower().split()
     token_ids = [vocab.get(token, 0) for token in tokens]

@@ -1,4 +1,4 @@
-"""examples/validated end to end: the seed's ValidatedONNXService checks each input against the
+"""examples/validated end to end: the guide's ValidatedONNXService checks each input against the
 model's spec (the symbolic batch dim takes any size) and answers 400 naming the expected shape
 on a mismatch; valid inputs match onnxruntime."""
 import pytest

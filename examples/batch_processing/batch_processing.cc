@@ -1,4 +1,4 @@
-// The seed's BatchONNXService in C++: a request carries any number of rows, and the service
+// The guide's BatchONNXService in C++: a request carries any number of rows, and the service
 // runs them through the model in chunks of at most max_batch_size (32) rows, answering one
 // {input_index, prediction} per row, in order.
 //

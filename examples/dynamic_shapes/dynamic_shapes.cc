@@ -1,4 +1,4 @@
-// The seed's DynamicONNXService in C++: the model's batch dimension is symbolic ("batch"),
+// The guide's DynamicONNXService in C++: the model's batch dimension is symbolic ("batch"),
 // so each request may carry any number of rows; the answer reports the shapes that went in
 // and came out, and the results.
 //

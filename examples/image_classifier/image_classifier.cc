@@ -1,4 +1,4 @@
-// The seed's ONNXImageClassifier in C++: an ImageNet classifier with Pillow-compatible
+// The guide's ONNXImageClassifier in C++: an ImageNet classifier with Pillow-compatible
 // preprocessing, served as classify_image (one image) and classify_batch (several images in
 // one batched ONNX Runtime call).
 //
@@ -55,7 +55,7 @@ class ONNXImageClassifier : public bento::Service {
 
     std::vector<bento::Json> results;
     for (int64_t i = 0; i < static_cast<int64_t>(images.size()); ++i) {
-      // The model outputs logits; softmax turns them into the confidences the seed reports.
+      // The model outputs logits; softmax turns them into the confidences the guide reports.
       auto probabilities = bento::Softmax(bento::Row(outputs[0], i));
       auto top5 = bento::TopK(probabilities, 5);
       bento::Json top5_predictions = bento::Json::array();

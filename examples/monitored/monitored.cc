@@ -1,4 +1,4 @@
-// The seed's MonitoredONNXService in C++: each answer carries its inference time, the number
+// The guide's MonitoredONNXService in C++: each answer carries its inference time, the number
 // of requests served so far and their average time, and the execution providers. The same
 // counts are exported on GET /metrics for Prometheus:
 //   onnx_inference_requests_total, onnx_inference_time_seconds_total (counters) and
@@ -54,7 +54,7 @@ class MonitoredONNXService : public bento::Service {
   }
 
  private:
-  // The seed keeps every inference time in a list; their count and sum give the same
+  // The guide keeps every inference time in a list; their count and sum give the same
   // average in constant memory.
   struct Totals {
     int64_t request_count = 0;

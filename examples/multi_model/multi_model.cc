@@ -1,16 +1,16 @@
-// The seed's MultiONNXService in C++: three models behind one API, comprehensive_analysis,
+// The guide's MultiONNXService in C++: three models behind one API, comprehensive_analysis,
 // each section computed on its own so that one failing model does not take the others down.
 //   classification  the ImageNet classifier of examples/image_classifier ("image_classifier")
 //   detection       the PP-OCRv4 text detector of examples/object_detector ("object_detector")
 //   recognition     the PP-OCRv4 text recognizer ("text_recognizer") reading each line that
-//                   the detector found; it stands in for the seed's segmentor, and was chosen
+//                   the detector found; it stands in for the guide's segmentor, and was chosen
 //                   over PP-OCR's text-direction classifier because it answers the question
 //                   a user has about a page (what does it say?) and shows one model feeding
 //                   another.
 //
-// As in the seed, each section runs in its own try: a model that failed to load, or a run
+// As in the guide, each section runs in its own try: a model that failed to load, or a run
 // that fails, gives {"error": "..."} in that section while the other sections still answer.
-// Unlike the seed, a model missing from the store does not stop the service from starting.
+// Unlike the guide, a model missing from the store does not stop the service from starting.
 #include <cmath>
 #include <optional>
 

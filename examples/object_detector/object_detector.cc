@@ -1,10 +1,10 @@
-// The seed's ONNXObjectDetector in C++, on a real detector: PP-OCRv4's text detector, which
+// The guide's ONNXObjectDetector in C++, on a real detector: PP-OCRv4's text detector, which
 // finds the text lines of an image. Served as detect_objects.
 //
 // The model ("object_detector:latest", saved by `make models`) outputs a per-pixel text
 // probability map rather than YOLO-style boxes, so the post-processing turns the map into
 // boxes (connected regions above a mask threshold, one box and score per region), then, as in
-// the seed, keeps boxes above confidence_threshold, applies non-maximum suppression with
+// the guide, keeps boxes above confidence_threshold, applies non-maximum suppression with
 // nms_threshold and scales the boxes to the original image. The thresholds come from the
 // model's metadata and the class names and preprocessing from its custom objects.
 #include <cmath>

@@ -1,4 +1,4 @@
-// The seed's OptimizedONNXService in C++: execution providers configured with options, CUDA
+// The guide's OptimizedONNXService in C++: execution providers configured with options, CUDA
 // first and CPU as the fallback. On a machine (or an ONNX Runtime build) without CUDA, the
 // CUDA provider is skipped with a logged warning, and the answer's "provider" says which one
 // really runs the model.

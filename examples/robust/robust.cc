@@ -1,4 +1,4 @@
-// The seed's RobustONNXService in C++: the model is loaded and warmed up with a dummy input
+// The guide's RobustONNXService in C++: the model is loaded and warmed up with a dummy input
 // at start-up. When that fails (no such model, a corrupt file), the service still starts:
 // /readyz answers 503, and predict answers HTTP 503 {"error": "Model not available", ...},
 // so an orchestrator keeps traffic away while the process stays up to report why.

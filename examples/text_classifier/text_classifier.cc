@@ -1,4 +1,4 @@
-// The seed's ONNXTextProcessor in C++: a text classifier over a word vocabulary, served as
+// The guide's ONNXTextProcessor in C++: a text classifier over a word vocabulary, served as
 // classify_text. The model ("text_classifier:latest", saved by `make models`) tells the
 // language of a sentence (English, German, Spanish or Italian); its vocabulary and class
 // names are custom objects and max_length is metadata, exactly as in the Python original.

@@ -1,4 +1,4 @@
-// The seed's ValidatedONNXService in C++: every input is checked against the model's input
+// The guide's ValidatedONNXService in C++: every input is checked against the model's input
 // spec before it runs (the rank, and each fixed dimension; the symbolic batch dimension takes
 // any size). A mismatch answers HTTP 400 whose error names the expected shape, e.g.
 //   {"error": "input 'input': wrong shape: expected input: float32[batch, 64], got float32[2, 5]", ...}

@@ -1,5 +1,5 @@
-// Image: the decoded picture a service API takes as a parameter (the seed's PIL `Image.Image`),
-// with the preprocessing the seed does on it: convert('RGB'), resize, and the float tensor.
+// Image: the decoded picture a service API takes as a parameter (the guide's PIL `Image.Image`),
+// with the preprocessing the guide does on it: convert('RGB'), resize, and the float tensor.
 //
 // An Image is 8 bits per channel, `channels()` of 1 (gray), 3 (RGB) or 4 (RGBA), row-major
 // with channels interleaved and no row padding. The pixels live in a shared, immutable buffer:
@@ -73,17 +73,17 @@ class Image {
 
   // A float32 tensor of shape [1, C, H, W] (kNCHW) or [1, H, W, C] (kNHWC) holding
   //   (pixel * scale - mean[c]) / std[c]
-  // which is the seed's `(np.array(img, float32) / 255.0 - mean) / std`, transposed and
+  // which is the guide's `(np.array(img, float32) / 255.0 - mean) / std`, transposed and
   // expanded, computed as numpy computes it: pixel * scale is rounded to float32 (numpy's
   // float32 array), the normalization is done in double (numpy promotes to the float64 mean
   // and std) and the result is rounded to float32 once. With double mean and std equal to
-  // the seed's, the tensor is bit-identical to the seed's.
+  // the guide's, the tensor is bit-identical to the guide's.
   // REQUIRES: mean and std are each empty (0 and 1), of size 1 (used for every channel) or
   // of size channels().
   Tensor ToTensor(Layout layout = Layout::kNCHW, std::span<const double> mean = {},
                   std::span<const double> std = {}, double scale = 1.0 / 255) const;
   // The same with float mean and std (e.g. read from JSON as std::vector<float>). A float
-  // such as 0.485f is not the seed's 0.485, so values may differ from the seed's by about
+  // such as 0.485f is not the guide's 0.485, so values may differ from the guide's by about
   // 1e-7; pass doubles for bit-exact parity.
   Tensor ToTensor(Layout layout, std::span<const float> mean, std::span<const float> std,
                   double scale = 1.0 / 255) const;

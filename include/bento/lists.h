@@ -1,5 +1,5 @@
 // Tensors to and from nested lists, as numpy's np.array(rows, dtype=np.float32) and
-// array.tolist() do in the seed's services that take List[List[float]]:
+// array.tolist() do in the guide's services that take List[List[float]]:
 //
 //   bento::Json Predict(const std::vector<std::vector<float>>& input_data) {
 //     ASSIGN_OR_RETURN(bento::Tensor input_array, bento::FromRows(input_data));

@@ -6,7 +6,7 @@
 //   auto outputs = session->Run({{"input", tensor}});
 //   auto model = bento::onnx::get("clf:latest");   // tag, path, info, custom objects; no session
 //
-// The three functions keep the seed's snake_case names so that code reads like its Python
+// The three functions keep the guide's snake_case names so that code reads like its Python
 // original. They use the store at $BENTOML_HOME (default ~/bentoml), shared with BentoML.
 //
 // Thread-safety: the functions may be called from any thread. A Session is a cheap,
@@ -76,7 +76,7 @@ StatusOr<Model> get(std::string_view tag);
 // may be strings, numbers or booleans, as in Python. CPUExecutionProvider accepts
 // intra_op_num_threads and inter_op_num_threads.
 struct Provider {
-  Provider(const char* name) : name(name) {}                    // NOLINT: as in the seed
+  Provider(const char* name) : name(name) {}                    // NOLINT: as in the guide
   Provider(std::string name) : name(std::move(name)) {}         // NOLINT
   Provider(std::string name, Json options) : name(std::move(name)), options(std::move(options)) {}
   std::string name;

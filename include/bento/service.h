@@ -46,14 +46,14 @@
 
 namespace bento {
 
-// The seed's @bentoml.service(resources=...): recorded in the OpenAPI document and logged.
+// The guide's @bentoml.service(resources=...): recorded in the OpenAPI document and logged.
 struct Resources {
   std::string cpu;
   std::string gpu;
   std::string memory;
 };
 
-// The seed's traffic settings: defaults for --timeout and --max-concurrency.
+// The guide's traffic settings: defaults for --timeout and --max-concurrency.
 struct Traffic {
   double timeout = 60;      // seconds; a slower answer is a 504
   int max_concurrency = 0;  // requests served at once; more get 429 (0: unlimited)

@@ -1,4 +1,4 @@
-// WordTokenizer: the seed's ONNXTextProcessor.tokenize_text, a word-level vocabulary lookup
+// WordTokenizer: the guide's ONNXTextProcessor.tokenize_text, a word-level vocabulary lookup
 // that turns text into the int64 token-id tensor a text model takes.
 //
 //   auto model = bento::onnx::get("text_classifier:latest").value();
@@ -53,7 +53,7 @@ class WordTokenizer {
   // `vocab` maps a token to its id; a token not in it gets `unknown_id`.
   explicit WordTokenizer(std::unordered_map<std::string, int64_t> vocab, int64_t unknown_id = 0);
 
-  // From a JSON object {token: id} such as the seed's custom_objects["vocab"]. Ids must be
+  // From a JSON object {token: id} such as the guide's custom_objects["vocab"]. Ids must be
   // integers; anything else is INVALID_ARGUMENT naming the offending token.
   static StatusOr<WordTokenizer> FromJson(const Json& vocab, int64_t unknown_id = 0);
 

@@ -4,9 +4,9 @@
 //   RETURN_IF_ERROR(bento::ValidateInput(input_array, spec));   // 400 on a mismatch
 //   auto dummy = bento::DummyInput(spec);                       // float32[1, 64], for warm-up
 //
-// ValidateInput is the seed's ValidatedONNXService.validate_input: the rank must match, and
+// ValidateInput is the guide's ValidatedONNXService.validate_input: the rank must match, and
 // every fixed dimension must equal the spec's, while symbolic ("batch") and unknown
-// dimensions accept any size. Unlike the seed, it also checks the dtype, since ONNX Runtime
+// dimensions accept any size. Unlike the guide, it also checks the dtype, since ONNX Runtime
 // would refuse a wrong one anyway. DummyInput is RobustONNXService's warm-up input,
 // np.random.randn(1, *shape[1:]).
 //

@@ -49,7 +49,7 @@ def class_names():
 
 
 def preprocess(image):
-    """The seed's preprocessing: RGB, 224x224 (Pillow's default filter), /255, (x-mean)/std, NCHW."""
+    """The guide's preprocessing: RGB, 224x224 (Pillow's default filter), /255, (x-mean)/std, NCHW."""
     x = np.asarray(image.convert("RGB").resize((224, 224)), dtype=np.float32) / 255.0
     x = (x - np.array(MEAN, dtype=np.float32)) / np.array(STD, dtype=np.float32)
     return x.transpose(2, 0, 1)[np.newaxis].astype(np.float32)

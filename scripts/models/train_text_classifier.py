@@ -2,7 +2,7 @@
 """Trains a small language identifier on Debian's fortune cookies and exports it to ONNX.
 
 The data are the quotes of Debian's fortunes (English), fortunes-de, fortunes-es and
-fortunes-it: real sentences, filed by language. The tokenization is the seed's
+fortunes-it: real sentences, filed by language. The tokenization is the guide's
 ONNXTextProcessor.tokenize_text exactly: text.lower().split(), vocab.get(token, 0), padded
 with 0 or truncated to max_length. The model is a bag of embeddings: the mean of the
 embeddings of the known tokens (id 0, padding and unknown words, is left out), then a linear
@@ -61,7 +61,7 @@ OPSET = 13
 
 
 def tokenize(text):
-    """The seed's tokenization, before the vocabulary lookup."""
+    """The guide's tokenization, before the vocabulary lookup."""
     return text.lower().split()
 
 

@@ -3,16 +3,46 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 
+#include "base/strings.h"
+
 namespace bento {
+
+namespace {
+
+// BENTO_LOG_LEVEL in lower case (spdlog's names are), or nullopt when unset.
+std::optional<std::string> EnvironmentLevel() {
+  const char* env = std::getenv("BENTO_LOG_LEVEL");
+  if (env == nullptr) return std::nullopt;
+  return AsciiLower(env);
+}
+
+// spdlog reads any name it does not know as "off".
+bool IsLevel(const std::string& name) {
+  return name == "off" || spdlog::level::from_str(name) != spdlog::level::off;
+}
+
+}  // namespace
+
+bool LogLevelFromEnvironment() {
+  const std::optional<std::string> env = EnvironmentLevel();
+  return env && IsLevel(*env);
+}
 
 void InitLogging(std::string_view level) {
   auto logger = spdlog::stderr_logger_mt("bento");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-  const char* env = std::getenv("BENTO_LOG_LEVEL");
-  logger->set_level(spdlog::level::from_str(env != nullptr ? env : std::string(level)));
+  const std::optional<std::string> env = EnvironmentLevel();
+  const bool from_env = LogLevelFromEnvironment();
+  logger->set_level(spdlog::level::from_str(from_env ? *env : std::string(level)));
   spdlog::set_default_logger(logger);
+  if (env && !from_env) {
+    spdlog::warn("BENTO_LOG_LEVEL={} is not a level (trace, debug, info, warn, error, critical, "
+                 "off); using the default",
+                 std::getenv("BENTO_LOG_LEVEL"));
+  }
 }
 
 }  // namespace bento

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "base/fs.h"
+#include "base/strings.h"
 #include "bento/onnx.h"
 #include "store/model_store.h"
 #include "store/model_yaml.h"
@@ -30,6 +31,26 @@ StatusOr<std::pair<std::string, std::string>> SplitPair(const std::string& text,
     return InvalidArgumentError(std::string(flag) + " expects KEY=VALUE, got '" + text + "'");
   }
   return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
+}
+
+// The JSON object in the file a flag names; what is wrong with it otherwise, in words.
+StatusOr<Json> ReadJsonObject(std::string_view flag, const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, fs::ReadFile(path));
+  Json value;
+  try {
+    value = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    // nlohmann's message after its "[json.exception.parse_error.101] " prefix.
+    std::string what = e.what();
+    what = what.substr(what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2);
+    return InvalidArgumentError(std::string(flag) + " " + path + " is not valid JSON: " + what);
+  }
+  if (!value.is_object()) {
+    return InvalidArgumentError(std::string(flag) + " " + path +
+                                " must hold a JSON object, such as {\"key\": \"value\"}; it "
+                                "holds a JSON " + value.type_name());
+  }
+  return value;
 }
 
 uintmax_t FolderSize(const stdfs::path& dir) {
@@ -90,7 +111,10 @@ struct SaveArgs {
   int batch_dim = 0;
 };
 
-int Save(const SaveArgs& args) {
+int Save(SaveArgs args) {
+  // BentoML lower-cases a model name, with a warning; so does bento (once the save worked).
+  const std::string given = args.name;
+  args.name = AsciiLower(args.name);
   onnx::SaveOptions options;
   for (const auto& text : args.labels) {
     auto kv = SplitPair(text, "--label");
@@ -104,39 +128,46 @@ int Save(const SaveArgs& args) {
     options.metadata[kv->first] = value.is_discarded() ? Json(kv->second) : value;
   }
   if (!args.metadata_file.empty()) {
-    auto text = fs::ReadFile(args.metadata_file);
-    if (!text.ok()) return Fail(text.status());
-    Json file = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    if (file.is_discarded() || !file.is_object()) {
-      return Fail(InvalidArgumentError("--metadata-file " + args.metadata_file +
-                                       " must hold a JSON object"));
-    }
-    file.update(options.metadata);  // --metadata flags win
-    options.metadata = std::move(file);
+    auto file = ReadJsonObject("--metadata-file", args.metadata_file);
+    if (!file.ok()) return Fail(file.status());
+    file->update(options.metadata);  // --metadata flags win
+    options.metadata = *std::move(file);
   }
   if (!args.custom_objects.empty()) {
-    auto text = fs::ReadFile(args.custom_objects);
-    if (!text.ok()) return Fail(text.status());
-    options.custom_objects = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    if (options.custom_objects.is_discarded() || !options.custom_objects.is_object()) {
-      return Fail(InvalidArgumentError("--custom-objects " + args.custom_objects +
-                                       " must hold a JSON object"));
-    }
+    auto objects = ReadJsonObject("--custom-objects", args.custom_objects);
+    if (!objects.ok()) return Fail(objects.status());
+    options.custom_objects = *std::move(objects);
   }
   if (args.batchable) {
     options.signatures["run"] = Signature{true, {args.batch_dim, args.batch_dim}};
   }
   auto tag = onnx::save_model(args.name, args.path, options);
   if (!tag.ok()) return Fail(tag.status());
+  if (given != args.name) {
+    std::cerr << "warning: model names are lower case: saved '" << given << "' as '"
+              << args.name << "'\n";
+  }
   std::cout << tag->ToString() << "\n";
   return 0;
 }
 
-int List(const std::string& output) {
+// `filter`: empty, a name (its versions) or NAME:VERSION_PREFIX, as `bentoml models list`.
+int List(const std::string& filter, const std::string& output) {
   auto store = ModelStore::Open();
   if (!store.ok()) return Fail(store.status());
   auto models = store->List();
   if (!models.ok()) return Fail(models.status());
+  if (!filter.empty()) {
+    const std::string wanted = AsciiLower(filter);
+    const size_t colon = wanted.find(':');
+    const std::string name = wanted.substr(0, colon);
+    const std::string version = colon == std::string::npos ? "" : wanted.substr(colon + 1);
+    std::erase_if(*models, [&](const StoredModel& m) {
+      return m.info.tag.name != name ||
+             (!version.empty() && version != "latest" && !m.info.tag.version.starts_with(version));
+    });
+    if (version == "latest" && models->size() > 1) models->resize(1);  // newest first
+  }
   if (output == "json") {
     Json out = Json::array();
     for (const auto& m : *models) out.push_back(ModelJson(m));
@@ -257,10 +288,12 @@ void AddModelsCommand(CLI::App& app, int* exit_code) {
   save->callback([=] { *exit_code = Save(*save_args); });
 
   auto list_output = std::make_shared<std::string>("table");
+  auto list_filter = std::make_shared<std::string>();
   auto* list = models->add_subcommand("list", "List stored models, newest first");
+  list->add_option("tag", *list_filter, "Only this model's versions: NAME or NAME:VERSION_PREFIX");
   list->add_option("-o,--output", *list_output, "table, json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}));
-  list->callback([=] { *exit_code = List(*list_output); });
+  list->callback([=] { *exit_code = List(*list_filter, *list_output); });
 
   auto get_tag = std::make_shared<std::string>();
   auto get_output = std::make_shared<std::string>("yaml");
@@ -270,12 +303,19 @@ void AddModelsCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"yaml", "json", "path"}));
   get->callback([=] { *exit_code = Get(*get_tag, *get_output); });
 
-  auto delete_tag = std::make_shared<std::string>();
+  auto delete_tags = std::make_shared<std::vector<std::string>>();
   auto delete_yes = std::make_shared<bool>(false);
-  auto* del = models->add_subcommand("delete", "Delete a model version; `latest` is repointed");
-  del->add_option("tag", *delete_tag, "NAME:VERSION or NAME (the latest)")->required();
+  auto* del = models->add_subcommand("delete", "Delete model versions; `latest` is repointed");
+  del->add_option("tag", *delete_tags, "NAME:VERSION or NAME (the latest), one or more")
+      ->required();
   del->add_flag("-y,--yes", *delete_yes, "Do not ask for confirmation");
-  del->callback([=] { *exit_code = Delete(*delete_tag, *delete_yes); });
+  del->callback([=] {
+    // Each in turn, as BentoML does; the exit code is the first failure's.
+    for (const std::string& tag : *delete_tags) {
+      const int code = Delete(tag, *delete_yes);
+      if (*exit_code == 0) *exit_code = code;
+    }
+  });
 
   auto export_tag = std::make_shared<std::string>();
   auto export_path = std::make_shared<std::string>();

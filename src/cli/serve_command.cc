@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "base/logging.h"
 #include "cli/serve_flags.h"
 #include "kserve/grpc_server.h"
 #include "kserve/http_routes.h"
@@ -93,7 +94,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_flag_callback("--no-batching", [args] { args->models.batching = false; },
                            "Run every request on its own, even for batchable models");
   serve->callback([args, exit_code] {
-    if (std::getenv("BENTO_LOG_LEVEL") == nullptr) spdlog::set_level(spdlog::level::info);
+    if (!LogLevelFromEnvironment()) spdlog::set_level(spdlog::level::info);
     *exit_code = RunServe(*args);
   });
 }

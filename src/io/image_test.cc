@@ -168,7 +168,7 @@ TEST(ImageTest, ToTensorNchwNormalizesExactlyAsNumpy) {
   EXPECT_EQ(t.dtype(), DType::kFloat32);
   EXPECT_EQ(t.shape(), (std::vector<int64_t>{1, 3, 1, 2}));
   const auto v = t.values<float>();
-  // numpy: float32 pixels / 255.0 stay float32; minus a float64 mean is float64; the seed's
+  // numpy: float32 pixels / 255.0 stay float32; minus a float64 mean is float64; the guide's
   // tensor is that, cast to float32.
   auto numpy = [&](int p, int c) {
     const float x = static_cast<float>(p) / 255.0f;

@@ -1,4 +1,4 @@
-// Execution providers and session options: the seed's `providers=[...]` list in C++.
+// Execution providers and session options: the guide's `providers=[...]` list in C++.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -46,7 +46,7 @@ StatusOr<bool> AppendProvider(Ort::SessionOptions& so, const Provider& p,
                               const SessionOptions& options) {
   ASSIGN_OR_RETURN(auto opts, OptionStrings(p));
   if (p.name == "CPUExecutionProvider") {
-    // The seed passes thread counts as CPU provider options; they are session settings.
+    // The guide passes thread counts as CPU provider options; they are session settings.
     for (const auto& [key, value] : opts) {
       int n = 0;
       try {

@@ -100,6 +100,24 @@ ServiceDef NoCodeService(const manager::ModelManager& models) {
     }
     def.apis.push_back(std::move(api));
   }
+  if (served.size() > 1) {
+    // With several models, /run would be ambiguous: it says which routes there are.
+    std::string routes;
+    for (const auto& model : served) {
+      routes += (routes.empty() ? "" : ", ") + ("POST /" + model->name() + "/run");
+    }
+    ApiDef run;
+    run.name = "run";
+    run.route = "/run";
+    run.documented = false;
+    const std::string message = std::to_string(served.size()) +
+                                " models are served, so /run does not say which to run: use " +
+                                routes;
+    run.handler = [message](const http::HttpRequest&, ReplyCallback done) {
+      done(NotFoundError(message));
+    };
+    def.apis.push_back(std::move(run));
+  }
   return def;
 }
 

@@ -153,9 +153,9 @@ Status ExtractTarball(const stdfs::path& archive_path, const stdfs::path& dest) 
       return DataLossError(name + " is corrupt: " + ErrorOf(a.get()));
     }
     if (first && (archive_format(a.get()) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR) {
-      const char* format = archive_format_name(a.get());
-      return InvalidArgumentError(name + " is not a tar archive (it is " +
-                                  (format != nullptr ? format : "unknown") + ")");
+      return InvalidArgumentError(name +
+                                  " is not a .bentomodel archive: expected a tar archive, "
+                                  "plain or compressed with gzip or xz, as `models export` writes");
     }
     first = false;
     const char* raw_path = archive_entry_pathname(entry);

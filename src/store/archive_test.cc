@@ -160,7 +160,8 @@ TEST_F(ArchiveTest, EntriesThatEscapeAreRefused) {
 
 TEST_F(ArchiveTest, OnlyTarArchivesWithModelYamlAreAccepted) {
   WriteTar(home_ / "m.zip", {{"model.yaml", Yaml("zipped", "v1")}}, /*zip=*/true);
-  ExpectRefused(home_ / "m.zip", {StatusCode::kInvalidArgument}, "not a tar");
+  ExpectRefused(home_ / "m.zip", {StatusCode::kInvalidArgument},
+                "is not a .bentomodel archive: expected a tar archive");
   WriteTar(home_ / "noyaml.tar.gz", {{"saved_model.onnx", "x"}});
   ExpectRefused(home_ / "noyaml.tar.gz", {StatusCode::kInvalidArgument}, "no model.yaml");
   WriteTar(home_ / "badyaml.tar.gz", {{"model.yaml", "name: x\n"}});

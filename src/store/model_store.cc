@@ -335,6 +335,12 @@ Status ModelStore::Delete(std::string_view tag) const {
 
 StatusOr<stdfs::path> ModelStore::Export(std::string_view tag, const stdfs::path& path) const {
   ASSIGN_OR_RETURN(StoredModel model, Get(tag));
+  const stdfs::path folder = path.parent_path().empty() ? stdfs::path(".") : path.parent_path();
+  std::error_code ec;
+  if (!stdfs::is_directory(folder, ec)) {
+    return NotFoundError("cannot export to " + path.string() + ": there is no folder " +
+                         folder.string());
+  }
   std::string ext = path.extension().string();
   auto compression = (ext == ".gz" || ext == ".tgz") ? internal::Compression::kGzip
                                                       : internal::Compression::kXz;
@@ -347,8 +353,7 @@ StatusOr<stdfs::path> ModelStore::Export(std::string_view tag, const stdfs::path
     (void)fs::RemoveAll(partial);
     return status;
   }
-  stdfs::path parent = path.parent_path().empty() ? stdfs::path(".") : path.parent_path();
-  RETURN_IF_ERROR(fs::Fsync(parent));
+  RETURN_IF_ERROR(fs::Fsync(folder));
   return path;
 }
 
