@@ -2,8 +2,8 @@
 
 Each test takes README's fenced blocks that follow one another from a marker line on (a
 shell block that starts a server in the background, then the blocks that talk to it), runs
-them in one bash script in the repository with `build/bin/` pointed at the build under test
-and a store of its own, and checks what they print. The background server is stopped at the
+them in one bash script in a folder of its own, with `build/bin/` pointed at the build under
+test and a store of its own, and checks what they print. The background server is stopped at the
 end. README's servers use fixed ports (3001 and 8001), as a user would."""
 import json
 import re
@@ -30,7 +30,9 @@ def _run(blocks, bento, tmp_path):
     """What each block printed, in order."""
     script = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT"]
     for i, (language, body) in enumerate(blocks):
-        body = body.replace("build/bin/", f"{BIN}/")
+        # Run in a folder of the test's own, so that files the blocks write (v2.json) stay
+        # out of the checkout; the repository paths they name point back into it.
+        body = body.replace("build/bin/", f"{BIN}/").replace(".deps/", f"{ROOT}/.deps/")
         if language == "sh":
             script.append(body)
         elif language == "python":
@@ -40,7 +42,7 @@ def _run(blocks, bento, tmp_path):
         else:
             raise AssertionError(f"README block in {language}: no runner for it")
         script.append(f"echo; echo {SEPARATOR}")
-    proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=ROOT, env=bento.env,
+    proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=tmp_path, env=bento.env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return [out.strip() for out in proc.stdout.split(SEPARATOR)[:-1]]
