@@ -172,6 +172,15 @@ def cert(tmp_path_factory):
     return d
 
 
+def in_progress(url, endpoint=None):
+    """bentoml_service_request_in_progress on /metrics: for one endpoint, or all of them."""
+    from prometheus_client.parser import text_string_to_metric_families
+    text = requests.get(url + "/metrics").text
+    return sum(s.value for f in text_string_to_metric_families(text)
+               if f.name == "bentoml_service_request_in_progress" for s in f.samples
+               if endpoint is None or s.labels["endpoint"] == endpoint)
+
+
 def eventually(check, timeout=10):
     """Calls `check` until it stops raising AssertionError (or `timeout` seconds pass) and
     returns what it returns. For what a server records just after it answers: a request is

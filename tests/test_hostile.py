@@ -14,9 +14,8 @@ import time
 import numpy as np
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import BIN, ExampleServer, Server
+from conftest import BIN, ExampleServer, Server, in_progress
 
 HEADER_TIMEOUT_S = 10  # http::ServerOptions::header_timeout
 
@@ -48,12 +47,6 @@ def _raw(port, data, timeout=10):
 
 def _open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def _in_progress(url):
-    text = requests.get(url + "/metrics").text
-    return sum(s.value for f in text_string_to_metric_families(text)
-               if f.name == "bentoml_service_request_in_progress" for s in f.samples)
 
 
 def _timed_run(url):
@@ -260,10 +253,10 @@ def test_clients_that_leave_mid_request_cost_nothing(served):
         list(pool.map(leave, [i % 4 for i in range(200)]))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if _in_progress(served.url) == 0 and _open_fds(pid) <= fds:
+        if in_progress(served.url) == 0 and _open_fds(pid) <= fds:
             break
         time.sleep(0.1)
-    assert _in_progress(served.url) == 0
+    assert in_progress(served.url) == 0
     assert _open_fds(pid) <= fds
     assert served.proc.poll() is None
     assert _timed_run(served.url)[0] == 200

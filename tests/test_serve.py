@@ -12,7 +12,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import BENTO, SANITIZER, Server, count_wrong_answers, eventually
+from conftest import BENTO, SANITIZER, Server, count_wrong_answers, eventually, in_progress
 
 
 @pytest.fixture
@@ -151,18 +151,12 @@ def test_sigterm_finishes_requests_in_flight(bento, ocr_cls_model):
                               headers={"Content-Type": "application/json"}, timeout=120)
         return reply.status_code, time.monotonic()
 
-    def in_progress():
-        text = requests.get(server.url + "/metrics").text
-        return sum(s.value for family in text_string_to_metric_families(text)
-                   if family.name == "bentoml_service_request_in_progress"
-                   for s in family.samples if s.labels["endpoint"] == "/run")
-
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(call, i) for i in range(8)]
         # The signal comes while at least four requests are admitted and unanswered: with
         # one worker, one runs and the others wait in its queue.
         deadline = time.monotonic() + 60
-        while in_progress() < 4:
+        while in_progress(server.url, "/run") < 4:
             assert time.monotonic() < deadline, "the requests never got in flight"
             time.sleep(0.005)
         signalled = time.monotonic()

@@ -35,7 +35,7 @@ void InitLogging(std::string_view level) {
   auto logger = spdlog::stderr_logger_mt("bento");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   const std::optional<std::string> env = EnvironmentLevel();
-  const bool from_env = LogLevelFromEnvironment();
+  const bool from_env = env && IsLevel(*env);
   logger->set_level(spdlog::level::from_str(from_env ? *env : std::string(level)));
   spdlog::set_default_logger(logger);
   if (env && !from_env) {
