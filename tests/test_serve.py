@@ -144,11 +144,18 @@ def test_sigterm_finishes_requests_in_flight(bento, ocr_cls_model):
     bento.save(ocr_cls_model, "ocr-cls")
     server = Server(bento, "ocr-cls", "--workers", "1")
     server.wait_ready()
-    body = json.dumps({"x": _x(batch=32).tolist()})
+    # KServe's binary form: reading the body costs next to nothing, so the requests pile up
+    # in the worker's queue whatever the build (JSON parsing under a sanitizer would take
+    # longer than the model, and the requests would never overlap).
+    x = _x(batch=64)
+    header = json.dumps({"inputs": [{"name": "x", "shape": list(x.shape), "datatype": "FP32",
+                                     "parameters": {"binary_data_size": x.nbytes}}]}).encode()
+    url = server.url + "/v2/models/ocr-cls/infer"
 
     def call(_):
-        reply = requests.post(server.url + "/run", data=body,
-                              headers={"Content-Type": "application/json"}, timeout=120)
+        reply = requests.post(url, data=header + x.tobytes(), timeout=120,
+                              headers={"Inference-Header-Content-Length": str(len(header)),
+                                       "Content-Type": "application/octet-stream"})
         return reply.status_code, time.monotonic()
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -156,7 +163,7 @@ def test_sigterm_finishes_requests_in_flight(bento, ocr_cls_model):
         # The signal comes while at least four requests are admitted and unanswered: with
         # one worker, one runs and the others wait in its queue.
         deadline = time.monotonic() + 60
-        while in_progress(server.url, "/run") < 4:
+        while in_progress(server.url, "/v2/models/{model}/infer") < 4:
             assert time.monotonic() < deadline, "the requests never got in flight"
             time.sleep(0.005)
         signalled = time.monotonic()
