@@ -15,6 +15,10 @@
 #define BENTO_VALIDATION_H_
 
 #include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "bento/status.h"
 #include "bento/tensor.h"
@@ -27,6 +31,19 @@ namespace bento {
 // message names the input, the expected spec and what came, e.g.
 //   input 'input': wrong shape: expected input: float32[batch, 64], got float32[2, 5]
 Status ValidateInput(const Tensor& input, const TensorSpec& spec);
+
+// OK when `inputs` hold exactly the inputs `specs` declare, each fitting its spec
+// (ValidateInput). Otherwise INVALID_ARGUMENT naming the first wrong one: an unknown name
+// (FindInputSpec's message), else the first declared input, in `specs`' order, that is
+// missing ("missing input 'x': expected x: float32[batch, 64]") or does not fit. This is
+// the one input check of every road to a model: Session::Run, no-code /run and KServe v2
+// all call it.
+Status ValidateInputs(const std::map<std::string, Tensor>& inputs,
+                      const std::vector<TensorSpec>& specs);
+
+// The spec named `name`, or INVALID_ARGUMENT "unknown input 'y'; the model's inputs are: x".
+StatusOr<const TensorSpec*> FindInputSpec(const std::vector<TensorSpec>& specs,
+                                          std::string_view name);
 
 // An input that fits `spec`, to run a model once at start-up: each symbolic or unknown
 // dimension is `dynamic_size` (1: a batch of one), float32 and float64 values are drawn from

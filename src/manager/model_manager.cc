@@ -4,24 +4,9 @@
 
 #include <set>
 
-namespace bento::manager {
+#include "bento/validation.h"
 
-Status CheckInputs(const onnx::Session& session, const std::map<std::string, Tensor>& inputs) {
-  for (const auto& spec : session.inputs()) {
-    auto it = inputs.find(spec.name);
-    if (it == inputs.end()) {
-      return InvalidArgumentError("missing input '" + spec.name + "': expected " +
-                                  spec.ToString());
-    }
-    RETURN_IF_ERROR(spec.Check(it->second.dtype(), it->second.shape()));
-  }
-  for (const auto& [name, tensor] : inputs) {
-    bool known = false;
-    for (const auto& spec : session.inputs()) known |= spec.name == name;
-    if (!known) return InvalidArgumentError("unknown input '" + name + "'");
-  }
-  return OkStatus();
-}
+namespace bento::manager {
 
 Status ServedModel::Serving() const {
   if (!loaded_.load(std::memory_order_acquire)) {
@@ -32,7 +17,7 @@ Status ServedModel::Serving() const {
 }
 
 Status ServedModel::CheckInputs(const std::map<std::string, Tensor>& inputs) const {
-  return manager::CheckInputs(*session_, inputs);
+  return ValidateInputs(inputs, session_->inputs());
 }
 
 int ServedModel::max_batch_size() const {

@@ -47,10 +47,6 @@ struct ManagerOptions {
   int max_inflight_batches = 2;
 };
 
-// OK when `inputs` are exactly `session`'s inputs, each fitting its spec; otherwise
-// INVALID_ARGUMENT naming the missing, unknown or misfit input.
-Status CheckInputs(const onnx::Session& session, const std::map<std::string, Tensor>& inputs);
-
 // One served model.
 class ServedModel {
  public:
@@ -63,7 +59,7 @@ class ServedModel {
   // REQUIRES: Serving().ok().
   const onnx::Session& session() const { return *session_; }
 
-  // CheckInputs against this model's session. REQUIRES: Serving().ok().
+  // ValidateInputs (bento/validation.h) against this model's inputs. REQUIRES: Serving().ok().
   Status CheckInputs(const std::map<std::string, Tensor>& inputs) const;
 
   // The largest batch of items its requests are combined into along dimension 0 when its

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "bento/onnx.h"
+#include "bento/validation.h"
 #include "runtime/ort.h"
 #include "runtime/session_impl.h"
 
@@ -58,29 +59,14 @@ const std::vector<std::string>& Session::providers() const { return impl_->provi
 StatusOr<std::vector<Tensor>> Session::Run(const std::map<std::string, Tensor>& inputs,
                                            const std::vector<std::string>& output_names) const {
   const Impl& impl = *impl_;
-  for (const auto& [name, tensor] : inputs) {
-    auto it = std::find_if(impl.inputs.begin(), impl.inputs.end(),
-                           [&input = name](const TensorSpec& s) { return s.name == input; });
-    if (it == impl.inputs.end()) {
-      std::string known;
-      for (const auto& s : impl.inputs) known += (known.empty() ? "" : ", ") + s.name;
-      return InvalidArgumentError("unknown input '" + name + "'; the model's inputs are: " +
-                                  known);
-    }
-    RETURN_IF_ERROR(it->Check(tensor.dtype(), tensor.shape()));
-  }
+  RETURN_IF_ERROR(ValidateInputs(inputs, impl.inputs));
   std::vector<const char*> in_names;
   std::vector<Ort::Value> in_values;
   in_names.reserve(impl.inputs.size());
   in_values.reserve(impl.inputs.size());
   try {
     for (const auto& spec : impl.inputs) {
-      auto it = inputs.find(spec.name);
-      if (it == inputs.end()) {
-        return InvalidArgumentError("missing input '" + spec.name + "': expected " +
-                                    spec.ToString());
-      }
-      const Tensor& t = it->second;
+      const Tensor& t = inputs.at(spec.name);  // present: ValidateInputs
       in_names.push_back(spec.name.c_str());
       if (t.dtype() == DType::kString) {
         Ort::AllocatorWithDefaultOptions allocator;

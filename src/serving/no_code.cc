@@ -1,5 +1,6 @@
 #include "serving/no_code.h"
 
+#include "bento/validation.h"
 #include "serving/batch_metrics.h"
 #include "serving/schema.h"
 #include "tensor/json_codec.h"
@@ -34,16 +35,11 @@ void Run(const manager::ServedModel& model, const http::HttpRequest& request,
 StatusOr<std::map<std::string, Tensor>> DecodeInputs(const onnx::Session& session,
                                                      std::string_view body) {
   auto dtype_for = [&](std::string_view name) -> StatusOr<DType> {
-    for (const auto& spec : session.inputs()) {
-      if (spec.name == name) return spec.dtype;
-    }
-    std::string known;
-    for (const auto& spec : session.inputs()) known += (known.empty() ? "" : ", ") + spec.name;
-    return InvalidArgumentError("unknown input '" + std::string(name) +
-                                "'; the model's inputs are: " + known);
+    ASSIGN_OR_RETURN(const TensorSpec* spec, FindInputSpec(session.inputs(), name));
+    return spec->dtype;
   };
   ASSIGN_OR_RETURN(auto inputs, DecodeJsonTensors(body, dtype_for));
-  RETURN_IF_ERROR(manager::CheckInputs(session, inputs));
+  RETURN_IF_ERROR(ValidateInputs(inputs, session.inputs()));
   return inputs;
 }
 

@@ -9,6 +9,31 @@ Status ValidateInput(const Tensor& input, const TensorSpec& spec) {
   return spec.Check(input.dtype(), input.shape());
 }
 
+StatusOr<const TensorSpec*> FindInputSpec(const std::vector<TensorSpec>& specs,
+                                          std::string_view name) {
+  for (const TensorSpec& spec : specs) {
+    if (spec.name == name) return &spec;
+  }
+  std::string known;
+  for (const TensorSpec& spec : specs) known += (known.empty() ? "" : ", ") + spec.name;
+  return InvalidArgumentError("unknown input '" + std::string(name) +
+                              "'; the model's inputs are: " + known);
+}
+
+Status ValidateInputs(const std::map<std::string, Tensor>& inputs,
+                      const std::vector<TensorSpec>& specs) {
+  for (const auto& [name, tensor] : inputs) RETURN_IF_ERROR(FindInputSpec(specs, name).status());
+  for (const TensorSpec& spec : specs) {
+    auto it = inputs.find(spec.name);
+    if (it == inputs.end()) {
+      return InvalidArgumentError("missing input '" + spec.name + "': expected " +
+                                  spec.ToString());
+    }
+    RETURN_IF_ERROR(ValidateInput(it->second, spec));
+  }
+  return OkStatus();
+}
+
 StatusOr<Tensor> DummyInput(const TensorSpec& spec, int64_t dynamic_size) {
   if (!spec.has_shape) {
     return FailedPreconditionError("input '" + spec.name +

@@ -10,6 +10,40 @@ namespace {
 // The digits model's input: float32[batch, 64].
 TensorSpec DigitsInput() { return {"input", DType::kFloat32, {Dim{-1, "batch"}, Dim{64, ""}}}; }
 
+TEST(ValidateInputsTest, ExactlyTheDeclaredInputsPass) {
+  std::vector<TensorSpec> specs = {DigitsInput(), {"mask", DType::kBool, {Dim{-1, "batch"}}}};
+  std::map<std::string, Tensor> inputs;
+  inputs.emplace("input", Tensor::Zeros(DType::kFloat32, {2, 64}));
+  inputs.emplace("mask", Tensor::Zeros(DType::kBool, {2}));
+  EXPECT_TRUE(ValidateInputs(inputs, specs).ok());
+}
+
+TEST(ValidateInputsTest, NamesAnUnknownThenAMissingOrMisfitInput) {
+  std::vector<TensorSpec> specs = {DigitsInput(), {"mask", DType::kBool, {Dim{-1, "batch"}}}};
+  std::map<std::string, Tensor> inputs;
+  inputs.emplace("input", Tensor::Zeros(DType::kFloat32, {2, 64}));
+  inputs.emplace("z", Tensor::Zeros(DType::kBool, {2}));
+  Status s = ValidateInputs(inputs, specs);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "unknown input 'z'; the model's inputs are: input, mask");
+  inputs.erase("z");
+  EXPECT_EQ(ValidateInputs(inputs, specs).message(),
+            "missing input 'mask': expected mask: bool[batch]");
+  inputs.emplace("mask", Tensor::Zeros(DType::kBool, {2}));
+  inputs["input"] = Tensor::Zeros(DType::kFloat32, {2, 5});
+  EXPECT_NE(ValidateInputs(inputs, specs).message().find("input 'input': wrong shape"),
+            std::string::npos);
+}
+
+TEST(ValidateInputsTest, FindInputSpecListsTheKnownNames) {
+  std::vector<TensorSpec> specs = {DigitsInput()};
+  auto found = FindInputSpec(specs, "input");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(*found, &specs[0]);
+  EXPECT_EQ(FindInputSpec(specs, "x").status().message(),
+            "unknown input 'x'; the model's inputs are: input");
+}
+
 TEST(ValidateInputTest, SymbolicDimsAcceptAnySize) {
   for (int64_t batch : {0, 1, 3, 17}) {
     EXPECT_TRUE(ValidateInput(Tensor::Zeros(DType::kFloat32, {batch, 64}), DigitsInput()).ok())
