@@ -1,7 +1,7 @@
 // Fuzzes the JSON tensor codec (src/tensor/json_codec.h): the first byte picks the dtype,
 // the rest is the JSON. A decoded tensor must encode, and its encoding must decode back to
 // the same shape and values. The same bytes are also decoded as a request body of named
-// tensors.
+// tensors, and as a service's parameters (tensors beside other values).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -66,5 +66,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return dtype;
   });
   (void)named;
+
+  // A C++ service's parameters: inferred-dtype tensors in place, other members as text.
+  auto mixed = bento::DecodeJsonObject(
+      json,
+      [dtype](std::string_view name) -> bento::StatusOr<bento::JsonMemberPlan> {
+        using Kind = bento::JsonMemberPlan::Kind;
+        if (name == "t") return bento::JsonMemberPlan{Kind::kTensor};
+        if (name == "d") return bento::JsonMemberPlan{Kind::kTensor, dtype};
+        if (name == "unknown") return bento::NotFoundError("unknown parameter");
+        return bento::JsonMemberPlan{Kind::kText};
+      },
+      "parameter");
+  if (mixed.ok()) {
+    // Each member handed back as text is one whole JSON value: as a member of its own, it
+    // comes back the same.
+    for (const auto& [name, text] : mixed->texts) {
+      auto again = bento::DecodeJsonObject(
+          "{\"v\": " + text + "}",
+          [](std::string_view) -> bento::StatusOr<bento::JsonMemberPlan> {
+            return bento::JsonMemberPlan{bento::JsonMemberPlan::Kind::kText};
+          },
+          "parameter");
+      FUZZ_CHECK(again.ok() && again->texts.at("v") == text, "member '%s' (%s) did not read back",
+                 name.c_str(), text.c_str());
+    }
+  }
   return 0;
 }

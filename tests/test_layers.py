@@ -85,3 +85,15 @@ def test_unknown_layer_fails(tmp_path):
     assert proc.returncode == 1
     assert "src/metrics: unknown layer, add it to the table in scripts/check-layers" \
         in proc.stdout
+
+
+def test_detail_headers_only_in_the_public_api_and_serving(tmp_path):
+    plant(tmp_path, {"include/bento/service.h": '#include "bento/detail/api_traits.h"\n',
+                     "include/bento/detail/api_traits.h": '#include "bento/json.h"\n',
+                     "src/serving/traits.cc": '#include "bento/detail/api_traits.h"\n',
+                     "src/kserve/a.cc": '#include "bento/detail/api_traits.h"\n'})
+    proc = check(tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        'src/kserve/a.cc:1: kserve may not include "bento/detail/api_traits.h" '
+        "(bento/detail/ is for the public API's templates and the serving layer only)"]

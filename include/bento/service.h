@@ -40,7 +40,7 @@
 #include <utility>
 #include <vector>
 
-#include "bento/api_traits.h"
+#include "bento/detail/api_traits.h"
 #include "bento/json.h"
 #include "bento/status.h"
 
@@ -144,7 +144,7 @@ class Service {
     api.params = {detail::ParamTraits<std::decay_t<Args>>::Info()...};
     for (size_t i = 0; i < api.params.size(); ++i) api.params[i].name = std::string(params[i]);
     api.result = detail::ResultTraits<R>::Info();
-    api.invoke = [call, params](const detail::Arguments& args) -> StatusOr<detail::Result> {
+    api.invoke = [call, params](detail::Arguments& args) -> StatusOr<detail::Result> {
       return detail::Invoke<R, std::decay_t<Args>...>(call, params, args,
                                                       std::index_sequence_for<Args...>{});
     };

@@ -1,5 +1,7 @@
 #include "batching/dispatcher.h"
 
+#include <spdlog/spdlog.h>
+
 #include <exception>
 #include <utility>
 
@@ -13,6 +15,18 @@ StatusOr<std::unique_ptr<Dispatcher>> Dispatcher::Create(const BatchingOptions& 
   if (!clock) return InvalidArgumentError("Dispatcher needs a clock");
   return std::unique_ptr<Dispatcher>(
       new Dispatcher(options, std::move(executor), clock, cost_options));
+}
+
+std::shared_ptr<Dispatcher> StartBatching(std::string_view what, const BatchingOptions& options,
+                                          Executor executor) {
+  auto dispatcher = Dispatcher::Create(options, std::move(executor));
+  if (!dispatcher.ok()) {
+    spdlog::warn("{}: batching off: {}", what, dispatcher.status().message());
+    return nullptr;
+  }
+  spdlog::info("{}: adaptive batching on (max_batch_size={}, max_latency_ms={})", what,
+               options.max_batch_size, options.max_latency_ms);
+  return std::move(*dispatcher);
 }
 
 Dispatcher::Dispatcher(const BatchingOptions& options, Executor executor, Clock* clock,

@@ -76,6 +76,12 @@ class Dispatcher {
   std::vector<std::thread> workers_ GUARDED_BY(stop_mu_);
 };
 
+// The one way serving starts a batcher, for a batchable model as for a C++ service's
+// BatchApi: a dispatcher for `what` ("model digits:v1", "API twice") with one log line saying
+// batching is on and its limits, or a warning saying why it is off and null.
+std::shared_ptr<Dispatcher> StartBatching(std::string_view what, const BatchingOptions& options,
+                                          Executor executor);
+
 }  // namespace bento::batching
 
 #endif  // BENTO_BATCHING_DISPATCHER_H_

@@ -175,5 +175,18 @@ TEST(DispatcherTest, CreateRejectsBadOptions) {
   EXPECT_EQ(Dispatcher::Create({}, nullptr).status().code(), StatusCode::kInvalidArgument);
 }
 
+// StartBatching: bad options turn batching off (null) instead of failing the server; good
+// ones give a running dispatcher.
+TEST(DispatcherTest, StartBatchingGivesARunningDispatcherOrNone) {
+  EXPECT_EQ(StartBatching("API bad", {.max_batch_size = 0}, Double), nullptr);
+  auto dispatcher = StartBatching("API double", {}, Double);
+  ASSERT_NE(dispatcher, nullptr);
+  Answers answers;
+  dispatcher->Submit(Request{{{"x", Rows(1, 2)}}, answers.For("r")});
+  auto r = answers.Wait("r");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->at("y").values<float>()[0], 2.0f);
+}
+
 }  // namespace
 }  // namespace bento::batching

@@ -93,8 +93,9 @@ void ModelManager::StartBatcher(ServedModel& served) {
   batching.input_batch_dim = signature->second.batch_dim.first;
   batching.output_batch_dim = signature->second.batch_dim.second;
   const onnx::Session* session = &*served.session_;
-  auto dispatcher = batching::Dispatcher::Create(
-      batching, [session](const batching::TensorMap& inputs) -> StatusOr<batching::TensorMap> {
+  served.batcher_ = batching::StartBatching(
+      "model " + served.model_.tag.ToString(), batching,
+      [session](const batching::TensorMap& inputs) -> StatusOr<batching::TensorMap> {
         ASSIGN_OR_RETURN(auto outputs, session->Run(inputs));
         batching::TensorMap named;
         for (size_t i = 0; i < outputs.size(); ++i) {
@@ -102,14 +103,6 @@ void ModelManager::StartBatcher(ServedModel& served) {
         }
         return named;
       });
-  if (!dispatcher.ok()) {
-    spdlog::warn("{}: batching off: {}", served.model_.tag.ToString(),
-                 dispatcher.status().message());
-    return;
-  }
-  served.batcher_ = std::move(*dispatcher);
-  spdlog::info("{}: adaptive batching on (max_batch_size={}, max_latency_ms={})",
-               served.model_.tag.ToString(), batching.max_batch_size, batching.max_latency_ms);
 }
 
 Status ModelManager::LoadAll() {

@@ -90,7 +90,7 @@ class ServedModel {
   mutable InferStats stats_;
   // Set once by LoadAll before loaded_ turns true; read only after loaded_ is seen true.
   std::optional<onnx::Session> session_;
-  std::unique_ptr<batching::Dispatcher> batcher_;  // batchable models
+  std::shared_ptr<batching::Dispatcher> batcher_;  // batchable models
   Status load_status_ = UnavailableError("model is still loading");
   std::atomic<bool> loaded_{false};
 };

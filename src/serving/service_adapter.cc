@@ -1,7 +1,5 @@
 #include "serving/service_adapter.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <memory>
 
@@ -9,6 +7,7 @@
 #include "io/multipart.h"
 #include "serving/batch_metrics.h"
 #include "policy/metrics.h"
+#include "tensor/json_codec.h"
 
 namespace bento::serving {
 namespace {
@@ -22,52 +21,94 @@ bool IsFileParam(const detail::ParamInfo& p) {
   return p.source == ParamSource::kFile || p.source == ParamSource::kFiles;
 }
 
-Status CheckKnown(const ApiRegistration& api, std::string_view name) {
+const detail::ParamInfo* FindParam(const ApiRegistration& api, std::string_view name) {
   for (const auto& p : api.params) {
-    if (p.name == name) return OkStatus();
+    if (p.name == name) return &p;
   }
+  return nullptr;
+}
+
+Status Unknown(const ApiRegistration& api, std::string_view name) {
   std::string known;
   for (const auto& p : api.params) known += (known.empty() ? "" : ", ") + p.name;
   return InvalidArgumentError("unknown parameter '" + std::string(name) + "'; " + api.name +
                               " takes: " + known);
 }
 
-// Parses the request into named arguments. `json` holds the parsed JSON body, which the
-// arguments point into.
-Status ParseArguments(const ApiRegistration& api, const http::HttpRequest& request, Json* json,
+// The whole JSON body as the value of `param`, an API's only parameter.
+Status WholeBody(const detail::ParamInfo& param, const std::string& body, Arguments* args) {
+  detail::Argument& arg = (*args)[param.name];
+  if (param.source == ParamSource::kTensor) {
+    arg.files.push_back(File{"", "application/json", body});  // ParseTensor decodes it
+    return OkStatus();
+  }
+  Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return InvalidArgumentError("the body is not valid JSON");
+  arg.json = std::move(json);
+  return OkStatus();
+}
+
+// A JSON body, walked once by simdjson: tensor parameters are decoded in place, and each
+// other member is read from its own text. A body that is no object, or an object without the
+// parameter's name, is the value of an API's only parameter.
+Status ParseJsonBody(const ApiRegistration& api, const std::string& body, Arguments* args) {
+  const detail::ParamInfo* only =
+      api.params.size() == 1 && !IsFileParam(api.params[0]) ? &api.params[0] : nullptr;
+  size_t first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || body[first] != '{') {
+    if (only == nullptr) {
+      return InvalidArgumentError("the body must be a JSON object of named parameters");
+    }
+    return WholeBody(*only, body, args);
+  }
+  auto plan = [&api](std::string_view name) -> StatusOr<JsonMemberPlan> {
+    const detail::ParamInfo* param = FindParam(api, name);
+    if (param == nullptr) return NotFoundError("unknown parameter");  // see below
+    if (param->source == ParamSource::kTensor) {
+      return JsonMemberPlan{JsonMemberPlan::Kind::kTensor, DType::kUndefined};
+    }
+    return JsonMemberPlan{JsonMemberPlan::Kind::kText};
+  };
+  StatusOr<JsonMembers> members = DecodeJsonObject(body, plan, "parameter");
+  if (members.status().code() == StatusCode::kNotFound) {
+    // A member that is no parameter: the object is the only parameter's value, unless it
+    // also names that parameter.
+    Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded()) return InvalidArgumentError("the body is not valid JSON");
+    if (only != nullptr && !json.contains(only->name)) return WholeBody(*only, body, args);
+    for (const auto& [name, value] : json.items()) {
+      if (FindParam(api, name) == nullptr) return Unknown(api, name);
+    }
+    return InvalidArgumentError("the body is not a JSON object of " + api.name +
+                                "'s parameters");
+  }
+  if (!members.ok()) return members.status();
+  for (auto& [name, tensor] : members->tensors) (*args)[name].tensor = std::move(tensor);
+  for (const auto& [name, text] : members->texts) {
+    Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded()) {
+      return InvalidArgumentError("parameter '" + name + "' is not valid JSON");
+    }
+    (*args)[name].json = std::move(json);
+  }
+  return OkStatus();
+}
+
+// Parses the request into named arguments.
+Status ParseArguments(const ApiRegistration& api, const http::HttpRequest& request,
                       Arguments* args) {
   std::string type = request.media_type();
   if (type == "multipart/form-data") {
     ASSIGN_OR_RETURN(auto parts, io::ParseMultipart(
                                      request.body, request.header("Content-Type").value_or("")));
     for (const auto& part : parts) {
-      RETURN_IF_ERROR(CheckKnown(api, part.name));
+      if (FindParam(api, part.name) == nullptr) return Unknown(api, part.name);
       (*args)[part.name].files.push_back(
           File{part.filename, part.content_type, std::string(part.data)});
     }
     return OkStatus();
   }
-  bool json_body = type.empty() || type == "application/json";
-  if (json_body) {
-    *json = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-    if (json->is_discarded()) {
-      return InvalidArgumentError("the body is not valid JSON");
-    }
-    bool single_json_param = api.params.size() == 1 && !IsFileParam(api.params[0]) &&
-                             !(json->is_object() && json->contains(api.params[0].name));
-    if (!json->is_object() || single_json_param) {
-      if (api.params.size() == 1 && !IsFileParam(api.params[0])) {
-        (*args)[api.params[0].name].json = json;  // the raw value of the only parameter
-        return OkStatus();
-      }
-      return InvalidArgumentError("the body must be a JSON object of named parameters");
-    }
-    for (const auto& [name, value] : json->items()) {
-      RETURN_IF_ERROR(CheckKnown(api, name));
-      (*args)[name].json = &value;
-    }
-    return OkStatus();
-  }
+  if (type.empty() || type == "application/json") return ParseJsonBody(api, request.body, args);
   // A raw body: the value of the only parameter.
   (*args)[api.params.at(0).name].files.push_back(File{"", type, request.body});
   return OkStatus();
@@ -78,14 +119,11 @@ Status ParseArguments(const ApiRegistration& api, const http::HttpRequest& reque
 ApiHandler BatchedHandler(const ApiRegistration* api,
                           std::shared_ptr<batching::Dispatcher> dispatcher) {
   return [api, dispatcher](const http::HttpRequest& request, ReplyCallback done) {
-    Json json;
     Arguments args;
-    Status parsed = ParseArguments(*api, request, &json, &args);
+    Status parsed = ParseArguments(*api, request, &args);
     if (!parsed.ok()) return done(parsed);
     const std::string& param = api->params.at(0).name;
-    auto it = args.find(param);
-    static const detail::Argument kMissing;
-    auto tensor = detail::ParseTensor(param, it == args.end() ? kMissing : it->second);
+    auto tensor = detail::ParseTensor(param, args[param]);
     if (!tensor.ok()) return done(tensor.status());
     batching::Request batched;
     batched.inputs.emplace(param, std::move(*tensor));
@@ -138,9 +176,8 @@ ApiDef MakeApi(const ApiRegistration& api) {
   def.response_content_type = api.result.content_type;
   const ApiRegistration* registration = &api;
   def.handler = [registration](const http::HttpRequest& request, ReplyCallback done) {
-    Json json;
     Arguments args;
-    Status parsed = ParseArguments(*registration, request, &json, &args);
+    Status parsed = ParseArguments(*registration, request, &args);
     if (!parsed.ok()) {
       done(parsed);
       return;
@@ -173,18 +210,15 @@ ServiceDef ServiceDefinition(Service& service) {
       options.output_batch_dim = api.batch->batch_dim.second;
       std::string param = api.params.at(0).name;
       auto call = api.batch_call;
-      auto dispatcher = batching::Dispatcher::Create(
-          options, [param, call](const batching::TensorMap& inputs)
-                       -> StatusOr<batching::TensorMap> {
+      auto dispatcher = batching::StartBatching(
+          "API " + api.name, options,
+          [param, call](const batching::TensorMap& inputs) -> StatusOr<batching::TensorMap> {
             ASSIGN_OR_RETURN(Tensor out, call(inputs.at(param)));
             return batching::TensorMap{{"output", std::move(out)}};
           });
-      if (dispatcher.ok()) {
-        std::shared_ptr<batching::Dispatcher> shared = std::move(*dispatcher);
-        api_def.handler = BatchedHandler(&api, shared);
-        batchers->emplace_back(api.name, shared);
-      } else {
-        spdlog::warn("{}: batching off: {}", api.name, dispatcher.status().message());
+      if (dispatcher) {
+        api_def.handler = BatchedHandler(&api, dispatcher);
+        batchers->emplace_back(api.name, dispatcher);
       }
     }
     def.apis.push_back(std::move(api_def));

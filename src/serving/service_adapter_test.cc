@@ -20,6 +20,8 @@ class TestService : public Service {
     Api("shout", &TestService::Shout, {"text"});
     Api("sum", &TestService::Sum, {"values", "scale"});
     Api("describe", &TestService::Describe, {"image"});
+    Api("inspect", &TestService::Inspect, {"x", "options"});
+    Api("echo", &TestService::Echo, {"data"});
     BatchApi("twice", &TestService::Twice, "x", {.max_batch_size = 8, .max_latency_ms = 500});
   }
   std::string Shout(const std::string& text) { return text + "!"; }
@@ -31,6 +33,10 @@ class TestService : public Service {
   Json Describe(const Image& image) {
     return {{"width", image.width()}, {"height", image.height()}};
   }
+  Json Inspect(const Tensor& x, const Json& options) {
+    return {{"dtype", DTypeName(x.dtype())}, {"shape", x.shape()}, {"options", options}};
+  }
+  Json Echo(const Json& data) { return data; }
   StatusOr<Tensor> Twice(const Tensor& x) {
     ++calls;
     Tensor out = Tensor::Zeros(x.dtype(), x.shape());
@@ -70,6 +76,45 @@ TEST(ServiceAdapterTest, ParsesTypedParameters) {
   EXPECT_EQ(Call(app, Post("/describe", *png, "image/png")).status, 200);
 }
 
+// A JSON body is walked once: a Tensor parameter is decoded in place, with its dtype from
+// its first leaf, and the other members are read from their own text.
+TEST(ServiceAdapterTest, TensorParametersDecodeInPlaceBesideOtherValues) {
+  TestService service;
+  App app(ServiceDefinition(service), {.workers = 1});
+  auto r = Call(app, Post("/inspect", R"({"x": [[1, 2], [3, 4]], "options": {"k": [1, "a"]}})",
+                          "application/json"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"dtype":"int64","options":{"k":[1,"a"]},"shape":[2,2]})");
+  r = Call(app, Post("/inspect", R"({"options": null, "x": [true, false]})", "application/json"));
+  EXPECT_EQ(r.body, R"({"dtype":"bool","options":null,"shape":[2]})");
+  r = Call(app, Post("/inspect", R"({"options": 1, "x": [[0.5], [NaN]]})", "application/json"));
+  EXPECT_EQ(r.body, R"({"dtype":"float32","options":1,"shape":[2,1]})");
+  r = Call(app, Post("/inspect", R"({"options": 1, "x": [["a"]]})", "application/json"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("parameter 'x': must be a tensor (nested lists of numbers), got a "
+                        "string"), std::string::npos) << r.body;
+  r = Call(app, Post("/inspect", R"({"options": 1, "x": [1], "x": [2]})", "application/json"));
+  EXPECT_NE(r.body.find("parameter 'x' given twice"), std::string::npos) << r.body;
+}
+
+// An API's only parameter takes the whole body when the body is no object of named
+// parameters, as BentoML does.
+TEST(ServiceAdapterTest, TheOnlyParameterTakesTheWholeBody) {
+  TestService service;
+  App app(ServiceDefinition(service), {.workers = 1});
+  EXPECT_EQ(Call(app, Post("/echo", R"({"data": 5})", "application/json")).body, "5");
+  EXPECT_EQ(Call(app, Post("/echo", R"({"a": [1], "b": "c"})", "application/json")).body,
+            R"({"a":[1],"b":"c"})");
+  EXPECT_EQ(Call(app, Post("/echo", "[1, 2]", "application/json")).body, "[1,2]");
+  auto both = Call(app, Post("/echo", R"({"data": 5, "b": 1})", "application/json"));
+  EXPECT_EQ(both.status, 400);
+  EXPECT_NE(both.body.find("unknown parameter 'b'; echo takes: data"), std::string::npos)
+      << both.body;
+  auto twice = Call(app, Post("/twice", "[[1.5, 2]]", "application/json"));
+  EXPECT_EQ(twice.status, 200) << twice.body;
+  EXPECT_EQ(twice.body, "[[3.0,4.0]]");
+}
+
 TEST(ServiceAdapterTest, BadParametersAre400) {
   TestService service;
   App app(ServiceDefinition(service), {.workers = 1});
@@ -81,6 +126,8 @@ TEST(ServiceAdapterTest, BadParametersAre400) {
   EXPECT_NE(unknown.body.find("unknown parameter 'x'"), std::string::npos) << unknown.body;
   auto wrong = Call(app, Post("/sum", R"({"values": "abc", "scale": 1})", "application/json"));
   EXPECT_EQ(wrong.status, 400) << wrong.body;
+  EXPECT_NE(wrong.body.find("parameter 'values' must be a list of lists of numbers, got a "
+                            "string"), std::string::npos) << wrong.body;
   auto not_image = Call(app, Post("/describe", "garbage", "image/png"));
   EXPECT_EQ(not_image.status, 400);
   EXPECT_NE(not_image.body.find("not an image"), std::string::npos) << not_image.body;

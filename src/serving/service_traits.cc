@@ -1,5 +1,5 @@
 // The non-template halves of include/bento/api_traits.h: parsing parameter values.
-#include "bento/api_traits.h"
+#include "bento/detail/api_traits.h"
 
 #include "tensor/json_codec.h"
 
@@ -15,19 +15,36 @@ std::string JsonTypeName(const Json& j) {
   if (j.is_boolean()) return "a boolean";
   if (j.is_number()) return "a number";
   if (j.is_string()) return "a string";
-  if (j.is_array()) return "an array";
+  if (j.is_array()) return "a list";
   return "an object";
+}
+
+// A JSON Schema of the kinds NumberArraySchema and ParamInfo build, in words: "a number",
+// "a list of lists of integers".
+std::string SchemaWords(const Json& schema, bool plural = false) {
+  std::string type = schema.is_object() ? schema.value("type", "") : "";
+  if (type == "array") {
+    const Json& items = schema.contains("items") ? schema["items"] : Json();
+    std::string inner = items.is_object() && items.contains("type") ? SchemaWords(items, true)
+                                                                     : "values";
+    return (plural ? "lists of " : "a list of ") + inner;
+  }
+  if (type == "integer") return plural ? "integers" : "an integer";
+  if (type == "number") return plural ? "numbers" : "a number";
+  if (type == "boolean") return plural ? "booleans" : "a boolean";
+  if (type == "string") return plural ? "strings" : "a string";
+  return plural ? "JSON values" : "a JSON value";
 }
 
 }  // namespace
 
-Status TypeError(std::string_view name, std::string_view expected, const Json& got) {
+Status TypeError(std::string_view name, const Json& expected, const Json& got) {
   return InvalidArgumentError("parameter '" + std::string(name) + "' must be " +
-                              std::string(expected) + ", got " + JsonTypeName(got));
+                              SchemaWords(expected) + ", got " + JsonTypeName(got));
 }
 
-StatusOr<Json> ParseJson(std::string_view name, const Argument& arg) {
-  if (arg.json != nullptr) return *arg.json;
+StatusOr<Json> ParseJson(std::string_view name, Argument& arg) {
+  if (arg.json) return std::move(*arg.json);
   if (arg.files.empty()) return Missing(name);
   Json parsed = Json::parse(arg.files.front().bytes, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
@@ -36,9 +53,9 @@ StatusOr<Json> ParseJson(std::string_view name, const Argument& arg) {
   return parsed;
 }
 
-StatusOr<std::string> ParseText(std::string_view name, const Argument& arg) {
-  if (arg.json != nullptr) {
-    if (!arg.json->is_string()) return TypeError(name, "a string", *arg.json);
+StatusOr<std::string> ParseText(std::string_view name, Argument& arg) {
+  if (arg.json) {
+    if (!arg.json->is_string()) return TypeError(name, {{"type", "string"}}, *arg.json);
     return arg.json->get<std::string>();
   }
   if (arg.files.empty()) return Missing(name);
@@ -47,7 +64,7 @@ StatusOr<std::string> ParseText(std::string_view name, const Argument& arg) {
 
 StatusOr<Image> ParseImage(std::string_view name, const Argument& arg) {
   if (arg.files.empty()) {
-    if (arg.json != nullptr) {
+    if (arg.json || arg.tensor) {
       return InvalidArgumentError("parameter '" + std::string(name) +
                                   "' is an image: send it as multipart/form-data or as the raw "
                                   "body (image/png, image/jpeg), not as JSON");
@@ -59,19 +76,18 @@ StatusOr<Image> ParseImage(std::string_view name, const Argument& arg) {
   return image;
 }
 
-StatusOr<Tensor> ParseTensor(std::string_view name, const Argument& arg) {
-  ASSIGN_OR_RETURN(Json json, ParseJson(name, arg));
-  // Booleans stay booleans, integers become int64, anything else float32.
-  DType dtype = DType::kFloat32;
-  const Json* leaf = &json;
-  while (leaf->is_array() && !leaf->empty()) leaf = &leaf->front();
-  if (leaf->is_boolean()) dtype = DType::kBool;
-  else if (leaf->is_number_integer() && !leaf->is_number_float()) dtype = DType::kInt64;
-  if (!leaf->is_number() && !leaf->is_boolean() && !(leaf->is_array() && leaf->empty())) {
-    return TypeError(name, "a tensor (nested lists of numbers)", *leaf);
-  }
-  auto tensor = DecodeJsonTensor(json.dump(), dtype);
-  if (!tensor.ok()) return tensor.status().WithContext("parameter '" + std::string(name) + "'");
+StatusOr<Tensor> ParseTensor(std::string_view name, Argument& arg) {
+  // From a JSON body, the tensor was decoded as the body was parsed (service_adapter.cc);
+  // from a form field or a raw body, its text is decoded here. Either way, booleans stay
+  // booleans, integers become int64 and anything else float32 (InferJsonTensorDType).
+  if (arg.tensor) return std::move(*arg.tensor);
+  if (arg.files.empty()) return Missing(name);
+  std::string context = "parameter '" + std::string(name) + "'";
+  const std::string& text = arg.files.front().bytes;
+  StatusOr<DType> dtype = InferJsonTensorDType(text);
+  if (!dtype.ok()) return dtype.status().WithContext(context);
+  StatusOr<Tensor> tensor = DecodeJsonTensor(text, *dtype);
+  if (!tensor.ok()) return tensor.status().WithContext(context);
   return tensor;
 }
 

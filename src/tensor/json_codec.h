@@ -60,6 +60,35 @@ using JsonDTypeFn = std::function<StatusOr<DType>(std::string_view name)>;
 StatusOr<std::map<std::string, Tensor>> DecodeJsonTensors(std::string_view body,
                                                           const JsonDTypeFn& dtype_for);
 
+// For bodies that mix tensors with other values (a C++ service's parameters): one walk of the
+// body decodes each tensor member in place and hands every other member back as its JSON text.
+struct JsonMemberPlan {
+  enum class Kind { kSkip, kTensor, kText };
+  Kind kind = Kind::kSkip;
+  // For kTensor: the dtype, or kUndefined to infer it as InferJsonTensorDType does.
+  DType dtype = DType::kUndefined;
+};
+// The plan for each named member. An error is passed through unchanged.
+using JsonPlanFn = std::function<StatusOr<JsonMemberPlan>(std::string_view name)>;
+struct JsonMembers {
+  std::map<std::string, Tensor> tensors;     // the kTensor members
+  std::map<std::string, std::string> texts;  // the kText members' JSON text, as sent
+};
+
+// Walks a JSON object body once, as `plan` says. `noun` names a member in errors: a decode
+// error is prefixed with "<noun> 'name': ", a repeated name is an error, and a body that is no
+// object says "the body must be a JSON object of named <noun>s". DecodeJsonTensors is this
+// with noun "input" and no kText members.
+StatusOr<JsonMembers> DecodeJsonObject(std::string_view body, const JsonPlanFn& plan,
+                                       std::string_view noun);
+
+// The dtype of a tensor whose type the JSON alone says, from its first leaf: kBool for true
+// or false, kInt64 for a number written with no '.', 'e' or 'E', kFloat32 for any other number
+// (NaN and Infinity too) or for no leaf at all (`[]`). A first leaf that is a string, an
+// object or null is INVALID_ARGUMENT "must be a tensor (nested lists of numbers), got a
+// string". Only the first leaf is read; decoding checks the rest.
+StatusOr<DType> InferJsonTensorDType(std::string_view json);
+
 // Appends the nested-list JSON of `tensor` to `*out` (a bare value for a 0-d tensor).
 // Fails only for dtypes JSON cannot carry (complex, undefined) or a tensor whose byte size
 // does not match its shape; `*out` is then left as it was.

@@ -550,6 +550,58 @@ TEST(JsonBodyTest, Errors) {
                 "malformed JSON: unexpected content after the value (near byte 11)"));
 }
 
+// A C++ service's parameters: tensors decoded in place, other values handed back as text.
+TEST(JsonObjectTest, DecodesTensorsInPlaceAndHandsBackTheRest) {
+  auto plan = [](std::string_view name) -> StatusOr<JsonMemberPlan> {
+    using Kind = JsonMemberPlan::Kind;
+    if (name == "x" || name == "flags" || name == "ids") return JsonMemberPlan{Kind::kTensor};
+    if (name == "typed") return JsonMemberPlan{Kind::kTensor, DType::kFloat64};
+    if (name == "skipped") return JsonMemberPlan{};
+    if (name == "options" || name == "label") return JsonMemberPlan{Kind::kText};
+    return NotFoundError("unknown parameter '" + std::string(name) + "'");
+  };
+  auto members = DecodeJsonObject(
+      R"({"x": [[1.5, 2], [3, 4]], "flags": [true, false], "ids": [[-7, 8]], "typed": [1],
+          "skipped": [1, {"deep": true}], "options": {"k": [1, "two"]} , "label": "a\u0000b"})",
+      plan, "parameter");
+  ASSERT_TRUE(members.ok()) << members.status();
+  EXPECT_EQ(members->tensors.at("x").dtype(), DType::kFloat32);
+  EXPECT_EQ(Values<float>(members->tensors.at("x")), (std::vector<float>{1.5f, 2, 3, 4}));
+  EXPECT_EQ(members->tensors.at("flags").dtype(), DType::kBool);
+  EXPECT_EQ(Values<int64_t>(members->tensors.at("ids")), (std::vector<int64_t>{-7, 8}));
+  EXPECT_EQ(members->tensors.at("typed").dtype(), DType::kFloat64);
+  EXPECT_EQ(members->tensors.size(), 4u);
+  EXPECT_EQ(members->texts.at("options"), R"({"k": [1, "two"]})");
+  EXPECT_EQ(members->texts.at("label"), R"("a\u0000b")");
+  EXPECT_EQ(members->texts.size(), 2u);
+
+  EXPECT_EQ(DecodeJsonObject(R"({"x": [1], "nope": 2})", plan, "parameter").status(),
+            NotFoundError("unknown parameter 'nope'"));
+  EXPECT_EQ(DecodeJsonObject(R"({"x": ["a"]})", plan, "parameter").status(),
+            InvalidArgumentError("parameter 'x': must be a tensor (nested lists of numbers), "
+                                 "got a string"));
+  EXPECT_EQ(DecodeJsonObject(R"({"x": [1, 2.5]})", plan, "parameter").status().code(),
+            StatusCode::kInvalidArgument);  // int64 from the first leaf
+  EXPECT_EQ(DecodeJsonObject(R"({"label": 1, "label": 2})", plan, "parameter").status(),
+            InvalidArgumentError("parameter 'label' given twice"));
+  EXPECT_EQ(DecodeJsonObject("[1]", plan, "parameter").status(),
+            InvalidArgumentError("the body must be a JSON object of named parameters, such as "
+                                 "{\"parameter\": [[1.0, 2.0]]}; got an array"));
+}
+
+TEST(JsonObjectTest, InferredDTypeFollowsTheFirstLeaf) {
+  EXPECT_EQ(*InferJsonTensorDType(" [[ true, 1]]"), DType::kBool);
+  EXPECT_EQ(*InferJsonTensorDType("[[-12, 3]]"), DType::kInt64);
+  EXPECT_EQ(*InferJsonTensorDType("7"), DType::kInt64);
+  for (const char* json : {"[1.0]", "[1e3]", "[2E-1]", "[-Infinity]", "[NaN]", "[]", "[[], []]"}) {
+    EXPECT_EQ(*InferJsonTensorDType(json), DType::kFloat32) << json;
+  }
+  EXPECT_EQ(InferJsonTensorDType("[{}]").status().message(),
+            "must be a tensor (nested lists of numbers), got an object");
+  EXPECT_EQ(InferJsonTensorDType("[null]").status().message(),
+            "must be a tensor (nested lists of numbers), got null");
+}
+
 // A JsonDTypeFn may itself decode (it gets its own parser).
 TEST(JsonBodyTest, ReentrantCallback) {
   auto nested = [](std::string_view name) -> StatusOr<DType> {

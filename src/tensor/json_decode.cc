@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <new>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -136,6 +137,11 @@ class ParsedText {
   }
 
   od::document& doc() { return doc_; }
+
+  // The rest of the padded copy from `p`, a pointer into it.
+  std::string_view From(const char* p) const {
+    return std::string_view(p, static_cast<size_t>(padded_.data() + padded_.size() - p));
+  }
 
   // A syntax error with the byte offset where simdjson stopped.
   Status SyntaxError(simdjson::error_code error) {
@@ -387,8 +393,57 @@ StatusOr<Tensor> DecodeText(std::string_view json, DType dtype) {
   return tensor;
 }
 
-StatusOr<std::map<std::string, Tensor>> DecodeBody(std::string_view body,
-                                                   const JsonDTypeFn& dtype_for) {
+Status NotATensor(std::string_view got) {
+  return InvalidArgumentError("must be a tensor (nested lists of numbers), got " +
+                              std::string(got));
+}
+
+// InferJsonTensorDType's rule over `text`, which starts at the value.
+StatusOr<DType> InferDType(std::string_view text) {
+  size_t i = 0;
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (i < text.size() && (text[i] == '[' || space(text[i]))) ++i;
+  if (i == text.size() || text[i] == ']') return DType::kFloat32;
+  switch (text[i]) {
+    case 't':
+    case 'f': return DType::kBool;
+    case '"': return NotATensor("a string");
+    case '{': return NotATensor("an object");
+    case 'n': return NotATensor("null");
+    default: break;
+  }
+  if (text[i] != '-' && (text[i] < '0' || text[i] > '9')) return DType::kFloat32;  // NaN, ...
+  for (size_t j = i + 1; j < text.size(); ++j) {
+    char c = text[j];
+    if (c == '.' || c == 'e' || c == 'E' || c == 'I') return DType::kFloat32;  // -Infinity
+    if (c < '0' || c > '9') break;
+  }
+  return DType::kInt64;
+}
+
+// The whole text of `value` (consumed), with no surrounding whitespace.
+StatusOr<std::string_view> RawJson(od::value& value, ParsedText& text) {
+  od::json_type type;
+  if (auto error = value.type().get(type)) return text.SyntaxError(error);
+  std::string_view raw;
+  simdjson::error_code error = simdjson::SUCCESS;
+  if (type == od::json_type::array) {
+    od::array array;
+    error = value.get_array().get(array);
+    if (!error) error = array.raw_json().get(raw);
+  } else if (type == od::json_type::object) {
+    od::object object;
+    error = value.get_object().get(object);
+    if (!error) error = object.raw_json().get(raw);
+  } else {
+    raw = json_internal::RawToken(value);
+  }
+  if (error) return text.SyntaxError(error);
+  return json_internal::TrimToken(raw);  // simdjson keeps the whitespace that follows
+}
+
+StatusOr<JsonMembers> DecodeObject(std::string_view body, const JsonPlanFn& plan,
+                                   std::string_view noun) {
   ParsedText text(body);
   RETURN_IF_ERROR(text.Start());
   od::object object;
@@ -397,26 +452,42 @@ StatusOr<std::map<std::string, Tensor>> DecodeBody(std::string_view body,
     if (error != simdjson::INCORRECT_TYPE || text.doc().type().get(type)) {
       return text.SyntaxError(error);
     }
-    return InvalidArgumentError("the body must be a JSON object of named inputs, such as "
-                                "{\"input\": [[1.0, 2.0]]}; got " +
+    std::string n(noun);
+    return InvalidArgumentError("the body must be a JSON object of named " + n +
+                                "s, such as {\"" + n + "\": [[1.0, 2.0]]}; got " +
                                 std::string(json_internal::Describe(type)));
   }
-  std::map<std::string, Tensor> tensors;
+  JsonMembers members;
+  std::set<std::string, std::less<>> seen;
   for (auto member : object) {
     od::field field;
     if (auto error = std::move(member).get(field)) return text.SyntaxError(error);
     std::string_view key;
     if (auto error = field.unescaped_key().get(key)) return text.SyntaxError(error);
     std::string name(key);
-    ASSIGN_OR_RETURN(DType dtype, dtype_for(name));
-    if (dtype == DType::kUndefined) continue;  // skipped: simdjson steps over it
-    if (tensors.count(name)) return InvalidArgumentError("input '" + name + "' given twice");
+    ASSIGN_OR_RETURN(JsonMemberPlan what, plan(name));
+    if (what.kind == JsonMemberPlan::Kind::kSkip) continue;  // simdjson steps over it
+    std::string context = std::string(noun) + " '" + name + "'";
+    if (!seen.insert(name).second) return InvalidArgumentError(context + " given twice");
+    if (what.kind == JsonMemberPlan::Kind::kText) {
+      std::string_view raw;
+      ASSIGN_OR_RETURN(raw, RawJson(field.value(), text));
+      members.texts.emplace(std::move(name), raw);
+      continue;
+    }
+    DType dtype = what.dtype;
+    if (dtype == DType::kUndefined) {
+      std::string_view token = field.value().raw_json_token();  // does not consume the value
+      StatusOr<DType> inferred = InferDType(text.From(token.data()));
+      if (!inferred.ok()) return inferred.status().WithContext(context);
+      dtype = *inferred;
+    }
     StatusOr<Tensor> tensor = DecodeAny(field.value(), dtype, &text);
-    if (!tensor.ok()) return tensor.status().WithContext("input '" + name + "'");
-    tensors.emplace(std::move(name), *std::move(tensor));
+    if (!tensor.ok()) return tensor.status().WithContext(context);
+    members.tensors.emplace(std::move(name), *std::move(tensor));
   }
   RETURN_IF_ERROR(text.CheckEnd(nullptr));
-  return tensors;
+  return members;
 }
 
 Status OutOfMemory() { return ResourceExhaustedError("out of memory decoding JSON"); }
@@ -431,13 +502,26 @@ StatusOr<Tensor> DecodeJsonTensor(std::string_view json, DType dtype) {
   }
 }
 
-StatusOr<std::map<std::string, Tensor>> DecodeJsonTensors(std::string_view body,
-                                                          const JsonDTypeFn& dtype_for) {
+StatusOr<JsonMembers> DecodeJsonObject(std::string_view body, const JsonPlanFn& plan,
+                                       std::string_view noun) {
   try {
-    return DecodeBody(body, dtype_for);
+    return DecodeObject(body, plan, noun);
   } catch (const std::bad_alloc&) {
     return OutOfMemory();
   }
 }
+
+StatusOr<std::map<std::string, Tensor>> DecodeJsonTensors(std::string_view body,
+                                                          const JsonDTypeFn& dtype_for) {
+  auto plan = [&dtype_for](std::string_view name) -> StatusOr<JsonMemberPlan> {
+    ASSIGN_OR_RETURN(DType dtype, dtype_for(name));
+    if (dtype == DType::kUndefined) return JsonMemberPlan{};
+    return JsonMemberPlan{JsonMemberPlan::Kind::kTensor, dtype};
+  };
+  ASSIGN_OR_RETURN(JsonMembers members, DecodeJsonObject(body, plan, "input"));
+  return std::move(members.tensors);
+}
+
+StatusOr<DType> InferJsonTensorDType(std::string_view json) { return InferDType(json); }
 
 }  // namespace bento

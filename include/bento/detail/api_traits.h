@@ -1,8 +1,11 @@
 // Internal machinery of bento/service.h: how each C++ parameter type is parsed from a
 // request and described in OpenAPI, and how each return type becomes a response. Service
-// authors never name these; they are public only because templates need them.
-#ifndef BENTO_API_TRAITS_H_
-#define BENTO_API_TRAITS_H_
+// authors never name these. They are installed with the public headers only because
+// service.h's templates instantiate them in the author's code; only the public API and the
+// serving layer (src/serving/, which implements them) may include bento/detail/
+// (scripts/check-layers).
+#ifndef BENTO_DETAIL_API_TRAITS_H_
+#define BENTO_DETAIL_API_TRAITS_H_
 
 #include <array>
 #include <cstdint>
@@ -25,7 +28,8 @@ namespace bento::detail {
 
 // Where a parameter's value comes from in a request.
 enum class ParamSource {
-  kJson,   // a JSON value (a member of a JSON object body, or a form field holding JSON)
+  kJson,    // a JSON value (a member of a JSON object body, or a form field holding JSON)
+  kTensor,  // nested lists, decoded straight into a Tensor as the body is parsed
   kText,   // a string: a JSON string, a form field or a text/plain body
   kFile,   // one file part (or the raw body)
   kFiles,  // every file part with the parameter's name
@@ -49,11 +53,12 @@ struct Result {
   std::string body;
 };
 
-// One parameter's value as the request carried it.
+// One parameter's value as the request carried it. Parsing a parameter may move it out.
 struct Argument {
-  const Json* json = nullptr;  // from a JSON object body
-  std::vector<File> files;     // multipart parts with this name, or the raw body
-  bool present() const { return json != nullptr || !files.empty(); }
+  std::optional<Json> json;      // from a JSON body (a member, or the whole body)
+  std::optional<Tensor> tensor;  // a kTensor parameter from a JSON body, already decoded
+  std::vector<File> files;       // multipart parts with this name, or the raw body
+  bool present() const { return json || tensor || !files.empty(); }
 };
 using Arguments = std::map<std::string, Argument, std::less<>>;
 
@@ -73,18 +78,20 @@ struct ApiRegistration {
   std::function<StatusOr<Tensor>(const Tensor&)> batch_call;
   std::vector<ParamInfo> params;
   ResultInfo result;
-  std::function<StatusOr<Result>(const Arguments&)> invoke;
+  std::function<StatusOr<Result>(Arguments&)> invoke;
 };
 
 // ---- parameters ------------------------------------------------------------------------
 
 // Helpers implemented in src/serving/service_traits.cc.
 StatusOr<Image> ParseImage(std::string_view name, const Argument& arg);
-StatusOr<Tensor> ParseTensor(std::string_view name, const Argument& arg);
-StatusOr<std::string> ParseText(std::string_view name, const Argument& arg);
-StatusOr<Json> ParseJson(std::string_view name, const Argument& arg);
+StatusOr<Tensor> ParseTensor(std::string_view name, Argument& arg);
+StatusOr<std::string> ParseText(std::string_view name, Argument& arg);
+StatusOr<Json> ParseJson(std::string_view name, Argument& arg);
 Json NumberArraySchema(int depth, bool integer);
-Status TypeError(std::string_view name, std::string_view expected, const Json& got);
+// INVALID_ARGUMENT "parameter 'x' must be a list of numbers, got a string": `expected` is a
+// JSON Schema, said in words.
+Status TypeError(std::string_view name, const Json& expected, const Json& got);
 
 template <typename T>
 struct IsVector : std::false_type {};
@@ -119,12 +126,12 @@ struct ParamTraits {
                       : NumberArraySchema(NumberDepth<T>(), std::is_integral_v<Scalar>);
     return info;
   }
-  static StatusOr<T> Parse(std::string_view name, const Argument& arg) {
+  static StatusOr<T> Parse(std::string_view name, Argument& arg) {
     ASSIGN_OR_RETURN(Json json, ParseJson(name, arg));
     try {
       return json.get<T>();
     } catch (const Json::exception&) {
-      return TypeError(name, Info().schema.dump(), json);
+      return TypeError(name, Info().schema, json);
     }
   }
 };
@@ -132,7 +139,7 @@ struct ParamTraits {
 template <>
 struct ParamTraits<Json> {
   static ParamInfo Info() { return {"", ParamSource::kJson, Json::object(), "application/json"}; }
-  static StatusOr<Json> Parse(std::string_view name, const Argument& arg) {
+  static StatusOr<Json> Parse(std::string_view name, Argument& arg) {
     return ParseJson(name, arg);
   }
 };
@@ -140,7 +147,7 @@ struct ParamTraits<Json> {
 template <>
 struct ParamTraits<std::string> {
   static ParamInfo Info() { return {"", ParamSource::kText, {{"type", "string"}}, "text/plain"}; }
-  static StatusOr<std::string> Parse(std::string_view name, const Argument& arg) {
+  static StatusOr<std::string> Parse(std::string_view name, Argument& arg) {
     return ParseText(name, arg);
   }
 };
@@ -148,11 +155,11 @@ struct ParamTraits<std::string> {
 template <>
 struct ParamTraits<Tensor> {
   static ParamInfo Info() {
-    return {"", ParamSource::kJson,
+    return {"", ParamSource::kTensor,
             {{"type", "array"}, {"items", {}}, {"description", "a tensor as nested lists"}},
             "application/json"};
   }
-  static StatusOr<Tensor> Parse(std::string_view name, const Argument& arg) {
+  static StatusOr<Tensor> Parse(std::string_view name, Argument& arg) {
     return ParseTensor(name, arg);
   }
 };
@@ -256,15 +263,15 @@ struct ResultTraits<StatusOr<R>> {
 // Parses every parameter, then calls `call` with them.
 template <typename R, typename... Args, typename F, size_t... I>
 StatusOr<Result> Invoke(const F& call, const std::array<std::string_view, sizeof...(Args)>& names,
-                        const Arguments& args, std::index_sequence<I...>) {
+                        Arguments& args, std::index_sequence<I...>) {
   std::tuple<std::optional<Args>...> parsed;
   Status status;
   auto parse_one = [&]<size_t K>(std::integral_constant<size_t, K>) {
     if (!status.ok()) return;
     using T = std::tuple_element_t<K, std::tuple<Args...>>;
     auto it = args.find(names[K]);
-    static const Argument kMissing;
-    auto value = ParamTraits<T>::Parse(names[K], it == args.end() ? kMissing : it->second);
+    Argument missing;
+    auto value = ParamTraits<T>::Parse(names[K], it == args.end() ? missing : it->second);
     if (!value.ok()) status = value.status();
     else std::get<K>(parsed).emplace(std::move(value).value());
   };
@@ -275,4 +282,4 @@ StatusOr<Result> Invoke(const F& call, const std::array<std::string_view, sizeof
 
 }  // namespace bento::detail
 
-#endif  // BENTO_API_TRAITS_H_
+#endif  // BENTO_DETAIL_API_TRAITS_H_
