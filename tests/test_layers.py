@@ -1,4 +1,5 @@
 """scripts/check-layers: the layer order of src/ holds, and planted violations are caught."""
+import json
 import pathlib
 import subprocess
 import sys
@@ -97,3 +98,27 @@ def test_detail_headers_only_in_the_public_api_and_serving(tmp_path):
     assert proc.stdout.splitlines() == [
         'src/kserve/a.cc:1: kserve may not include "bento/detail/api_traits.h" '
         "(bento/detail/ is for the public API's templates and the serving layer only)"]
+
+
+def _compile_commands():
+    from conftest import BIN
+    path = BIN.parent / "compile_commands.json"
+    return json.loads(path.read_text())
+
+
+def test_the_build_gives_src_and_onnxruntime_only_where_the_layers_allow():
+    """The build holds the rule too: code outside src/ (the examples, as a user's service)
+    compiles against include/ alone, and only the runtime layer (and its tests and the raw
+    ONNX Runtime benchmark) gets ONNX Runtime's headers."""
+    src, ort = f"-I{ROOT / 'src'} ", "onnxruntime/include"
+    examples, checked = [], 0
+    for entry in _compile_commands():
+        rel = pathlib.Path(entry["file"]).resolve().relative_to(ROOT).as_posix()
+        command = entry["command"] + " "
+        checked += 1
+        if rel.startswith("examples/"):
+            examples.append(rel)
+            assert src not in command, f"{rel} sees src/: {command}"
+        allowed_ort = rel.startswith("src/runtime/") or rel == "bench/raw_ort_bench.cc"
+        assert allowed_ort or ort not in command, f"{rel} sees ONNX Runtime: {command}"
+    assert len(examples) >= 10 and checked > 100
