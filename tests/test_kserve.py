@@ -279,3 +279,27 @@ def test_unknown_models_use_tritons_wording(server):
     r = requests.post(f"http://127.0.0.1:{server.port}/v2/models/foo/infer", json={"inputs": []})
     assert r.status_code == 404 and r.json() == {
         "error": "Request for unknown model: 'foo' is not found"}
+
+
+def test_openapi_lists_the_protocol_routes(server):
+    """/docs.json (and so Swagger UI) lists KServe's routes under their own tag, with the
+    messages' schemas, the binary form of inference, and 404 for an unknown model."""
+    doc = requests.get(f"http://127.0.0.1:{server.port}/docs.json").json()
+    tag = "Open Inference Protocol (KServe v2)"
+    assert tag in [t["name"] for t in doc["tags"]]
+    for path in ["/v2", "/v2/health/live", "/v2/health/ready", "/v2/models/{model}",
+                 "/v2/models/{model}/ready", "/v2/models/{model}/config",
+                 "/v2/models/{model}/stats", "/v2/models/{model}/versions/{version}/infer"]:
+        operation = next(iter(doc["paths"][path].values()))
+        assert operation["tags"] == [tag], path
+    infer = doc["paths"]["/v2/models/{model}/infer"]["post"]
+    assert set(infer["requestBody"]["content"]) == {"application/json",
+                                                    "application/octet-stream"}
+    schema = infer["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["inputs"]
+    assert set(infer["responses"]["200"]["content"]) == {"application/json",
+                                                         "application/octet-stream"}
+    assert "404" in infer["responses"]
+    metadata = doc["paths"]["/v2/models/{model}"]["get"]["responses"]["200"]
+    assert metadata["content"]["application/json"]["schema"]["required"] == [
+        "name", "platform", "inputs", "outputs"]

@@ -193,6 +193,12 @@ def test_api_key_guards_apis_but_not_health(bento, ocr_cls_model):
         assert requests.get(server.url + "/healthz").status_code == 200
         assert requests.get(server.url + "/metrics").status_code == 401
         assert requests.get(server.url + "/v2/models/ocr-cls").status_code == 401
+        # Swagger UI loads without the key, and its document says how to give it.
+        assert requests.get(server.url + "/").status_code == 200
+        doc = requests.get(server.url + "/docs.json").json()
+        assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+        assert doc["security"] == [{"bearer": []}]
+        assert doc["paths"]["/readyz"]["get"]["security"] == []
     finally:
         assert server.stop() == 0
 

@@ -125,8 +125,62 @@ void Infer(const Protocol& protocol, const http::HttpRequest& request, ReplyCall
 
 using Handler = void (*)(const Protocol&, const http::HttpRequest&, ReplyCallback);
 
+// ---- The OpenAPI schemas of the protocol's messages (/docs.json) ----
+
+Json ObjectSchema(Json properties, Json required = Json::array()) {
+  return {{"type", "object"}, {"properties", std::move(properties)},
+          {"required", std::move(required)}};
+}
+Json ArrayOf(Json items) { return {{"type", "array"}, {"items", std::move(items)}}; }
+const Json kString = {{"type", "string"}};
+
+Json TensorMetadataSchema() {
+  return ObjectSchema({{"name", kString},
+                       {"datatype", kString},
+                       {"shape", ArrayOf({{"type", "integer"}})}},
+                      {"name", "datatype", "shape"});
+}
+
+// An input or output tensor, in JSON ("data") or binary (a "binary_data_size" parameter).
+Json TensorSchema() {
+  Json properties = {{"name", kString},
+                     {"shape", ArrayOf({{"type", "integer"}})},
+                     {"datatype", kString},
+                     {"parameters", {{"type", "object"}}},
+                     {"data", {{"description", "the elements, flat or nested, row-major"}}}};
+  return ObjectSchema(std::move(properties), {"name", "shape", "datatype"});
+}
+
+Json ModelMetadataSchema() {
+  return ObjectSchema({{"name", kString},
+                       {"versions", ArrayOf(kString)},
+                       {"platform", kString},
+                       {"inputs", ArrayOf(TensorMetadataSchema())},
+                       {"outputs", ArrayOf(TensorMetadataSchema())}},
+                      {"name", "platform", "inputs", "outputs"});
+}
+
+Json InferRequestSchema() {
+  return ObjectSchema({{"id", kString},
+                       {"parameters", {{"type", "object"}}},
+                       {"inputs", ArrayOf(TensorSchema())},
+                       {"outputs", ArrayOf(ObjectSchema({{"name", kString},
+                                                         {"parameters", {{"type", "object"}}}},
+                                                        {"name"}))}},
+                      {"inputs"});
+}
+
+Json InferResponseSchema() {
+  return ObjectSchema({{"model_name", kString},
+                       {"model_version", kString},
+                       {"id", kString},
+                       {"parameters", {{"type", "object"}}},
+                       {"outputs", ArrayOf(TensorSchema())}},
+                      {"model_name", "outputs"});
+}
+
 ApiDef Route(const Protocol& protocol, std::string name, std::string route, std::string method,
-             std::string doc, Handler handler) {
+             std::string doc, Json response_schema, Handler handler) {
   ApiDef api;
   api.name = std::move(name);
   api.route = std::move(route);
@@ -134,7 +188,8 @@ ApiDef Route(const Protocol& protocol, std::string name, std::string route, std:
   api.doc = std::move(doc);
   api.content_types.clear();  // GETs have no body; infer takes JSON or binary tensors
   api.bare_errors = true;
-  api.documented = false;
+  api.tag = "Open Inference Protocol (KServe v2)";
+  api.response_schema = std::move(response_schema);
   api.handler = [&protocol, handler](const http::HttpRequest& request, ReplyCallback done) {
     handler(protocol, request, std::move(done));
   };
@@ -147,6 +202,10 @@ std::vector<ApiDef> HttpRoutes(const Protocol& protocol) {
   std::vector<ApiDef> routes;
   routes.push_back(Route(protocol, "kserve_server_metadata", "/v2", "GET",
                          "Server metadata",
+                         ObjectSchema({{"name", kString},
+                                       {"version", kString},
+                                       {"extensions", ArrayOf(kString)}},
+                                      {"name", "version", "extensions"}),
                          [](const Protocol&, const http::HttpRequest&, ReplyCallback done) {
                            ServerMetadata server = Protocol::Server();
                            done(JsonReply({{"name", server.name},
@@ -154,11 +213,12 @@ std::vector<ApiDef> HttpRoutes(const Protocol& protocol) {
                                            {"extensions", server.extensions}}));
                          }));
   routes.push_back(Route(protocol, "kserve_live", "/v2/health/live", "GET", "Server liveness",
+                         ObjectSchema(Json::object()),
                          [](const Protocol&, const http::HttpRequest&, ReplyCallback done) {
                            done(JsonReply(Json::object()));
                          }));
   routes.push_back(Route(protocol, "kserve_ready", "/v2/health/ready", "GET",
-                         "Server readiness: every model loaded",
+                         "Server readiness: every model loaded", ObjectSchema(Json::object()),
                          [](const Protocol& p, const http::HttpRequest&, ReplyCallback done) {
                            if (p.Ready()) return done(JsonReply(Json::object()));
                            done(UnavailableError(
@@ -169,22 +229,36 @@ std::vector<ApiDef> HttpRoutes(const Protocol& protocol) {
     const char* suffix;
     const char* method;
     const char* doc;
+    Json response_schema;
     Handler handler;
   };
-  for (const ModelRoute& r : {ModelRoute{"kserve_model_metadata", "", "GET", "Model metadata",
-                                         Metadata},
-                              ModelRoute{"kserve_model_ready", "/ready", "GET",
-                                         "Model readiness", Ready},
-                              ModelRoute{"kserve_model_config", "/config", "GET",
-                                         "Model configuration (Triton's form)", Config},
-                              ModelRoute{"kserve_model_stats", "/stats", "GET",
-                                         "Model statistics (Triton's extension)", Stats},
-                              ModelRoute{"kserve_infer", "/infer", "POST", "Inference", Infer}}) {
-    routes.push_back(Route(protocol, r.name, std::string("/v2/models/{model}") + r.suffix,
-                           r.method, r.doc, r.handler));
-    routes.push_back(Route(protocol, std::string(r.name) + "_version",
-                           std::string("/v2/models/{model}/versions/{version}") + r.suffix,
-                           r.method, r.doc, r.handler));
+  Json config_schema = ObjectSchema(
+      {{"name", kString}, {"platform", kString}, {"backend", kString},
+       {"max_batch_size", {{"type", "integer"}}},
+       {"input", ArrayOf({{"type", "object"}})}, {"output", ArrayOf({{"type", "object"}})}},
+      {"name", "max_batch_size", "input", "output"});
+  Json stats_schema = ObjectSchema({{"model_stats", ArrayOf({{"type", "object"}})}},
+                                   {"model_stats"});
+  for (const ModelRoute& r :
+       {ModelRoute{"kserve_model_metadata", "", "GET", "Model metadata", ModelMetadataSchema(),
+                   Metadata},
+        ModelRoute{"kserve_model_ready", "/ready", "GET", "Model readiness",
+                   ObjectSchema(Json::object()), Ready},
+        ModelRoute{"kserve_model_config", "/config", "GET", "Model configuration (Triton's form)",
+                   config_schema, Config},
+        ModelRoute{"kserve_model_stats", "/stats", "GET", "Model statistics (Triton's extension)",
+                   stats_schema, Stats},
+        ModelRoute{"kserve_infer", "/infer", "POST", "Inference", InferResponseSchema(), Infer}}) {
+    for (bool versioned : {false, true}) {
+      std::string route = versioned ? "/v2/models/{model}/versions/{version}" : "/v2/models/{model}";
+      ApiDef api = Route(protocol, std::string(r.name) + (versioned ? "_version" : ""),
+                         route + r.suffix, r.method, r.doc, r.response_schema, r.handler);
+      if (std::string_view(r.method) == "POST") {
+        api.request_schema = InferRequestSchema();
+        api.binary_tensors = true;
+      }
+      routes.push_back(std::move(api));
+    }
   }
   return routes;
 }

@@ -122,7 +122,8 @@ std::shared_ptr<Call> Admission::Admit(const CallInfo& info) {
   auto make = [&](Status status, bool counted, Call::TimePoint deadline) {
     return std::shared_ptr<Call>(new Call(shared_, info, std::move(status), counted, deadline));
   };
-  if (info.call_class != CallClass::kHealth && !Authorized(o.api_key, info.authorization)) {
+  bool open = info.call_class == CallClass::kHealth || info.call_class == CallClass::kDocs;
+  if (!open && !Authorized(o.api_key, info.authorization)) {
     return make(UnauthenticatedError("missing or wrong API key: send Authorization: Bearer <key>"),
                 false, Call::TimePoint::max());
   }
@@ -156,6 +157,10 @@ CallClass Admission::HttpClass(std::string_view path) {
   if (path == "/livez" || path == "/healthz" || path == "/readyz" ||
       path == "/v2/health/live" || path == "/v2/health/ready") {
     return CallClass::kHealth;
+  }
+  if (path == "/" || path == "/docs" || path == "/docs.json" ||
+      path.starts_with("/static_content/")) {
+    return CallClass::kDocs;
   }
   if (path == "/metrics") return CallClass::kInfra;
   return CallClass::kApi;

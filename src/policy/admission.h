@@ -62,7 +62,10 @@ struct AdmissionOptions {
 // How the policy treats a call; the transport classifies it with HttpClass or GrpcClass.
 enum class CallClass {
   kHealth,  // liveness and readiness probes: no key, never refused, never counted
-  kInfra,   // metrics and documents: need the key, never refused for concurrency
+  // The API's description: Swagger UI, its assets and /docs.json. No key, since they hold no
+  // data and the page must load before its user can give the key; never refused.
+  kDocs,
+  kInfra,   // metrics: need the key, never refused for concurrency
   kApi,     // everything else: key, concurrency limit, deadline, metrics once routed
 };
 

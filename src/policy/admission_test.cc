@@ -21,7 +21,7 @@ CallInfo Api(std::string_view target = "/run",
   return info;
 }
 
-TEST(AdmissionTest, ApiKeyGuardsEverythingButHealthChecks) {
+TEST(AdmissionTest, ApiKeyGuardsEverythingButHealthChecksAndTheDocuments) {
   auto metrics = std::make_shared<MetricsRegistry>();
   Admission admission({.api_key = "s3cret", .access_log = false}, metrics);
   EXPECT_EQ(admission.Admit(Api("/run"))->status().code(), StatusCode::kUnauthenticated);
@@ -37,6 +37,14 @@ TEST(AdmissionTest, ApiKeyGuardsEverythingButHealthChecks) {
        {"/livez", "/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"}) {
     EXPECT_TRUE(admission.Admit(Api(health))->status().ok()) << health;
   }
+  // Swagger UI must load before its user can give the key; it and /docs.json hold no data.
+  for (std::string_view docs :
+       {"/", "/docs", "/docs.json", "/static_content/swagger-ui-bundle.js"}) {
+    EXPECT_TRUE(admission.Admit(Api(docs))->status().ok()) << docs;
+  }
+  EXPECT_EQ(admission.Admit(Api("/docs/x"))->status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(admission.Admit(Api("/static_contentx"))->status().code(),
+            StatusCode::kUnauthenticated);
   CallInfo grpc_live{.transport = "gRPC", .call_class = Admission::GrpcClass("ServerLive")};
   EXPECT_TRUE(admission.Admit(grpc_live)->status().ok());
   CallInfo grpc_infer{.transport = "gRPC", .call_class = Admission::GrpcClass("ModelInfer")};

@@ -95,7 +95,7 @@ App::App(ServiceDef service, AppOptions options,
          std::shared_ptr<policy::MetricsRegistry> metrics)
     : service_(std::move(service)),
       options_(std::move(options)),
-      openapi_(OpenApiDocument(service_).dump(2)),
+      openapi_(OpenApiDocument(service_, options.bearer_auth).dump(2)),
       metrics_(std::move(metrics)),
       queue_duration_(metrics_->AddHistogram(
           "bento_request_queue_seconds",

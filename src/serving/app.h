@@ -30,6 +30,9 @@ struct AppOptions {
   int workers = 0;  // API worker threads; 0: one per core
   // Folder of the swagger-ui-dist npm package; empty: the copy install-deps made.
   std::filesystem::path swagger_ui_dir;
+  // The server requires an API key (Serve sets it from --api-key): /docs.json declares
+  // Bearer authentication, so Swagger UI offers "Authorize" and sends the key.
+  bool bearer_auth = false;
 };
 
 class App {

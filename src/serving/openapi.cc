@@ -20,16 +20,28 @@ OrderedJson InfraRoute(std::string_view summary, bool can_be_unavailable) {
 
 }  // namespace
 
-OrderedJson OpenApiDocument(const ServiceDef& service) {
+OrderedJson OpenApiDocument(const ServiceDef& service, bool bearer_auth) {
   OrderedJson paths = OrderedJson::object();
   paths["/livez"] = InfraRoute("Liveness: the process is up", false);
   paths["/healthz"] = InfraRoute("Health: the process is up", false);
   paths["/readyz"] = InfraRoute("Readiness: every model is loaded and warmed", true);
   paths["/metrics"] = InfraRoute("Prometheus metrics", false);
+  OrderedJson tags = {{{"name", "Service APIs"}, {"description", "The service's APIs"}}};
+  auto add_tag = [&tags](const std::string& name) {
+    for (const auto& tag : tags) {
+      if (tag["name"] == name) return;
+    }
+    tags.push_back({{"name", name}});
+  };
   for (const auto& api : service.apis) {
     if (!api.documented) continue;
+    add_tag(api.tag);
     OrderedJson content = OrderedJson::object();
-    for (const auto& type : api.content_types) {
+    // No content types means any: document the JSON body, and the binary form if there is one.
+    std::vector<std::string> types = api.content_types;
+    if (types.empty()) types.push_back("application/json");
+    if (api.binary_tensors) types.push_back("application/octet-stream");
+    for (const auto& type : types) {
       if (type == "application/json" || type == "multipart/form-data") {
         content[type] = {{"schema", api.request_schema}};
       } else {
@@ -38,6 +50,9 @@ OrderedJson OpenApiDocument(const ServiceDef& service) {
     }
     OrderedJson ok_content = OrderedJson::object();
     ok_content[api.response_content_type] = {{"schema", api.response_schema}};
+    if (api.binary_tensors) {
+      ok_content["application/octet-stream"] = {{"schema", {{"type", "string"}, {"format", "binary"}}}};
+    }
     OrderedJson responses = {
         {"200", {{"description", "Successful Response"}, {"content", ok_content}}},
         {"400", ErrorResponse("Bad request: malformed body, missing or ill-typed parameter")},
@@ -57,9 +72,10 @@ OrderedJson OpenApiDocument(const ServiceDef& service) {
                             {"required", true},
                             {"schema", {{"type", "string"}}}});
     }
+    if (!parameters.empty()) responses["404"] = ErrorResponse("No such model or version");
     for (const auto& method : api.methods) {
       std::string verb = AsciiLower(method);
-      OrderedJson operation = {{"tags", {"Service APIs"}},
+      OrderedJson operation = {{"tags", {api.tag}},
                                {"summary", api.doc.empty() ? api.name : api.doc},
                                {"operationId", service.name + "__" + api.name +
                                                    (api.methods.size() > 1 ? "_" + verb : "")}};
@@ -71,7 +87,8 @@ OrderedJson OpenApiDocument(const ServiceDef& service) {
       paths[api.route][verb] = std::move(operation);
     }
   }
-  return {
+  tags.push_back({{"name", "Infrastructure"}, {"description", "Health and metrics"}});
+  OrderedJson document = {
       {"openapi", "3.0.2"},
       {"info",
        {{"title", service.name},
@@ -84,9 +101,21 @@ OrderedJson OpenApiDocument(const ServiceDef& service) {
            {{"type", "object"},
             {"required", {"error"}},
             {"properties", {{"error", {{"type", "string"}}}, {"detail", OrderedJson::object()}}}}}}}}},
-      {"tags",
-       {{{"name", "Service APIs"}, {"description", "The service's APIs"}},
-        {{"name", "Infrastructure"}, {"description", "Health and metrics"}}}}};
+      {"tags", tags}};
+  if (bearer_auth) {
+    document["components"]["securitySchemes"] = {
+        {"bearer", {{"type", "http"}, {"scheme", "bearer"}, {"description", "--api-key"}}}};
+    document["security"] = OrderedJson::array({{{"bearer", OrderedJson::array()}}});
+    // Probes need no key.
+    for (const char* probe : {"/livez", "/healthz", "/readyz", "/v2/health/live",
+                              "/v2/health/ready"}) {
+      if (!document["paths"].contains(probe)) continue;
+      for (auto& [verb, operation] : document["paths"][probe].items()) {
+        operation["security"] = OrderedJson::array();
+      }
+    }
+  }
+  return document;
 }
 
 }  // namespace bento::serving

@@ -9,7 +9,8 @@
 
 namespace bento::serving {
 
-OrderedJson OpenApiDocument(const ServiceDef& service);
+// `bearer_auth`: every API needs `Authorization: Bearer <key>` (securitySchemes "bearer").
+OrderedJson OpenApiDocument(const ServiceDef& service, bool bearer_auth = false);
 
 }  // namespace bento::serving
 

@@ -13,6 +13,7 @@ int Serve(ServiceDef service, ServeOptions options, std::function<bool()> load,
   options.admission.service_version = service.version;
   auto metrics = std::make_shared<policy::MetricsRegistry>();
   auto admission = std::make_shared<policy::Admission>(options.admission, metrics);
+  options.app.bearer_auth = !options.admission.api_key.empty();
   App app(std::move(service), options.app, metrics);
   auto server = http::Server::Create(options.http, app.AsHandler(), admission);
   if (!server.ok()) {

@@ -44,8 +44,12 @@ struct ApiDef {
   // Errors as {"error": "..."} alone, the Open Inference Protocol's form, instead of
   // BentoML's {"error": "...", "detail": ...}.
   bool bare_errors = false;
-  // Listed in the OpenAPI document (/docs.json).
+  // Listed in the OpenAPI document (/docs.json), under `tag`.
   bool documented = true;
+  std::string tag = "Service APIs";
+  // KServe's binary tensor extension: the body, and the answer, may also be
+  // application/octet-stream (a JSON header, then the tensors' bytes). For the document only.
+  bool binary_tensors = false;
   ApiHandler handler;
 };
 
