@@ -103,3 +103,28 @@ def test_bad_images_are_400(classifier):
     assert r.status_code == 400 and "multipart" in r.json()["error"]
     doc = requests.get(classifier.url + "/docs.json").json()
     assert {"/classify_image", "/classify_batch"} <= set(doc["paths"])
+
+
+def test_a_model_with_a_fixed_batch_of_one_refuses_two_images_with_400(bento, tmp_path):
+    """A failed run keeps its status: MobileNetV2 exported with batch 1 fixed, given two
+    images, answers 400 naming the expected shape (it was a 500 through .value())."""
+    import onnx
+    model = onnx.load(str(MOBILENET / "mobilenet_v2.onnx"))
+    for value in list(model.graph.input) + list(model.graph.output):
+        dim = value.type.tensor_type.shape.dim[0]
+        dim.Clear()
+        dim.dim_value = 1
+    fixed = tmp_path / "fixed.onnx"
+    onnx.save(model, str(fixed))
+    bento.save(fixed, "image_classifier", "--custom-objects", MOBILENET / "custom_objects.json")
+    server = ExampleServer(bento, "image_classifier")
+    server.wait_ready()
+    try:
+        data = (SKIMAGE / "chelsea.png").read_bytes()
+        assert post_image(server, SKIMAGE / "chelsea.png").status_code == 200
+        r = requests.post(server.url + "/classify_batch",
+                          files=[("images", ("a.png", data, "image/png"))] * 2)
+        assert r.status_code == 400, r.text
+        assert "wrong shape" in r.json()["error"] and "[1, 3, 224, 224]" in r.json()["error"]
+    finally:
+        assert server.stop() == 0

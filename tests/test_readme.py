@@ -18,9 +18,9 @@ FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.M | re.S)
 SEPARATOR = "@@ end of a README block @@"
 
 
-def _blocks_from(marker, count):
-    """The `count` fenced blocks starting with the one that contains `marker`."""
-    text = (ROOT / "README.md").read_text()
+def _blocks_from(marker, count, readme="README.md"):
+    """The `count` fenced blocks of `readme` starting with the one that contains `marker`."""
+    text = (ROOT / readme).read_text()
     blocks = [(m.group(1), m.group(2)) for m in FENCE.finditer(text)]
     first = next(i for i, (_, body) in enumerate(blocks) if marker in body)
     return blocks[first:first + count]
@@ -32,7 +32,9 @@ def _run(blocks, bento, tmp_path):
     for i, (language, body) in enumerate(blocks):
         # Run in a folder of the test's own, so that files the blocks write (v2.json) stay
         # out of the checkout; the repository paths they name point back into it.
-        body = body.replace("build/bin/", f"{BIN}/").replace(".deps/", f"{ROOT}/.deps/")
+        body = (body.replace("build/bin/", f"{BIN}/").replace(".deps/", f"{ROOT}/.deps/")
+                .replace("cmake --build build ", f"cmake --build {BIN.parent} ")
+                .replace("examples/", f"{ROOT}/examples/"))
         if language == "sh":
             script.append(body)
         elif language == "python":
@@ -42,7 +44,8 @@ def _run(blocks, bento, tmp_path):
         else:
             raise AssertionError(f"README block in {language}: no runner for it")
         script.append(f"echo; echo {SEPARATOR}")
-    proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=tmp_path, env=bento.env,
+    env = dict(bento.env, BENTO=str(BIN / "bento"))  # what the examples' save-model runs
+    proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return [out.strip() for out in proc.stdout.split(SEPARATOR)[:-1]]
@@ -69,3 +72,13 @@ def test_kserve_grpc_blocks(bento, tmp_path):
     bento.save_image_classifier()
     _, client = _run(_blocks_from("--grpc-port 8001 &", 2), bento, tmp_path)
     assert int(client) in range(1000), client
+
+
+def test_image_classifier_readme(bento, tmp_path):
+    (tmp_path / "README.md").write_text("not an image\n")  # the file its last call sends
+    _, out = _run(_blocks_from("save-model", 2, "examples/image_classifier/README.md"), bento,
+                  tmp_path)
+    one, batch, bad = out.splitlines()
+    assert json.loads(one)["predicted_class_name"] == "Egyptian cat", one
+    assert [r["predicted_class_name"] for r in json.loads(batch)] == ["espresso", "Egyptian cat"]
+    assert bad == "400"

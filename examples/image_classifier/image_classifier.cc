@@ -39,19 +39,23 @@ class ONNXImageClassifier : public bento::Service {
         "Classify several images in one batched call");
   }
 
-  bento::Json ClassifyImage(const bento::Image& image) {
-    return ClassifyBatch({image}).front();
+  bento::StatusOr<bento::Json> ClassifyImage(const bento::Image& image) {
+    ASSIGN_OR_RETURN(auto results, ClassifyBatch({image}));
+    return results.front();
   }
 
-  std::vector<bento::Json> ClassifyBatch(const std::vector<bento::Image>& images) {
+  // A failed run keeps its status: a model exported with a fixed batch of one, given two
+  // images, is a 400 that names the expected shape, not a 500.
+  bento::StatusOr<std::vector<bento::Json>> ClassifyBatch(
+      const std::vector<bento::Image>& images) {
     // Preprocess: RGB, resize as Pillow does, /255, (x - mean) / std, NCHW; one batch.
     std::vector<bento::Tensor> inputs;
     for (const auto& image : images) {
       inputs.push_back(image.ConvertRGB().Resize(width_, height_).ToTensor(
           bento::Image::Layout::kNCHW, mean_, std_));
     }
-    auto batch = bento::Concat(inputs, 0).value();
-    auto outputs = session_->Run({{input_name_, batch}}).value();
+    ASSIGN_OR_RETURN(auto batch, bento::Concat(inputs, 0));
+    ASSIGN_OR_RETURN(auto outputs, session_->Run({{input_name_, batch}}));
 
     std::vector<bento::Json> results;
     for (int64_t i = 0; i < static_cast<int64_t>(images.size()); ++i) {

@@ -33,6 +33,10 @@ void AppendJsonString(std::string* out, std::string_view text);
 // `text` as a quoted JSON string.
 std::string JsonString(std::string_view text);
 
+// The first non-empty line of `text`, without surrounding spaces, for one-line log messages
+// made of a library's multi-line errors: "a\n  b" -> "a".
+std::string_view FirstLine(std::string_view text);
+
 // `text` with A-Z turned to a-z; other bytes unchanged.
 std::string AsciiLower(std::string_view text);
 // Whether `a` and `b` are equal once A-Z are folded to a-z (HTTP header names, say).

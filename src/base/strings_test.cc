@@ -39,5 +39,13 @@ TEST(AsciiLowerTest, FoldsOnlyAsciiLetters) {
   EXPECT_FALSE(EqualsIgnoreAsciiCase("\xc3\x89", "\xc3\xa9"));
 }
 
+TEST(StringsTest, FirstLineKeepsOneLineOfAMultiLineError) {
+  EXPECT_EQ(FirstLine("\n  CUDA failure 100: no device  \r\n  at cuda_call.cc:121\n"),
+            "CUDA failure 100: no device");
+  EXPECT_EQ(FirstLine("one"), "one");
+  EXPECT_EQ(FirstLine(" \n\t "), "");
+  EXPECT_EQ(FirstLine(""), "");
+}
+
 }  // namespace
 }  // namespace bento

@@ -71,11 +71,14 @@ Status ParseJsonBody(const ApiRegistration& api, const std::string& body, Argume
   };
   StatusOr<JsonMembers> members = DecodeJsonObject(body, plan, "parameter");
   if (members.status().code() == StatusCode::kNotFound) {
-    // A member that is no parameter: the object is the only parameter's value, unless it
-    // also names that parameter.
+    // A member that is no parameter: the object is the only parameter's value when that
+    // parameter takes any JSON (bento::Json) and the object does not name it. For any other
+    // type an object cannot be the value, so the key is a typo: say so.
     Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) return InvalidArgumentError("the body is not valid JSON");
-    if (only != nullptr && !json.contains(only->name)) return WholeBody(*only, body, args);
+    bool takes_objects = only != nullptr && only->source == ParamSource::kJson &&
+                         !only->schema.contains("type");
+    if (takes_objects && !json.contains(only->name)) return WholeBody(*only, body, args);
     for (const auto& [name, value] : json.items()) {
       if (FindParam(api, name) == nullptr) return Unknown(api, name);
     }

@@ -106,6 +106,14 @@ TEST(ServiceAdapterTest, TheOnlyParameterTakesTheWholeBody) {
   EXPECT_EQ(Call(app, Post("/echo", R"({"a": [1], "b": "c"})", "application/json")).body,
             R"({"a":[1],"b":"c"})");
   EXPECT_EQ(Call(app, Post("/echo", "[1, 2]", "application/json")).body, "[1,2]");
+  // A string, a number or a tensor cannot be an object: a wrong key is named as such.
+  auto typo = Call(app, Post("/shout", R"({"txt": "hi"})", "application/json"));
+  EXPECT_EQ(typo.status, 400);
+  EXPECT_NE(typo.body.find("unknown parameter 'txt'; shout takes: text"), std::string::npos)
+      << typo.body;
+  auto tensor_typo = Call(app, Post("/twice", R"({"y": [1.0]})", "application/json"));
+  EXPECT_NE(tensor_typo.body.find("unknown parameter 'y'; twice takes: x"), std::string::npos)
+      << tensor_typo.body;
   auto both = Call(app, Post("/echo", R"({"data": 5, "b": 1})", "application/json"));
   EXPECT_EQ(both.status, 400);
   EXPECT_NE(both.body.find("unknown parameter 'b'; echo takes: data"), std::string::npos)
