@@ -51,6 +51,11 @@ std::string RenderBatcherMetrics(const std::vector<BatcherSnapshot>& batchers,
   for (const auto& b : batchers) {
     policy::AppendSample("bento_batch_inflight", names, labels(b), b.stats.inflight_batches, &out);
   }
+  family("bento_batch_queued_requests", "gauge", "Requests waiting for a batch now");
+  for (const auto& b : batchers) {
+    policy::AppendSample("bento_batch_queued_requests", names, labels(b),
+                         static_cast<double>(b.stats.queued_requests), &out);
+  }
   return out;
 }
 

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "base/fs.h"
@@ -23,6 +26,9 @@ class TestService : public Service {
     Api("inspect", &TestService::Inspect, {"x", "options"});
     Api("echo", &TestService::Echo, {"data"});
     BatchApi("twice", &TestService::Twice, "x", {.max_batch_size = 8, .max_latency_ms = 500});
+    // The same with a budget no test waits out: its queued requests are never shed.
+    BatchApi("twice_patient", &TestService::Twice, "x",
+             {.max_batch_size = 8, .max_latency_ms = 600000});
   }
   std::string Shout(const std::string& text) { return text + "!"; }
   Json Sum(const std::vector<std::vector<double>>& values, double scale) {
@@ -39,6 +45,10 @@ class TestService : public Service {
   Json Echo(const Json& data) { return data; }
   StatusOr<Tensor> Twice(const Tensor& x) {
     ++calls;
+    {
+      std::unique_lock lock(gate_mu);
+      gate_cv.wait(lock, [this] { return gate_open; });
+    }
     Tensor out = Tensor::Zeros(x.dtype(), x.shape());
     auto in = x.values<float>();
     auto o = out.mutable_values<float>();
@@ -46,6 +56,10 @@ class TestService : public Service {
     return out;
   }
   std::atomic<int> calls{0};
+  // Twice waits while the gate is closed, so that requests queue behind a running batch.
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool gate_open = true;
 };
 
 using testing::Call;
@@ -165,6 +179,54 @@ TEST(ServiceAdapterTest, BatchApiCombinesConcurrentRequests) {
   auto metrics = Call(app, testing::Request("GET", "/metrics"));
   EXPECT_NE(metrics.body.find("bentoml_service_adaptive_batch_size_count{method_name=\"twice\""),
             std::string::npos) << metrics.body;
+}
+
+// Requests that arrive while batches run wait for them, then go together: with both batches
+// in flight (max_inflight_batches 2) held, fourteen more requests queue
+// (bento_batch_queued_requests says so) and are answered in ceil(14 / max_batch_size 8) = 2
+// calls, each with its own rows.
+TEST(ServiceAdapterTest, RequestsQueuedBehindRunningBatchesGoTogether) {
+  TestService service;
+  {
+    std::lock_guard lock(service.gate_mu);
+    service.gate_open = false;
+  }
+  App app(ServiceDefinition(service), {.workers = 16});
+  std::atomic<int> wrong{0};
+  auto client = [&](int c) {
+    float v = static_cast<float>(c);
+    auto r = Call(app, Post("/twice_patient", "{\"x\": [[" + std::to_string(v) + ", 1.0]]}",
+                            "application/json"));
+    std::string want = "[[" + std::to_string(static_cast<int>(2 * v)) + ".0,2.0]]";
+    if (r.status != 200 || r.body != want) ++wrong;
+  };
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 2; ++c) {  // one request per batch slot, each held at the gate
+    clients.emplace_back(client, c);
+    while (service.calls.load() == c) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (int c = 2; c < 16; ++c) clients.emplace_back(client, c);
+  auto queued = [&] {  // the gauge's value for twice_patient, as /metrics renders it
+    std::string body = Call(app, testing::Request("GET", "/metrics")).body;
+    size_t line = body.find("bento_batch_queued_requests{method_name=\"twice_patient\"");
+    if (line == std::string::npos) return std::string("none");
+    size_t end = body.find('\n', line);
+    size_t space = body.rfind(' ', end);
+    return body.substr(space + 1, end - space - 1);
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (queued() != "14" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_EQ(queued(), "14");
+  {
+    std::lock_guard lock(service.gate_mu);
+    service.gate_open = true;
+  }
+  service.gate_cv.notify_all();
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(service.calls.load(), 4);
 }
 
 // A service that counts its calls and exports the count (Service::Metric).
