@@ -197,3 +197,23 @@ def test_grpc_requests_show_in_metrics_and_the_access_log(bento, cls):
         assert f'"POST {INFER}" 200 ' in log and f"id=grpc-rid-{i} gRPC" in log, log
     assert f'"POST {INFER}" 400 ' in log, log
     assert '"POST /run" 200 ' in log, log
+
+
+def test_a_busy_grpc_port_is_one_clear_line(bento, cls):
+    """A port another process holds stops `bento serve` with one line that names it, not
+    gRPC's dump of its internal error. The holder allows port sharing (SO_REUSEPORT), as
+    another gRPC server would: bento must still not share it."""
+    import socket
+    import subprocess
+    from conftest import BENTO
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        proc = subprocess.run([str(BENTO), "serve", "cls", "--port", "0", "--grpc-port",
+                               str(port)], env=bento.env, capture_output=True, text=True,
+                              timeout=60)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"cannot serve gRPC on 127.0.0.1:{port}: the port is in use" in proc.stderr
+    assert '"created":"@' not in proc.stderr and "chttp2" not in proc.stderr, proc.stderr

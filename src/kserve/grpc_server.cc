@@ -1,11 +1,13 @@
 #include "kserve/grpc_server.h"
 
+#include <grpc/support/log.h>
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 #include <openssl/pem.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <mutex>
 
 #include "base/fs.h"
 #include "base/thread_annotations.h"
@@ -338,6 +340,17 @@ struct GrpcServer::Impl {
   bool stopped = false;
 };
 
+namespace {
+
+// gRPC's own log lines go to spdlog at debug level (BENTO_LOG_LEVEL=debug shows them): a
+// failed bind, say, prints a dump of gRPC's internal error, and bento says what failed
+// itself, in one line.
+void ForwardGrpcLog(gpr_log_func_args* args) {
+  spdlog::debug("gRPC {}:{}: {}", args->file, args->line, args->message);
+}
+
+}  // namespace
+
 GrpcServer::GrpcServer(std::unique_ptr<Impl> impl, int port)
     : impl_(std::move(impl)), port_(port) {}
 
@@ -346,6 +359,8 @@ GrpcServer::~GrpcServer() { Shutdown(); }
 StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const Protocol& protocol,
                                                         const GrpcOptions& options,
                                                         const serving::ServeContext& context) {
+  static std::once_flag forward_logs;
+  std::call_once(forward_logs, [] { gpr_set_log_function(ForwardGrpcLog); });
   ASSIGN_OR_RETURN(auto credentials, Credentials(options));
   auto impl = std::make_unique<Impl>(protocol, context);
   grpc::ServerBuilder builder;
@@ -353,13 +368,17 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const Protocol& protocol
   std::string address = options.host.find(':') != std::string::npos
                             ? "[" + options.host + "]:" + std::to_string(options.port)
                             : options.host + ":" + std::to_string(options.port);
+  // gRPC shares a port with any other process that asks (SO_REUSEPORT) unless told not to:
+  // a second server on the same port would silently take half the calls.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(address, credentials, &port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.RegisterService(&impl->service);
   impl->server = builder.BuildAndStart();
   if (!impl->server || port == 0) {
-    return UnavailableError("cannot serve gRPC on " + address);
+    return UnavailableError("cannot serve gRPC on " + address +
+                            ": the port is in use, or the address cannot be bound here");
   }
   spdlog::info("serving the KServe v2 gRPC protocol at {}:{}{}", options.host, port,
                options.ssl_certfile.empty() ? "" : " over TLS");
