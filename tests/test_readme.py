@@ -74,11 +74,52 @@ def test_kserve_grpc_blocks(bento, tmp_path):
     assert int(client) in range(1000), client
 
 
-def test_image_classifier_readme(bento, tmp_path):
-    (tmp_path / "README.md").write_text("not an image\n")  # the file its last call sends
-    _, out = _run(_blocks_from("save-model", 2, "examples/image_classifier/README.md"), bento,
-                  tmp_path)
-    one, batch, bad = out.splitlines()
-    assert json.loads(one)["predicted_class_name"] == "Egyptian cat", one
-    assert [r["predicted_class_name"] for r in json.loads(batch)] == ["espresso", "Egyptian cat"]
-    assert bad == "400"
+def _expectations(blocks):
+    """For each curl command of the blocks, the answer its README comment shows: the `# ...`
+    lines right after it, joined, with `...` standing for anything. None where none is shown."""
+    expected = []
+    for _, body in blocks:
+        lines = body.splitlines()
+        for i, line in enumerate(lines):
+            if not line.startswith("curl ") or "/readyz" in line:
+                continue
+            j = i
+            while lines[j].rstrip().endswith("\\"):
+                j += 1
+            comment = []
+            for k in range(j + 1, len(lines)):
+                if not lines[k].startswith("# "):
+                    break
+                comment.append(lines[k][2:].strip())
+            expected.append("".join(comment) or None)
+    return expected
+
+
+def _matches(pattern, line):
+    regex = ".*?".join(re.escape(part) for part in pattern.split("..."))
+    return re.fullmatch(regex, line, re.S) is not None
+
+
+EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("*/README.md"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_each_example_readme_answers_as_it_shows(bento, tmp_path, example):
+    """Each example's README, run as written: its save-model, its server, and each curl call,
+    whose answer must match the comment under it (`...` matching anything)."""
+    readme = f"examples/{example}/README.md"
+    text = (ROOT / readme).read_text()
+    blocks = [(m.group(1), m.group(2)) for m in FENCE.finditer(text)]
+    first = next(i for i, (_, body) in enumerate(blocks) if "save-model" in body)
+    last = next(i for i in range(first, len(blocks))
+                if any(line.startswith("curl ") and "/readyz" not in line
+                       for line in blocks[i][1].splitlines()))
+    blocks = blocks[first:last + 1]
+    (tmp_path / "README.md").write_text("not an image\n")
+    outputs = _run(blocks, bento, tmp_path)
+    expected = _expectations(blocks)
+    answers = outputs[-1].splitlines()[-len(expected):]
+    assert len(answers) == len(expected), outputs
+    for pattern, answer in zip(expected, answers):
+        assert pattern is not None, f"{readme}: a curl call shows no answer"
+        assert _matches(pattern, answer), f"{readme}:\n  shows {pattern}\n  got   {answer}"

@@ -114,6 +114,25 @@ TEST_F(OnnxTest, SessionOptionsWriteTheOptimizedModel) {
   EXPECT_TRUE(stdfs::exists(work_ / "optimized.onnx"));
 }
 
+// The optimization level reaches ONNX Runtime: y = x + Identity(w) keeps its Identity node
+// with optimizations off, and loses it (folded into a constant) at the basic level and up.
+TEST_F(OnnxTest, TheOptimizationLevelReachesOnnxRuntime) {
+  ASSERT_TRUE(save_model("id_adder", ModelBytes{testing::AddModel(4, {}, "", true)}).ok());
+  auto nodes_after = [&](GraphOptimizationLevel level, const std::string& file) {
+    SessionOptions options;
+    options.graph_optimization_level = level;
+    options.optimized_model_filepath = work_ / file;
+    auto session = load_model("id_adder", {"CPUExecutionProvider"}, options);
+    EXPECT_TRUE(session.ok()) << session.status();
+    if (!session.ok()) return -2;
+    auto out = session->Run({{"x", Tensor::Of<float>({4}, {1, 1, 1, 1})}});
+    EXPECT_TRUE(out.ok() && (*out)[0].values<float>()[3] == 5.0f);
+    return testing::NodeCount(work_ / file);
+  };
+  EXPECT_EQ(nodes_after(GraphOptimizationLevel::kDisableAll, "off.onnx"), 2);
+  EXPECT_EQ(nodes_after(GraphOptimizationLevel::kBasic, "basic.onnx"), 1);
+}
+
 TEST_F(OnnxTest, ExternalDataIsCopiedWithTheModel) {
   auto src = work_ / "src";
   ASSERT_TRUE(fs::MakeDirs(src).ok());

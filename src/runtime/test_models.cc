@@ -14,7 +14,7 @@
 namespace bento::testing {
 
 std::string AddModel(int n, const std::filesystem::path& dir,
-                     const std::string& external_location) {
+                     const std::string& external_location, bool identity) {
   onnx::ModelProto model;
   model.set_ir_version(8);
   model.set_producer_name("bento-test");
@@ -46,12 +46,25 @@ std::string AddModel(int n, const std::filesystem::path& dir,
     std::filesystem::create_directories((dir / external_location).parent_path());
     std::ofstream(dir / external_location, std::ios::binary) << raw;
   }
+  if (identity) {
+    auto* id = graph->add_node();
+    id->set_op_type("Identity");
+    id->add_input("w");
+    id->add_output("w_id");
+  }
   auto* node = graph->add_node();
   node->set_op_type("Add");
   node->add_input("x");
-  node->add_input("w");
+  node->add_input(identity ? "w_id" : "w");
   node->add_output("y");
   return model.SerializeAsString();
+}
+
+int NodeCount(const std::filesystem::path& path) {
+  onnx::ModelProto model;
+  std::ifstream in(path, std::ios::binary);
+  if (!in || !model.ParseFromIstream(&in)) return -1;
+  return model.graph().node_size();
 }
 
 std::string StringIdentityModel() {

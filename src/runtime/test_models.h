@@ -10,9 +10,14 @@ namespace bento::testing {
 
 // y = x + w, x and y float32[n], where w (float32[n], values 1..n) is an initializer.
 // With `external_location` set, w's data is written to that file beside the model instead
-// of inside it. Returns the serialized model; writes the external file into `dir`.
+// of inside it. Returns the serialized model; writes the external file into `dir`. With
+// `identity`, w reaches the Add through an Identity node, which ONNX Runtime's basic
+// optimizations fold away.
 std::string AddModel(int n, const std::filesystem::path& dir = {},
-                     const std::string& external_location = "");
+                     const std::string& external_location = "", bool identity = false);
+
+// The number of nodes in the graph of the ONNX model file at `path`; -1 if it cannot be read.
+int NodeCount(const std::filesystem::path& path);
 
 // y = Identity(x), x and y string tensors. The model gives them no shape, so any rank and any
 // dims (zero included) are accepted. Returns the serialized model.
