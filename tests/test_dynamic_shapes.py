@@ -45,6 +45,9 @@ def test_bad_rows_are_400(service):
     for bad in ([], "abc", [["x"] * 64]):
         r = post(service, bad)
         assert r.status_code == 400, (bad, r.text)
-    # A single-parameter API takes a body without the parameter's name as its value.
+    # A tensor cannot be an object, so a body object without the parameter's name has a
+    # wrong key, and the answer says which parameter the API takes.
     r = requests.post(service.url + "/process_variable_input", json={"inputs": [[1.0] * 64]})
-    assert r.status_code == 400 and "parameter 'data' must be" in r.json()["error"], r.text
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == ("unknown parameter 'inputs'; process_variable_input takes: "
+                                 "data"), r.text

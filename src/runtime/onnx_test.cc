@@ -244,3 +244,20 @@ TEST_F(OnnxTest, RunIsSafeFromManyThreads) {
 
 }  // namespace
 }  // namespace bento::onnx
+
+namespace bento::runtime {
+namespace {
+
+// A provider that cannot start is logged on one line, without ONNX Runtime's internals.
+TEST(OrtErrorTextTest, KeepsOnlyTheMessage) {
+  EXPECT_EQ(OrtErrorText("/onnxruntime_src/core/session/provider_bridge_ort.cc:1988 "
+                         "onnxruntime::Provider& Get() [ONNXRuntimeError] : 1 : FAIL : Failed "
+                         "to load library libcuda.so: cannot open shared object file\n"
+                         "Stacktrace:\n  0x1"),
+            "Failed to load library libcuda.so: cannot open shared object file");
+  EXPECT_EQ(OrtErrorText("plain message\nmore"), "plain message");
+  EXPECT_EQ(OrtErrorText("[ONNXRuntimeError] : 1 : FAIL"), "[ONNXRuntimeError] : 1 : FAIL");
+}
+
+}  // namespace
+}  // namespace bento::runtime

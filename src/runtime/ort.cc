@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "base/strings.h"
+
 namespace bento::runtime {
 
 Ort::Env& OrtEnv() {
@@ -24,6 +26,21 @@ Status FromOrtException(const Ort::Exception& e, std::string_view context, bool 
       return InternalError(std::move(message));
     default: return InternalError(std::move(message));
   }
+}
+
+std::string_view OrtErrorText(std::string_view what) {
+  std::string_view text = FirstLine(what);
+  constexpr std::string_view kTag = "[ONNXRuntimeError]";
+  size_t tag = text.find(kTag);
+  if (tag == std::string_view::npos) return text;
+  // "[ONNXRuntimeError] : <code> : <name> : <message>"
+  size_t at = tag + kTag.size();
+  for (int field = 0; field < 3; ++field) {
+    size_t sep = text.find(" : ", at);
+    if (sep == std::string_view::npos) return text;
+    at = sep + 3;
+  }
+  return text.substr(at);
 }
 
 }  // namespace bento::runtime

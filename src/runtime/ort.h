@@ -19,6 +19,10 @@ Ort::Env& OrtEnv();
 // running a model, where a runtime failure is caused by the request's data (400), not a bug.
 Status FromOrtException(const Ort::Exception& e, std::string_view context, bool during_run);
 
+// ONNX Runtime's error text for a one-line log: its first line, from after the source
+// location and the "[ONNXRuntimeError] : 1 : FAIL : " prefix when they are there.
+std::string_view OrtErrorText(std::string_view what);
+
 }  // namespace bento::runtime
 
 #endif  // BENTO_RUNTIME_ORT_H_

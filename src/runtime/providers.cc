@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "base/strings.h"
 #include "runtime/ort.h"
 #include "runtime/session_impl.h"
 
@@ -159,7 +158,7 @@ StatusOr<Session> CreateSession(const Tag& tag, const std::filesystem::path& mod
         // Listed as available but cannot start here (e.g. the CUDA libraries are missing).
         // One line: ONNX Runtime's message goes on with its internals (file, line, stack).
         spdlog::warn("{} cannot be used here ({}); falling back to the next provider", p.name,
-                     FirstLine(e.what()));
+                     runtime::OrtErrorText(e.what()));
       }
       ASSIGN_OR_RETURN(bool used, std::move(appended));
       if (used && p.name != "CPUExecutionProvider") impl->providers.push_back(p.name);
