@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, ROOT, ExampleServer, Server
+from conftest import BIN, ROOT, SANITIZER, ExampleServer, Server
 
 SCHEMATHESIS = ROOT / ".venv" / "bin" / "schemathesis"
 MAX_EXAMPLES = 40
@@ -20,9 +20,10 @@ def _schemathesis(server, tmp_path):
     proc = subprocess.run(
         [str(SCHEMATHESIS), "run", server.url + "/docs.json", "--checks", "all",
          "--exclude-checks", "positive_data_acceptance", "--max-examples", str(MAX_EXAMPLES),
-         "--seed", "20261127", "--workers", "2", "--request-timeout", "20",
+         "--seed", "20261127", "--workers", "2", "--request-timeout", "60" if SANITIZER else "20",
          "--suppress-health-check", "all", "--report-dir", str(tmp_path / "report")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=180)
+        # A sanitizer slows the server several times over; the cases stay the same.
+        cwd=tmp_path, capture_output=True, text=True, timeout=900 if SANITIZER else 180)
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-2000:]
     assert "Tested: " in proc.stdout and "generated" in proc.stdout, proc.stdout
     assert server.proc.poll() is None  # alive after all of it
