@@ -11,7 +11,7 @@ import requests
 from onnx import TensorProto, helper, numpy_helper
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import Server, count_wrong_answers
+from conftest import SANITIZER, Server, count_wrong_answers
 
 
 @pytest.fixture
@@ -46,7 +46,11 @@ def test_concurrent_requests_are_batched_and_answered_exactly(batched, ocr_cls_m
 
     assert count_wrong_answers(batched.url + "/run", bodies, want, clients=32, rounds=8,
                                same=close) == 0
-    assert _mean_batch_size(batched.url) > 1.0
+    # Under a sanitizer, JSON decoding (instrumented) outlasts the model (not instrumented), so
+    # the requests reach the batcher one at a time: that the batcher combines what queues is
+    # then shown by the unit test RequestsQueuedBehindRunningBatchesGoTogether.
+    if not SANITIZER:
+        assert _mean_batch_size(batched.url) > 1.0
     names = {f.name for f in text_string_to_metric_families(requests.get(batched.url + "/metrics").text)}
     assert {"bento_batch_queue_wait_seconds", "bento_batch_shed", "bento_batch_inflight"} <= names
 
