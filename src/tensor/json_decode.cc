@@ -11,7 +11,6 @@
 #include <map>
 #include <memory>
 #include <new>
-#include <set>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -458,7 +457,6 @@ StatusOr<JsonMembers> DecodeObject(std::string_view body, const JsonPlanFn& plan
                                 std::string(json_internal::Describe(type)));
   }
   JsonMembers members;
-  std::set<std::string, std::less<>> seen;
   for (auto member : object) {
     od::field field;
     if (auto error = std::move(member).get(field)) return text.SyntaxError(error);
@@ -468,7 +466,9 @@ StatusOr<JsonMembers> DecodeObject(std::string_view body, const JsonPlanFn& plan
     ASSIGN_OR_RETURN(JsonMemberPlan what, plan(name));
     if (what.kind == JsonMemberPlan::Kind::kSkip) continue;  // simdjson steps over it
     std::string context = std::string(noun) + " '" + name + "'";
-    if (!seen.insert(name).second) return InvalidArgumentError(context + " given twice");
+    if (members.tensors.count(name) || members.texts.count(name)) {
+      return InvalidArgumentError(context + " given twice");
+    }
     if (what.kind == JsonMemberPlan::Kind::kText) {
       std::string_view raw;
       ASSIGN_OR_RETURN(raw, RawJson(field.value(), text));
