@@ -1,6 +1,7 @@
 # bento's two commands are `make serve` and `make test`; each installs and builds what it needs.
 #   make deps    install Debian packages, ONNX Runtime, models and the Python test env
 #   make build   configure and build into build/ (the CLI lands at build/bin/bento)
+#   make install PREFIX=DIR   a relocatable install tree (bin/, lib/, share/bento/, include/)
 #   make models  build the examples' real models and save them into the store
 #   make test    unit tests (ctest) and end-to-end tests (pytest)
 #   make serve   save a real model into the store if missing, and serve it
@@ -16,7 +17,9 @@ CMAKE_FLAGS ?=
 VENV := .venv
 export BENTOML_HOME ?= $(HOME)/bentoml
 
-.PHONY: deps build models test unit-test e2e-test serve bench soak clean test-asan test-tsan fuzz \
+PREFIX ?= /usr/local
+
+.PHONY: deps build install models test unit-test e2e-test serve bench soak clean test-asan test-tsan fuzz \
 	check-thread-safety
 
 deps:
@@ -27,6 +30,9 @@ $(BUILD_DIR)/build.ninja:
 
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 models: build
 	scripts/make-models

@@ -28,7 +28,7 @@ def _blocks_from(marker, count, readme="README.md"):
 
 def _run(blocks, bento, tmp_path):
     """What each block printed, in order."""
-    script = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT"]
+    script = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null || :; wait' EXIT"]
     for i, (language, body) in enumerate(blocks):
         # Run in a folder of the test's own, so that files the blocks write (v2.json) stay
         # out of the checkout; the repository paths they name point back into it.
@@ -72,6 +72,19 @@ def test_kserve_grpc_blocks(bento, tmp_path):
     bento.save_image_classifier()
     _, client = _run(_blocks_from("--grpc-port 8001 &", 2), bento, tmp_path)
     assert int(client) in range(1000), client
+
+
+def test_shipping_block(bento, tmp_path):
+    """README's bento build and containerize, on the image classifier's bentofile."""
+    bento.save_image_classifier()
+    [out] = _run(_blocks_from("bento build examples/image_classifier", 1), bento, tmp_path)
+    lines = out.splitlines()
+    tag = lines[0]
+    assert tag.startswith("image_classifier:"), out
+    assert any(line.startswith(tag + " ") and "image_classifier" in line for line in lines), out
+    assert any(line.startswith("sha256:") for line in lines), out
+    assert lines[-1] == "4", out
+    assert (tmp_path / "image_classifier.tar").stat().st_size > 10 << 20
 
 
 def _expectations(blocks):

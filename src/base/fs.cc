@@ -1,5 +1,7 @@
 #include "base/fs.h"
 
+#include <dlfcn.h>
+#include <link.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -12,13 +14,13 @@
 #include <system_error>
 
 namespace bento::fs {
-namespace {
 
 Status ErrnoStatus(std::string_view what, const stdfs::path& path, int err) {
   std::string message = std::string(what) + " " + path.string() + ": " + std::strerror(err);
   switch (err) {
     case ENOENT: return NotFoundError(std::move(message));
-    case EEXIST: return AlreadyExistsError(std::move(message));
+    case EEXIST:
+    case ENOTEMPTY: return AlreadyExistsError(std::move(message));
     case EACCES:
     case EPERM: return PermissionDeniedError(std::move(message));
     case ENOSPC:
@@ -26,6 +28,8 @@ Status ErrnoStatus(std::string_view what, const stdfs::path& path, int err) {
     default: return InternalError(std::move(message));
   }
 }
+
+namespace {
 
 Status FromErrorCode(std::string_view what, const stdfs::path& path, const std::error_code& ec) {
   return ErrnoStatus(what, path, ec.value());
@@ -172,6 +176,23 @@ FileLock& FileLock::operator=(FileLock&& other) noexcept {
     other.fd_ = -1;
   }
   return *this;
+}
+
+stdfs::path InstallRoot() {
+  // The object this function was linked into: libbento.so has its path in its link map;
+  // the main executable has an empty name there, and is /proc/self/exe.
+  Dl_info info{};
+  link_map* map = nullptr;
+  std::error_code ec;
+  stdfs::path binary;
+  if (dladdr1(reinterpret_cast<void*>(&InstallRoot), &info, reinterpret_cast<void**>(&map),
+              RTLD_DL_LINKMAP) != 0 &&
+      map != nullptr && map->l_name != nullptr && map->l_name[0] != '\0') {
+    binary = stdfs::canonical(map->l_name, ec);
+  } else {
+    binary = stdfs::canonical("/proc/self/exe", ec);
+  }
+  return binary.parent_path().parent_path();
 }
 
 FileLock::~FileLock() {

@@ -16,6 +16,11 @@ namespace bento::fs {
 
 namespace stdfs = std::filesystem;
 
+// "<what> <path>: <strerror>", with the StatusCode that errno means (ENOENT: NOT_FOUND,
+// EEXIST and ENOTEMPTY: ALREADY_EXISTS, EACCES and EPERM: PERMISSION_DENIED, ENOSPC and
+// EDQUOT: RESOURCE_EXHAUSTED, others INTERNAL).
+Status ErrnoStatus(std::string_view what, const stdfs::path& path, int err);
+
 StatusOr<std::string> ReadFile(const stdfs::path& path);
 
 // Writes `data` to `path` and fsyncs it. Replaces any existing file in place (not atomic).
@@ -46,6 +51,11 @@ Status RemoveAll(const stdfs::path& path);
 // True if `path` stays inside `root` once both are made lexically normal: refuses "..".
 // Neither has to exist.
 bool IsWithin(const stdfs::path& root, const stdfs::path& path);
+
+// The root of the tree bento runs from: the parent of the folder holding the binary that
+// holds bento's code, which is lib/libbento.so or an executable in bin/. Assets live under
+// InstallRoot()/share/bento, in an installed tree and in the build tree alike.
+stdfs::path InstallRoot();
 
 // An exclusive advisory lock (flock) on a lock file, held until destruction. Blocks until
 // the lock is free. Guards writers in different processes as well as threads.

@@ -7,6 +7,8 @@
 
 #include "base/fs.h"
 #include "base/strings.h"
+#include "cli/output.h"
+#include "cli/store_commands.h"
 #include "bento/onnx.h"
 #include "store/model_store.h"
 #include "store/model_yaml.h"
@@ -17,11 +19,6 @@ namespace {
 namespace stdfs = std::filesystem;
 using store::ModelStore;
 using store::StoredModel;
-
-int Fail(const Status& status) {
-  std::cerr << "error: " << status.message() << "\n";
-  return status.code() == StatusCode::kNotFound ? 2 : 1;
-}
 
 // Parses "k=v" pairs; a metadata value is JSON when it parses as JSON, else a string.
 StatusOr<std::pair<std::string, std::string>> SplitPair(const std::string& text,
@@ -51,26 +48,6 @@ StatusOr<Json> ReadJsonObject(std::string_view flag, const std::string& path) {
                                 "holds a JSON " + value.type_name());
   }
   return value;
-}
-
-uintmax_t FolderSize(const stdfs::path& dir) {
-  uintmax_t total = 0;
-  std::error_code ec;
-  for (auto it = stdfs::recursive_directory_iterator(dir, ec);
-       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  }
-  return total;
-}
-
-std::string HumanSize(uintmax_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-  return buf;
 }
 
 Json SpecsJson(const std::map<std::string, std::vector<TensorSpec>>& specs) {
@@ -183,84 +160,12 @@ int List(const std::string& filter, const std::string& output) {
     }
     return 0;
   }
-  std::vector<std::array<std::string, 4>> rows = {{"Tag", "Module", "Size", "Creation Time"}};
+  std::vector<std::vector<std::string>> rows = {{"Tag", "Module", "Size", "Creation Time"}};
   for (const auto& m : *models) {
-    std::string time = store::FormatCreationTime(m.info.creation_time).substr(0, 19);
-    time[10] = ' ';
-    rows.push_back({m.info.tag.ToString(), m.info.module, HumanSize(FolderSize(m.path)), time});
+    rows.push_back({m.info.tag.ToString(), m.info.module, HumanSize(FolderSize(m.path)),
+                    TableTime(m.info.creation_time)});
   }
-  std::array<size_t, 4> width{};
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < 4; ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < 4; ++i) {
-      std::cout << row[i] << (i + 1 < 4 ? std::string(width[i] - row[i].size() + 2, ' ') : "");
-    }
-    std::cout << "\n";
-  }
-  return 0;
-}
-
-int Get(const std::string& tag, const std::string& output) {
-  auto store = ModelStore::Open();
-  if (!store.ok()) return Fail(store.status());
-  auto model = store->Get(tag);
-  if (!model.ok()) return Fail(model.status());
-  if (output == "path") {
-    std::cout << model->path.string() << "\n";
-  } else if (output == "json") {
-    std::cout << ModelJson(*model).dump(2) << "\n";
-  } else {
-    auto text = fs::ReadFile(model->path / store::kModelYaml);
-    if (!text.ok()) return Fail(text.status());
-    std::cout << *text;
-  }
-  return 0;
-}
-
-int Delete(const std::string& tag, bool yes) {
-  auto store = ModelStore::Open();
-  if (!store.ok()) return Fail(store.status());
-  auto model = store->Get(tag);
-  if (!model.ok()) return Fail(model.status());
-  if (!yes) {
-    std::cerr << "Delete model " << model->info.tag.ToString() << "? [y/N] ";
-    std::string answer;
-    if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) {
-      std::cerr << "not deleted\n";
-      return 1;
-    }
-  }
-  Status status = store->Delete(model->info.tag.ToString());
-  if (!status.ok()) return Fail(status);
-  std::cout << "deleted " << model->info.tag.ToString() << "\n";
-  return 0;
-}
-
-int Export(const std::string& tag, std::string path) {
-  auto store = ModelStore::Open();
-  if (!store.ok()) return Fail(store.status());
-  auto model = store->Get(tag);
-  if (!model.ok()) return Fail(model.status());
-  if (path.empty()) {
-    path = model->info.tag.name + "-" + model->info.tag.version + ".bentomodel";
-  } else if (stdfs::is_directory(path)) {
-    path = (stdfs::path(path) /
-            (model->info.tag.name + "-" + model->info.tag.version + ".bentomodel")).string();
-  }
-  auto written = store->Export(model->info.tag.ToString(), path);
-  if (!written.ok()) return Fail(written.status());
-  std::cout << written->string() << "\n";
-  return 0;
-}
-
-int Import(const std::string& path) {
-  auto store = ModelStore::Open();
-  if (!store.ok()) return Fail(store.status());
-  auto tag = store->Import(path);
-  if (!tag.ok()) return Fail(tag.status());
-  std::cout << tag->ToString() << "\n";
+  PrintTable(rows);
   return 0;
 }
 
@@ -301,7 +206,9 @@ void AddModelsCommand(CLI::App& app, int* exit_code) {
   get->add_option("tag", *get_tag, "NAME[:VERSION]")->required();
   get->add_option("-o,--output", *get_output, "yaml, json or path")
       ->check(CLI::IsMember({"yaml", "json", "path"}));
-  get->callback([=] { *exit_code = Get(*get_tag, *get_output); });
+  get->callback([=] {
+    *exit_code = GetCommand(ModelStore::Open(), *get_tag, *get_output, store::kModelYaml, ModelJson);
+  });
 
   auto delete_tags = std::make_shared<std::vector<std::string>>();
   auto delete_yes = std::make_shared<bool>(false);
@@ -312,7 +219,7 @@ void AddModelsCommand(CLI::App& app, int* exit_code) {
   del->callback([=] {
     // Each in turn, as BentoML does; the exit code is the first failure's.
     for (const std::string& tag : *delete_tags) {
-      const int code = Delete(tag, *delete_yes);
+      const int code = DeleteCommand(ModelStore::Open(), "model", tag, *delete_yes);
       if (*exit_code == 0) *exit_code = code;
     }
   });
@@ -323,12 +230,14 @@ void AddModelsCommand(CLI::App& app, int* exit_code) {
   exp->add_option("tag", *export_tag, "NAME[:VERSION]")->required();
   exp->add_option("path", *export_path,
                   "Archive path or folder (default ./NAME-VERSION.bentomodel; .gz for gzip)");
-  exp->callback([=] { *exit_code = Export(*export_tag, *export_path); });
+  exp->callback([=] {
+    *exit_code = ExportCommand(ModelStore::Open(), *export_tag, *export_path, ".bentomodel");
+  });
 
   auto import_path = std::make_shared<std::string>();
   auto* imp = models->add_subcommand("import", "Import a .bentomodel archive; prints the tag");
   imp->add_option("path", *import_path, "Archive path")->required();
-  imp->callback([=] { *exit_code = Import(*import_path); });
+  imp->callback([=] { *exit_code = ImportCommand(ModelStore::Open(), *import_path); });
 }
 
 }  // namespace bento::cli

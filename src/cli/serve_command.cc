@@ -2,11 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 
+#include "base/fs.h"
 #include "base/logging.h"
+#include "cli/bento_command.h"
 #include "cli/serve_flags.h"
 #include "kserve/grpc_server.h"
 #include "kserve/http_routes.h"
@@ -24,6 +30,45 @@ struct ServeArgs {
   manager::ManagerOptions models;
   std::optional<int> grpc_port;  // no gRPC server when unset
 };
+
+int RunServe(const ServeArgs& args);
+
+// Serves a built bento: its service executable, given this command's serve flags, or its
+// models with no code. Either way it reads its own models (BENTOML_HOME is the bento's
+// folder) and gets the bentofile's envs.
+int ServeBento(const store::StoredBento& bento, const std::vector<std::string>& command_line,
+               ServeArgs args) {
+  spdlog::info("serving bento {} from {}", bento.info.tag.ToString(), bento.path.string());
+  for (const auto& [name, value] : bento.info.envs) ::setenv(name.c_str(), value.c_str(), 1);
+  ::setenv("BENTOML_HOME", bento.path.c_str(), 1);
+  if (bento.info.service.empty()) {
+    args.tags.clear();
+    for (const auto& model : bento.info.models) args.tags.push_back(model.tag.ToString());
+    return RunServe(args);
+  }
+  // The service replaces this process, so signals and the exit code are its own.
+  const std::string service = (bento.path / "bin" / bento.info.service).string();
+  std::string library_path = (fs::InstallRoot() / "lib").string();
+  if (const char* current = std::getenv("LD_LIBRARY_PATH"); current && *current) {
+    library_path += std::string(":") + current;
+  }
+  ::setenv("LD_LIBRARY_PATH", library_path.c_str(), 1);
+  std::vector<std::string> forwarded = {service};
+  bool skipped_tag = false;
+  for (size_t i = 2; i < command_line.size(); ++i) {  // after "bento serve"
+    if (!skipped_tag && command_line[i] == args.tags[0]) {
+      skipped_tag = true;
+      continue;
+    }
+    forwarded.push_back(command_line[i]);
+  }
+  std::vector<char*> argv;
+  for (auto& arg : forwarded) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  ::execv(service.c_str(), argv.data());
+  spdlog::error("cannot run the bento's service {}: {}", service, std::strerror(errno));
+  return 1;
+}
 
 int RunServe(const ServeArgs& args) {
   manager::ManagerOptions options = args.models;
@@ -56,13 +101,16 @@ int RunServe(const ServeArgs& args) {
 
 }  // namespace
 
-void AddServeCommand(CLI::App& app, int* exit_code) {
+void AddServeCommand(CLI::App& app, std::vector<std::string> command_line, int* exit_code) {
   auto args = std::make_shared<ServeArgs>();
   auto* serve = app.add_subcommand(
       "serve",
       "Serve stored models over HTTP with no code: POST /run (one model) and "
-      "POST /<name>/run (each model)");
-  serve->add_option("tags", args->tags, "Model tags, NAME[:VERSION]")->required();
+      "POST /<name>/run (each model); or serve a built bento");
+  serve->add_option("tags", args->tags,
+                    "Model tags, NAME[:VERSION]; or one bento, by tag or folder (a tag that "
+                    "names a bento serves the bento)")
+      ->required();
   AddServeFlags(*serve, &args->serve);
   serve->add_option("--providers", args->providers,
                     "Execution providers in priority order (default CPUExecutionProvider)");
@@ -93,8 +141,20 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   serve->add_flag_callback("--no-batching", [args] { args->models.batching = false; },
                            "Run every request on its own, even for batchable models");
-  serve->callback([args, exit_code] {
+  serve->callback([args, command_line = std::move(command_line), exit_code] {
     if (!LogLevelFromEnvironment()) spdlog::set_level(spdlog::level::info);
+    if (args->tags.size() == 1) {
+      auto bento = FindBento(args->tags[0]);
+      if (!bento.ok()) {
+        spdlog::error("{}", bento.status().message());
+        *exit_code = 1;
+        return;
+      }
+      if (*bento) {
+        *exit_code = ServeBento(**bento, command_line, *args);
+        return;
+      }
+    }
     *exit_code = RunServe(*args);
   });
 }

@@ -4,9 +4,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+#include <vector>
+
 namespace bento::cli {
 
-void AddServeCommand(CLI::App& app, int* exit_code);
+// `args` is the whole command line: serving a bento with a service hands its serve flags
+// on to the service's executable.
+void AddServeCommand(CLI::App& app, std::vector<std::string> args, int* exit_code);
 
 }  // namespace bento::cli
 

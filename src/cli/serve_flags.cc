@@ -74,7 +74,10 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
   auto& admission = options->admission;
   app.add_option("--host", http.host, "Address to bind; 0.0.0.0 exposes the server")
       ->capture_default_str();
-  app.add_option("--port,-p", http.port, "Port to listen on (0 picks a free one)")
+  app.add_option("--port,-p", http.port,
+                 "Port to listen on (0 picks a free one); the PORT variable when not given, "
+                 "as container platforms set it")
+      ->envname("PORT")
       ->check(IntegerIn(0, 65535))
       ->capture_default_str();
   app.add_option("--workers", options->app.workers, "API worker threads (0: one per core)")
@@ -115,6 +118,9 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
   auto* keyfile = app.add_option("--ssl-keyfile", http.ssl_keyfile,
                                  "The PEM private key of --ssl-certfile")
                       ->check(CLI::ExistingFile);
+  app.add_flag("--print-openapi", options->print_openapi,
+               "Print the service's OpenAPI document and exit, serving nothing (`bento build` "
+               "writes it into the bento)");
   certfile->needs(keyfile);
   keyfile->needs(certfile);
   app.add_option("--ssl-keyfile-password", http.ssl_keyfile_password,

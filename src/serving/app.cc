@@ -106,8 +106,7 @@ App::App(ServiceDef service, AppOptions options,
                                      : static_cast<int>(std::thread::hardware_concurrency());
   workers_ = std::make_unique<boost::asio::thread_pool>(std::max(workers, 1));
   if (options_.swagger_ui_dir.empty()) {
-    options_.swagger_ui_dir = std::filesystem::path(BENTO_SOURCE_DIR) /
-                              ".deps/npm/node_modules/swagger-ui-dist";
+    options_.swagger_ui_dir = fs::InstallRoot() / "share/bento/swagger-ui";
   }
 }
 

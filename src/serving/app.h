@@ -28,7 +28,7 @@ namespace bento::serving {
 
 struct AppOptions {
   int workers = 0;  // API worker threads; 0: one per core
-  // Folder of the swagger-ui-dist npm package; empty: the copy install-deps made.
+  // Folder of Swagger UI's assets; empty: share/bento/swagger-ui of the tree bento runs from.
   std::filesystem::path swagger_ui_dir;
   // The server requires an API key (Serve sets it from --api-key): /docs.json declares
   // Bearer authentication, so Swagger UI offers "Authorize" and sends the key.

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <iostream>
 #include <thread>
+
+#include "serving/openapi.h"
 
 namespace bento::serving {
 
@@ -14,6 +17,10 @@ int Serve(ServiceDef service, ServeOptions options, std::function<bool()> load,
   auto metrics = std::make_shared<policy::MetricsRegistry>();
   auto admission = std::make_shared<policy::Admission>(options.admission, metrics);
   options.app.bearer_auth = !options.admission.api_key.empty();
+  if (options.print_openapi) {
+    std::cout << OpenApiDocument(service, options.app.bearer_auth).dump(2) << "\n";
+    return std::cout.flush() ? 0 : 1;
+  }
   App app(std::move(service), options.app, metrics);
   auto server = http::Server::Create(options.http, app.AsHandler(), admission);
   if (!server.ok()) {

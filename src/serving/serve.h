@@ -26,6 +26,8 @@ struct ServeOptions {
   AppOptions app;
   // service_name and service_version are filled in from the ServiceDef.
   policy::AdmissionOptions admission;
+  // Print the OpenAPI document to stdout and return 0, serving nothing (`bento build`).
+  bool print_openapi = false;
 };
 
 // What Serve hands a transport beside HTTP.

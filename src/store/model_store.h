@@ -2,12 +2,9 @@
 //
 //   $BENTOML_HOME/models/<name>/<version>/{model.yaml, saved_model.onnx, custom_objects.json, ...}
 //   $BENTOML_HOME/models/<name>/latest      text file holding the newest version
-//   $BENTOML_HOME/models/.lock              flock guarding writers (a file: BentoML ignores it)
-//   $BENTOML_HOME/tmp/                      staging for saves and imports (same filesystem)
 //
-// Saves are atomic: files are written into a staging folder under tmp/, fsynced, and renamed
-// into place while holding the lock, then `latest` is rewritten atomically. A crash leaves
-// either no model or a whole one (and at worst a stale staging folder in tmp/).
+// The layout, the lock and the atomic-write protocol are VersionedStore's
+// (store/versioned_store.h): a crash leaves either no model or a whole one.
 //
 // Thread-safety: a ModelStore holds only its root path; all methods may be called from many
 // threads and processes at once. Writers serialize on the lock file.
@@ -23,6 +20,7 @@
 #include "bento/json.h"
 #include "bento/model.h"
 #include "bento/status.h"
+#include "store/versioned_store.h"
 
 namespace bento::store {
 
@@ -33,30 +31,20 @@ inline constexpr std::string_view kModelYaml = "model.yaml";
 inline constexpr std::string_view kCustomObjectsJson = "custom_objects.json";
 inline constexpr std::string_view kCustomObjectsPickle = "custom_objects.pkl";  // BentoML's
 
+struct ModelTraits {
+  using Info = ModelInfo;
+  static constexpr std::string_view kNoun = "model";
+  static constexpr std::string_view kFolder = "models";
+  static constexpr std::string_view kYaml = kModelYaml;
+  static StatusOr<ModelInfo> Parse(std::string_view text);
+};
+
 // A model as found in the store.
-struct StoredModel {
-  ModelInfo info;
-  stdfs::path path;  // the version folder
-};
+using StoredModel = Stored<ModelInfo>;
 
-// A save in progress: the caller writes the model's files into `dir`, then calls
-// ModelStore::Commit. Destroying it uncommitted removes the staging folder.
-class PendingModel {
- public:
-  PendingModel(Tag tag, stdfs::path dir) : tag_(std::move(tag)), dir_(std::move(dir)) {}
-  PendingModel(PendingModel&& other) noexcept;
-  PendingModel& operator=(PendingModel&&) = delete;
-  PendingModel(const PendingModel&) = delete;
-  ~PendingModel();
-
-  const Tag& tag() const { return tag_; }
-  const stdfs::path& dir() const { return dir_; }
-
- private:
-  friend class ModelStore;
-  Tag tag_;
-  stdfs::path dir_;  // empty once committed or moved from
-};
+// A save in progress (store/versioned_store.h): the caller writes the model's files into
+// `dir()`, then calls ModelStore::Commit.
+using PendingModel = PendingVersion;
 
 class ModelStore {
  public:
@@ -65,8 +53,8 @@ class ModelStore {
   // Opens (and creates if needed) the store at `home`.
   static StatusOr<ModelStore> Open(const stdfs::path& home = DefaultHome());
 
-  const stdfs::path& home() const { return home_; }
-  stdfs::path models_dir() const { return home_ / "models"; }
+  const stdfs::path& home() const { return models_.home(); }
+  stdfs::path models_dir() const { return models_.dir(); }
 
   // Every model, or every version of `name`, newest first. Folders that are not valid
   // models are skipped with a logged warning.
@@ -107,8 +95,8 @@ class ModelStore {
   static StatusOr<Json> ReadCustomObjects(const StoredModel& model);
 
  private:
-  explicit ModelStore(stdfs::path home) : home_(std::move(home)) {}
-  stdfs::path home_;
+  explicit ModelStore(stdfs::path home) : models_(std::move(home)) {}
+  VersionedStore<ModelTraits> models_;
 };
 
 }  // namespace bento::store
