@@ -88,7 +88,9 @@ enum class ExecutionMode { kSequential, kParallel };
 
 struct SessionOptions {
   GraphOptimizationLevel graph_optimization_level = GraphOptimizationLevel::kAll;
-  int intra_op_num_threads = 0;  // 0: ONNX Runtime's default (one per core)
+  // 0: the cgroup CPU limit when there is one (a pod's limits.cpu), else ONNX Runtime's
+  // default (one per core).
+  int intra_op_num_threads = 0;
   int inter_op_num_threads = 0;
   // Whether ONNX Runtime's idle pool threads spin waiting for work (ONNX Runtime's own
   // default). bento turns it off: spinning shaves microseconds off a Run but burns the cores

@@ -1,5 +1,6 @@
 #include "base/logging.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <cstdlib>
@@ -24,7 +25,34 @@ bool IsLevel(const std::string& name) {
   return name == "off" || spdlog::level::from_str(name) != spdlog::level::off;
 }
 
+constexpr const char* kTextPattern = "%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v";
+
+// %* in a pattern: the message as a JSON string, quotes included.
+class JsonMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string text;
+    AppendJsonString(&text, std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessage>();
+  }
+};
+
 }  // namespace
+
+void SetLogFormat(LogFormat format) {
+  if (format == LogFormat::kText) {
+    spdlog::default_logger()->set_pattern(kTextPattern);
+    return;
+  }
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<JsonMessage>('*').set_pattern(
+      R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":%*})");
+  spdlog::default_logger()->set_formatter(std::move(formatter));
+}
 
 bool LogLevelFromEnvironment() {
   const std::optional<std::string> env = EnvironmentLevel();
@@ -33,7 +61,7 @@ bool LogLevelFromEnvironment() {
 
 void InitLogging(std::string_view level) {
   auto logger = spdlog::stderr_logger_mt("bento");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  logger->set_pattern(kTextPattern);
   const std::optional<std::string> env = EnvironmentLevel();
   const bool from_env = env && IsLevel(*env);
   logger->set_level(spdlog::level::from_str(from_env ? *env : std::string(level)));

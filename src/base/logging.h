@@ -15,6 +15,12 @@ namespace bento {
 // environment variable, when it names a level, wins. One that does not is warned about.
 void InitLogging(std::string_view level = "info");
 
+// Text (the default): "2026-11-28T13:44:38.916+00:00 info message". JSON: one object per
+// line, {"time": ..., "level": ..., "message": ...}, for cluster log collectors.
+enum class LogFormat { kText, kJson };
+// REQUIRES: InitLogging was called.
+void SetLogFormat(LogFormat format);
+
 // Whether BENTO_LOG_LEVEL names a level, so that a command's own default must not replace it.
 bool LogLevelFromEnvironment();
 

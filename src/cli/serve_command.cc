@@ -13,6 +13,7 @@
 #include "base/fs.h"
 #include "base/logging.h"
 #include "cli/bento_command.h"
+#include "cli/model_dir.h"
 #include "cli/serve_flags.h"
 #include "kserve/grpc_server.h"
 #include "kserve/http_routes.h"
@@ -29,9 +30,38 @@ struct ServeArgs {
   int threads = 0;
   manager::ManagerOptions models;
   std::optional<int> grpc_port;  // no gRPC server when unset
+  std::string model_dir;         // --model-dir: serve what a path holds (cli/model_dir.h)
+  std::string model_name;        // --model-name: the served name of --model-dir's model
 };
 
+// A positional argument that names a file or folder rather than a tag: it has a '/' or a
+// model file's extension, and it exists. ("./name" names a folder that looks like a tag.)
+bool IsPath(const std::string& arg) {
+  std::error_code ec;
+  if (!std::filesystem::exists(arg, ec)) return false;
+  if (arg.find('/') != std::string::npos) return true;
+  for (const char* ext : {".onnx", ".bentomodel", ".tar.gz", ".tgz", ".tar.xz", ".tar"}) {
+    if (arg.ends_with(ext)) return true;
+  }
+  return false;
+}
+
 int RunServe(const ServeArgs& args);
+
+// Serves what `path` holds, imported (when it must be) into a private store that is removed
+// when serving ends. The path itself is only read.
+int ServeModelDir(const std::string& path, ServeArgs args) {
+  auto dir = OpenModelDir(path, args.model_name);
+  if (!dir.ok()) {
+    spdlog::error("{}", dir.status().message());
+    return dir.status().code() == StatusCode::kNotFound ? 2 : 1;
+  }
+  ::setenv("BENTOML_HOME", dir->home.c_str(), 1);
+  args.tags = dir->tags;
+  int code = RunServe(args);
+  if (!dir->scratch.empty()) (void)fs::RemoveAll(dir->scratch);
+  return code;
+}
 
 // Serves a built bento: its service executable, given this command's serve flags, or its
 // models with no code. Either way it reads its own models (BENTOML_HOME is the bento's
@@ -53,14 +83,21 @@ int ServeBento(const store::StoredBento& bento, const std::vector<std::string>& 
     library_path += std::string(":") + current;
   }
   ::setenv("LD_LIBRARY_PATH", library_path.c_str(), 1);
+  // Everything after "bento serve" but the bento itself (as a tag, a folder or --model-dir).
   std::vector<std::string> forwarded = {service};
-  bool skipped_tag = false;
-  for (size_t i = 2; i < command_line.size(); ++i) {  // after "bento serve"
-    if (!skipped_tag && command_line[i] == args.tags[0]) {
-      skipped_tag = true;
+  bool skipped_bento = false;
+  for (size_t i = 2; i < command_line.size(); ++i) {
+    const std::string& arg = command_line[i];
+    if (arg == "--model-dir" || arg == "--model_dir") {
+      ++i;
       continue;
     }
-    forwarded.push_back(command_line[i]);
+    if (arg.starts_with("--model-dir=") || arg.starts_with("--model_dir=")) continue;
+    if (!skipped_bento && arg == args.tags[0]) {
+      skipped_bento = true;
+      continue;
+    }
+    forwarded.push_back(arg);
   }
   std::vector<char*> argv;
   for (auto& arg : forwarded) argv.push_back(arg.data());
@@ -109,8 +146,14 @@ void AddServeCommand(CLI::App& app, std::vector<std::string> command_line, int* 
       "POST /<name>/run (each model); or serve a built bento");
   serve->add_option("tags", args->tags,
                     "Model tags, NAME[:VERSION]; or one bento, by tag or folder (a tag that "
-                    "names a bento serves the bento)")
-      ->required();
+                    "names a bento serves the bento); or one path, as --model-dir");
+  serve->add_option("--model-dir,--model_dir", args->model_dir,
+                    "Serve what this path holds: an .onnx file, a model archive, a BentoML "
+                    "model folder, a store, a bento, or a folder holding one (KServe's "
+                    "/mnt/models). It is only read; imports go to a private temporary store");
+  serve->add_option("--model-name,--model_name", args->model_name,
+                    "The served name of --model-dir's one model (KServe: the "
+                    "InferenceService's name)");
   AddServeFlags(*serve, &args->serve);
   serve->add_option("--providers", args->providers,
                     "Execution providers in priority order (default CPUExecutionProvider)");
@@ -127,7 +170,7 @@ void AddServeCommand(CLI::App& app, std::vector<std::string> command_line, int* 
                     "that cannot meet it are shed with 503")
       ->check(NumberIn(0.1, 86400000))
       ->capture_default_str();
-  serve->add_option("--grpc-port", args->grpc_port,
+  serve->add_option("--grpc-port,--grpc_port", args->grpc_port,
                     "Also serve the KServe v2 gRPC protocol (inference.GRPCInferenceService) "
                     "on this port (0 picks a free one)")
       ->check(IntegerIn(0, 65535));
@@ -143,17 +186,39 @@ void AddServeCommand(CLI::App& app, std::vector<std::string> command_line, int* 
                            "Run every request on its own, even for batchable models");
   serve->callback([args, command_line = std::move(command_line), exit_code] {
     if (!LogLevelFromEnvironment()) spdlog::set_level(spdlog::level::info);
-    if (args->tags.size() == 1) {
-      auto bento = FindBento(args->tags[0]);
+    std::string path = args->model_dir;
+    if (path.empty() && args->tags.size() == 1 && IsPath(args->tags[0])) path = args->tags[0];
+    if (!path.empty() && !args->tags.empty() && args->tags[0] != path) {
+      spdlog::error("give model tags or --model-dir, not both");
+      *exit_code = 1;
+      return;
+    }
+    if (path.empty() && args->tags.empty()) {
+      spdlog::error("nothing to serve: give model tags, a bento, or --model-dir PATH");
+      *exit_code = 1;
+      return;
+    }
+    if (path.empty() && !args->model_name.empty()) {
+      spdlog::error("--model-name names the model of --model-dir; tags serve under their names");
+      *exit_code = 1;
+      return;
+    }
+    if (args->tags.size() == 1 || !path.empty()) {
+      auto bento = FindBento(path.empty() ? args->tags[0] : path);
       if (!bento.ok()) {
         spdlog::error("{}", bento.status().message());
         *exit_code = 1;
         return;
       }
       if (*bento) {
+        if (args->tags.empty()) args->tags.push_back(path);
         *exit_code = ServeBento(**bento, command_line, *args);
         return;
       }
+    }
+    if (!path.empty()) {
+      *exit_code = ServeModelDir(path, *args);
+      return;
     }
     *exit_code = RunServe(*args);
   });

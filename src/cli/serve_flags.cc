@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "base/logging.h"
 #include "base/strings.h"
 
 namespace bento::cli {
@@ -74,7 +75,7 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
   auto& admission = options->admission;
   app.add_option("--host", http.host, "Address to bind; 0.0.0.0 exposes the server")
       ->capture_default_str();
-  app.add_option("--port,-p", http.port,
+  app.add_option("--port,-p,--http_port", http.port,
                  "Port to listen on (0 picks a free one); the PORT variable when not given, "
                  "as container platforms set it")
       ->envname("PORT")
@@ -109,6 +110,13 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
                  "Require Authorization: Bearer KEY (HTTP header or gRPC metadata) on every "
                  "call but the health checks")
       ->envname("BENTO_API_KEY");
+  app.add_option_function<std::string>(
+         "--log-format",
+         [](const std::string& format) {
+           SetLogFormat(format == "json" ? LogFormat::kJson : LogFormat::kText);
+         },
+         "text (default) or json: one JSON object per line, for cluster log collectors")
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_flag_callback("--no-access-log", [&admission] { admission.access_log = false; },
                         "Do not log one line per request");
   auto* certfile = app.add_option("--ssl-certfile", http.ssl_certfile,

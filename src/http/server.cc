@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <thread>
 
+#include "base/cpu.h"
 #include "http/connection.h"
 #include "http/tls.h"
 
@@ -191,7 +192,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options, Handler 
   ASSIGN_OR_RETURN(auto tls, MakeTlsContext(options));
   RaiseOpenFileLimit();
   int threads = options.io_threads;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = AvailableCpus();
   auto impl =
       std::make_unique<Impl>(threads, std::move(options), std::move(handler), std::move(tls),
                              std::move(admission));

@@ -51,7 +51,7 @@ namespace bento::http {
 struct ServerOptions {
   std::string host = "127.0.0.1";  // an address or a name; "0.0.0.0" listens everywhere
   uint16_t port = 3000;            // 0 picks a free port; see Server::port()
-  int io_threads = 0;              // 0: std::thread::hardware_concurrency()
+  int io_threads = 0;              // 0: AvailableCpus() (base/cpu.h: the cgroup limit, or the cores)
 
   size_t max_body_bytes = 64 << 20;   // over it: 413
   size_t max_header_bytes = 16 << 10;  // request line and fields; over it: 431

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "base/cpu.h"
 #include "runtime/ort.h"
 #include "runtime/session_impl.h"
 
@@ -140,7 +141,12 @@ StatusOr<Session> CreateSession(const Tag& tag, const std::filesystem::path& mod
     so.SetGraphOptimizationLevel(ToOrt(options.graph_optimization_level));
     so.SetExecutionMode(options.execution_mode == ExecutionMode::kParallel ? ORT_PARALLEL
                                                                            : ORT_SEQUENTIAL);
-    if (options.intra_op_num_threads > 0) so.SetIntraOpNumThreads(options.intra_op_num_threads);
+    if (options.intra_op_num_threads > 0) {
+      so.SetIntraOpNumThreads(options.intra_op_num_threads);
+    } else if (auto cpus = CgroupCpus()) {
+      // ONNX Runtime's default is one thread per core of the machine, not of the pod.
+      so.SetIntraOpNumThreads(*cpus);
+    }
     if (options.inter_op_num_threads > 0) so.SetInterOpNumThreads(options.inter_op_num_threads);
     if (!options.allow_spinning) {
       so.AddConfigEntry("session.intra_op.allow_spinning", "0");

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "base/cpu.h"
 #include "base/fs.h"
 #include "base/strings.h"
 #include "policy/http_status.h"
@@ -102,8 +103,7 @@ App::App(ServiceDef service, AppOptions options,
           "Time a request waited for a worker before its handler ran",
           {"endpoint", "service_name", "service_version"}, policy::DefaultLatencyBuckets())) {
   if (service_.collect) metrics_->AddCollector(service_.collect);
-  int workers = options_.workers > 0 ? options_.workers
-                                     : static_cast<int>(std::thread::hardware_concurrency());
+  int workers = options_.workers > 0 ? options_.workers : AvailableCpus();
   workers_ = std::make_unique<boost::asio::thread_pool>(std::max(workers, 1));
   if (options_.swagger_ui_dir.empty()) {
     options_.swagger_ui_dir = fs::InstallRoot() / "share/bento/swagger-ui";

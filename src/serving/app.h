@@ -27,7 +27,7 @@
 namespace bento::serving {
 
 struct AppOptions {
-  int workers = 0;  // API worker threads; 0: one per core
+  int workers = 0;  // API worker threads; 0: AvailableCpus() (the cgroup limit, or the cores)
   // Folder of Swagger UI's assets; empty: share/bento/swagger-ui of the tree bento runs from.
   std::filesystem::path swagger_ui_dir;
   // The server requires an API key (Serve sets it from --api-key): /docs.json declares

@@ -54,7 +54,14 @@ StatusOr<std::vector<stdfs::path>> IncludedFiles(const stdfs::path& context,
       return InvalidArgumentError("bentofile include '" + pattern +
                                   "' leaves the build context");
     }
-    roots.insert(stdfs::path(p.substr(0, p.find_first_of("*?["))).parent_path());
+    const size_t wildcard = p.find_first_of("*?[");
+    std::error_code ec;
+    if (wildcard == std::string::npos && stdfs::is_regular_file(context / p, ec)) {
+      if (!Matches(file.exclude, p)) out.insert(stdfs::path(p).lexically_normal());
+      continue;  // a file named outright: no walk
+    }
+    roots.insert(wildcard == std::string::npos ? stdfs::path(p)
+                                               : stdfs::path(p.substr(0, wildcard)).parent_path());
   }
   for (const stdfs::path& root : roots) {
     std::error_code ec;
