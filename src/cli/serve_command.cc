@@ -17,6 +17,7 @@
 #include "cli/serve_flags.h"
 #include "kserve/grpc_server.h"
 #include "kserve/http_routes.h"
+#include "kserve/v1_routes.h"
 #include "manager/model_manager.h"
 #include "serving/no_code.h"
 
@@ -122,6 +123,7 @@ int RunServe(const ServeArgs& args) {
   kserve::Protocol protocol(*models);
   serving::ServiceDef service = serving::NoCodeService(*models);
   for (auto& route : kserve::HttpRoutes(protocol)) service.apis.push_back(std::move(route));
+  for (auto& route : kserve::V1Routes(protocol)) service.apis.push_back(std::move(route));
   std::vector<serving::TransportFactory> transports;
   if (args.grpc_port) transports.push_back(kserve::GrpcTransport(protocol, *args.grpc_port));
   // Models that fail to load answer 503 with the reason while the others serve; when none

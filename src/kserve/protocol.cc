@@ -23,6 +23,19 @@ ServerMetadata Protocol::Server() {
   return {"bento", BENTO_VERSION, {"binary_tensor_data", "model_configuration", "statistics"}};
 }
 
+std::vector<std::string> Protocol::Names() const {
+  std::vector<std::string> names;
+  for (const auto& model : models_.models()) names.push_back(model->name());
+  return names;
+}
+
+StatusOr<const manager::ServedModel*> Protocol::Find(std::string_view name,
+                                                     std::string_view version) const {
+  const manager::ServedModel* model = models_.Find(name, version);
+  if (model == nullptr) return UnknownModel(name, version);
+  return model;
+}
+
 StatusOr<ModelMetadata> Protocol::Metadata(std::string_view name,
                                            std::string_view version) const {
   const manager::ServedModel* model = models_.Find(name, version);

@@ -65,6 +65,11 @@ class Protocol {
   explicit Protocol(const manager::ModelManager& models) : models_(models) {}
 
   static ServerMetadata Server();
+  // The served models' names, in the order they were given.
+  std::vector<std::string> Names() const;
+  // The served model `name` (at `version`, when given); NOT_FOUND in Triton's words.
+  StatusOr<const manager::ServedModel*> Find(std::string_view name,
+                                             std::string_view version = {}) const;
   // True when every model is loaded (the server's readiness).
   bool Ready() const { return models_.ready(); }
   StatusOr<ModelMetadata> Metadata(std::string_view name, std::string_view version) const;

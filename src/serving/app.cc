@@ -41,16 +41,23 @@ bool Accepts(const ApiDef& api, const std::string& media_type) {
 }
 
 // Whether `path` fits `route`, a path whose "{name}" segments match any one non-empty
-// segment; fills `params` with those segments.
+// segment without a ':' (which marks a verb), and whose "{name}:verb" segments match one
+// ending in ":verb" (KServe v1's "{model}:predict"); fills `params` with what they matched.
 bool MatchRoute(std::string_view route, std::string_view path,
                 std::vector<std::pair<std::string, std::string>>* params) {
   if (route.find('{') == std::string_view::npos) return route == path;
   while (true) {
     size_t r = route.find('/', 1), p = path.find('/', 1);
     std::string_view rseg = route.substr(0, r), pseg = path.substr(0, p);
-    if (rseg.size() > 3 && rseg[1] == '{' && rseg.back() == '}') {
-      if (pseg.size() < 2 || pseg[0] != '/') return false;
-      params->emplace_back(rseg.substr(2, rseg.size() - 3), pseg.substr(1));
+    size_t close = rseg.find('}');
+    if (rseg.size() > 3 && rseg[1] == '{' && close != std::string_view::npos) {
+      std::string_view suffix = rseg.substr(close + 1);
+      if (pseg.size() < 2 + suffix.size() || pseg[0] != '/' || !pseg.ends_with(suffix)) {
+        return false;
+      }
+      std::string_view value = pseg.substr(1, pseg.size() - 1 - suffix.size());
+      if (value.find(':') != std::string_view::npos) return false;
+      params->emplace_back(rseg.substr(2, close - 2), value);
     } else if (rseg != pseg) {
       return false;
     }
