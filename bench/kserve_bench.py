@@ -15,8 +15,11 @@ import subprocess
 import sys
 import tempfile
 
+import grpc as grpclib
 import numpy as np
-from tritonclient.grpc import service_pb2
+import onnxruntime as ort
+import requests
+from tritonclient.grpc import service_pb2, service_pb2_grpc
 
 import benchlib
 
@@ -45,6 +48,40 @@ def bodies(folder, x):
     grpc = folder / "grpc.bin"
     grpc.write_bytes(request.SerializeToString())
     return run, v2json, (v2bin, f"Inference-Header-Content-Length: {len(header)}"), grpc
+
+
+def check_answers(port, grpc_port, x, run, v2json, v2bin, header, grpc):
+    """Each transport's answer to the very body it is loaded with, against onnxruntime's:
+    a fast wrong answer would otherwise count as throughput."""
+    session = ort.InferenceSession(str(MODEL))
+    want = session.run(None, {"x": x})[0]
+    name = session.get_outputs()[0].name
+    url = f"http://127.0.0.1:{port}"
+    got = {}
+    r = requests.post(url + "/run", data=run.read_bytes(),
+                      headers={"Content-Type": "application/json"})
+    got["/run"] = np.array(r.json()[name], dtype=np.float32)
+    r = requests.post(url + "/v2/models/m/infer", data=v2json.read_bytes(),
+                      headers={"Content-Type": "application/json"})
+    out = r.json()["outputs"][0]
+    got["v2 JSON"] = np.array(out["data"], dtype=np.float32).reshape(out["shape"])
+    length = int(header.split(": ")[1])
+    r = requests.post(url + "/v2/models/m/infer", data=v2bin.read_bytes(),
+                      headers={"Content-Type": "application/octet-stream",
+                               "Inference-Header-Content-Length": str(length)})
+    json_length = int(r.headers["Inference-Header-Content-Length"])
+    out = json.loads(r.content[:json_length])["outputs"][0]
+    got["v2 binary"] = np.frombuffer(r.content[json_length:], dtype=np.float32).reshape(
+        out["shape"])
+    with grpclib.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        request = service_pb2.ModelInferRequest.FromString(grpc.read_bytes())
+        reply = service_pb2_grpc.GRPCInferenceServiceStub(channel).ModelInfer(request)
+        got["gRPC"] = np.frombuffer(reply.raw_output_contents[0], dtype=np.float32).reshape(
+            list(reply.outputs[0].shape))
+    for transport, answer in got.items():
+        if answer.shape != want.shape or not np.allclose(answer, want, rtol=1e-5, atol=1e-6):
+            sys.exit(f"kserve_bench: {transport} answers {answer.ravel()[:4]}..., not "
+                     f"onnxruntime's {want.ravel()[:4]}...")
 
 
 def ghz(tool, port, message, concurrency, seconds):
@@ -101,12 +138,15 @@ def main():
         rows, results = [], {}
         with benchlib.Server(argv, port, env=env) as server:
             server.wait_ready()
+            check_answers(port, grpc_port, x, run, v2json, v2bin, v2header, grpc)
             for c in args.concurrency:
                 base = None
                 for name, load in transports:
                     load(c, 1)  # warm-up
-                    point = benchlib.median_point([load(c, args.seconds)
-                                                   for _ in range(args.repeat)])
+                    points = [load(c, args.seconds) for _ in range(args.repeat)]
+                    point = benchlib.median_point(points)
+                    # Errors are summed, not medianed: one bad repetition must show.
+                    point["errors"] = sum(p["errors"] for p in points)
                     base = base or point["rps"]
                     results[f"{name} c={c}"] = point
                     rows.append([name, c, f"{point['rps']:.0f}", f"{point['p50_ms']:.2f}",
@@ -114,7 +154,8 @@ def main():
                                  int(point["errors"])])
     text = (f"KServe v2 transports on PaddleOCR's direction classifier, input 1x3x48x192 FP32 "
             f"({x.nbytes} bytes raw), `bento serve` defaults, {args.seconds:g} s x "
-            f"{args.repeat} (median)\n\n" +
+            f"{args.repeat} (median; errors summed over the repetitions; each transport's "
+            f"answer checked against onnxruntime first)\n\n" +
             benchlib.table(["transport", "c", "rps", "p50 ms", "p99 ms", "/ JSON /run",
                             "errors"], rows))
     print(text)
