@@ -207,43 +207,7 @@ void AddBentoCommands(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"table", "json"}));
   list->callback([=] { *exit_code = List(*list_name, *list_output); });
 
-  auto get_tag = std::make_shared<std::string>();
-  auto get_output = std::make_shared<std::string>("yaml");
-  auto* get = app.add_subcommand("get", "Show a bento's bento.yaml, JSON summary or path");
-  get->add_option("tag", *get_tag, "NAME[:VERSION]")->required();
-  get->add_option("-o,--output", *get_output, "yaml, json or path")
-      ->check(CLI::IsMember({"yaml", "json", "path"}));
-  get->callback([=] {
-    *exit_code = GetCommand(OpenBentos(), *get_tag, *get_output, store::kBentoYaml, BentoJson);
-  });
-
-  auto delete_tags = std::make_shared<std::vector<std::string>>();
-  auto delete_yes = std::make_shared<bool>(false);
-  auto* del = app.add_subcommand("delete", "Delete bento versions; `latest` is repointed");
-  del->add_option("tag", *delete_tags, "NAME:VERSION or NAME (the latest), one or more")
-      ->required();
-  del->add_flag("-y,--yes", *delete_yes, "Do not ask for confirmation");
-  del->callback([=] {
-    for (const std::string& tag : *delete_tags) {
-      const int code = DeleteCommand(OpenBentos(), "bento", tag, *delete_yes);
-      if (*exit_code == 0) *exit_code = code;
-    }
-  });
-
-  auto export_tag = std::make_shared<std::string>();
-  auto export_path = std::make_shared<std::string>();
-  auto* exp = app.add_subcommand("export", "Write a bento to a .bento archive");
-  exp->add_option("tag", *export_tag, "NAME[:VERSION]")->required();
-  exp->add_option("path", *export_path,
-                  "Archive path or folder (default ./NAME-VERSION.bento; .gz for gzip)");
-  exp->callback([=] {
-    *exit_code = ExportCommand(OpenBentos(), *export_tag, *export_path, ".bento");
-  });
-
-  auto import_path = std::make_shared<std::string>();
-  auto* imp = app.add_subcommand("import", "Import a .bento archive; prints the tag");
-  imp->add_option("path", *import_path, "Archive path")->required();
-  imp->callback([=] { *exit_code = ImportCommand(OpenBentos(), *import_path); });
+  AddStoreCommands(app, "bento", store::kBentoYaml, ".bento", OpenBentos, BentoJson, exit_code);
 
   auto image_tag = std::make_shared<std::string>();
   auto image_out = std::make_shared<std::string>();

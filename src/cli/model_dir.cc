@@ -69,6 +69,12 @@ StatusOr<Tag> CopyVersion(const stdfs::path& from, const std::string& name,
   return stored.info.tag;
 }
 
+}  // namespace
+
+bool IsModelFile(const stdfs::path& file) { return IsOnnx(file) || IsArchive(file); }
+
+namespace {
+
 // One model file (an .onnx or an archive) into `store`, served as `name` or a name of its own.
 StatusOr<Tag> ImportFile(const stdfs::path& file, const std::string& name,
                          const ModelStore& store) {
@@ -88,7 +94,7 @@ std::vector<stdfs::path> ModelFiles(const stdfs::path& dir) {
   std::vector<stdfs::path> out;
   std::error_code ec;
   for (const auto& entry : stdfs::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file(ec) && (IsOnnx(entry.path()) || IsArchive(entry.path()))) {
+    if (entry.is_regular_file(ec) && IsModelFile(entry.path())) {
       out.push_back(entry.path());
     }
   }

@@ -26,6 +26,10 @@ struct ModelDir {
   std::filesystem::path scratch;  // the private store to remove afterwards; empty if none
 };
 
+// An .onnx file or a model archive (.bentomodel, .tar.gz, .tgz, .tar.xz, .txz, .tar), by
+// its name.
+bool IsModelFile(const std::filesystem::path& file);
+
 // `model_name`, when not empty, is the one served name (KServe's --model_name: the
 // InferenceService's name); PATH must then hold exactly one model.
 StatusOr<ModelDir> OpenModelDir(const std::filesystem::path& path, const std::string& model_name);

@@ -200,44 +200,9 @@ void AddModelsCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"table", "json", "yaml"}));
   list->callback([=] { *exit_code = List(*list_filter, *list_output); });
 
-  auto get_tag = std::make_shared<std::string>();
-  auto get_output = std::make_shared<std::string>("yaml");
-  auto* get = models->add_subcommand("get", "Show a model's model.yaml, JSON summary or path");
-  get->add_option("tag", *get_tag, "NAME[:VERSION]")->required();
-  get->add_option("-o,--output", *get_output, "yaml, json or path")
-      ->check(CLI::IsMember({"yaml", "json", "path"}));
-  get->callback([=] {
-    *exit_code = GetCommand(ModelStore::Open(), *get_tag, *get_output, store::kModelYaml, ModelJson);
-  });
-
-  auto delete_tags = std::make_shared<std::vector<std::string>>();
-  auto delete_yes = std::make_shared<bool>(false);
-  auto* del = models->add_subcommand("delete", "Delete model versions; `latest` is repointed");
-  del->add_option("tag", *delete_tags, "NAME:VERSION or NAME (the latest), one or more")
-      ->required();
-  del->add_flag("-y,--yes", *delete_yes, "Do not ask for confirmation");
-  del->callback([=] {
-    // Each in turn, as BentoML does; the exit code is the first failure's.
-    for (const std::string& tag : *delete_tags) {
-      const int code = DeleteCommand(ModelStore::Open(), "model", tag, *delete_yes);
-      if (*exit_code == 0) *exit_code = code;
-    }
-  });
-
-  auto export_tag = std::make_shared<std::string>();
-  auto export_path = std::make_shared<std::string>();
-  auto* exp = models->add_subcommand("export", "Write a model to a .bentomodel archive");
-  exp->add_option("tag", *export_tag, "NAME[:VERSION]")->required();
-  exp->add_option("path", *export_path,
-                  "Archive path or folder (default ./NAME-VERSION.bentomodel; .gz for gzip)");
-  exp->callback([=] {
-    *exit_code = ExportCommand(ModelStore::Open(), *export_tag, *export_path, ".bentomodel");
-  });
-
-  auto import_path = std::make_shared<std::string>();
-  auto* imp = models->add_subcommand("import", "Import a .bentomodel archive; prints the tag");
-  imp->add_option("path", *import_path, "Archive path")->required();
-  imp->callback([=] { *exit_code = ImportCommand(ModelStore::Open(), *import_path); });
+  AddStoreCommands(
+      *models, "model", store::kModelYaml, ".bentomodel", [] { return ModelStore::Open(); },
+      ModelJson, exit_code);
 }
 
 }  // namespace bento::cli

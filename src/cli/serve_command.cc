@@ -40,11 +40,7 @@ struct ServeArgs {
 bool IsPath(const std::string& arg) {
   std::error_code ec;
   if (!std::filesystem::exists(arg, ec)) return false;
-  if (arg.find('/') != std::string::npos) return true;
-  for (const char* ext : {".onnx", ".bentomodel", ".tar.gz", ".tgz", ".tar.xz", ".tar"}) {
-    if (arg.ends_with(ext)) return true;
-  }
-  return false;
+  return arg.find('/') != std::string::npos || IsModelFile(arg);
 }
 
 int RunServe(const ServeArgs& args);

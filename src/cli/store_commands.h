@@ -4,10 +4,14 @@
 #ifndef BENTO_CLI_STORE_COMMANDS_H_
 #define BENTO_CLI_STORE_COMMANDS_H_
 
+#include <CLI/CLI.hpp>
+
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/fs.h"
 #include "bento/json.h"
@@ -78,6 +82,53 @@ int ImportCommand(const StatusOr<Store>& store, const std::string& path) {
   if (!tag.ok()) return Fail(tag.status());
   std::cout << tag->ToString() << "\n";
   return 0;
+}
+
+// Registers `get`, `delete`, `export` and `import` on `parent` for one store: `noun` names
+// its items ("model"), `yaml` their file, `extension` their archives (".bentomodel"); `open`
+// opens the store and `to_json` summarises an item.
+template <typename Open, typename ToJson>
+void AddStoreCommands(CLI::App& parent, const std::string& noun, std::string_view yaml,
+                      const std::string& extension, Open open, ToJson to_json, int* exit_code) {
+  auto get_tag = std::make_shared<std::string>();
+  auto get_output = std::make_shared<std::string>("yaml");
+  auto* get = parent.add_subcommand(
+      "get", "Show a " + noun + "'s " + std::string(yaml) + ", JSON summary or path");
+  get->add_option("tag", *get_tag, "NAME[:VERSION]")->required();
+  get->add_option("-o,--output", *get_output, "yaml, json or path")
+      ->check(CLI::IsMember({"yaml", "json", "path"}));
+  get->callback([=] { *exit_code = GetCommand(open(), *get_tag, *get_output, yaml, to_json); });
+
+  auto delete_tags = std::make_shared<std::vector<std::string>>();
+  auto delete_yes = std::make_shared<bool>(false);
+  auto* del =
+      parent.add_subcommand("delete", "Delete " + noun + " versions; `latest` is repointed");
+  del->add_option("tag", *delete_tags, "NAME:VERSION or NAME (the latest), one or more")
+      ->required();
+  del->add_flag("-y,--yes", *delete_yes, "Do not ask for confirmation");
+  del->callback([=] {
+    // Each in turn, as BentoML does; the exit code is the first failure's.
+    for (const std::string& tag : *delete_tags) {
+      const int code = DeleteCommand(open(), noun, tag, *delete_yes);
+      if (*exit_code == 0) *exit_code = code;
+    }
+  });
+
+  auto export_tag = std::make_shared<std::string>();
+  auto export_path = std::make_shared<std::string>();
+  auto* exp = parent.add_subcommand("export", "Write a " + noun + " to a " + extension + " archive");
+  exp->add_option("tag", *export_tag, "NAME[:VERSION]")->required();
+  exp->add_option("path", *export_path,
+                  "Archive path or folder (default ./NAME-VERSION" + extension +
+                      "; .gz for gzip)");
+  exp->callback(
+      [=] { *exit_code = ExportCommand(open(), *export_tag, *export_path, extension); });
+
+  auto import_path = std::make_shared<std::string>();
+  auto* imp =
+      parent.add_subcommand("import", "Import a " + extension + " archive; prints the tag");
+  imp->add_option("path", *import_path, "Archive path")->required();
+  imp->callback([=] { *exit_code = ImportCommand(open(), *import_path); });
 }
 
 }  // namespace bento::cli
