@@ -104,3 +104,25 @@ def test_bad_requests_are_4xx_with_an_error(served, name, body, words):
     r = requests.post(f"{served.url}/v1/models/adder:predict", data=b"{not json",
                       headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and "not valid JSON" in r.json()["error"]
+
+
+def test_the_api_key_and_request_metrics_cover_v1_too(bento):
+    """v1's routes are ordinary routes of the one road: the same Admission applies."""
+    bento.save(ADD, "adder")
+    server = Server(bento, "adder", "--api-key", "k3y")
+    try:
+        server.wait_ready()
+        x = np.ones((3, 4, 5), dtype=np.float32)
+        body = {"inputs": {"x": x.tolist(), "y": x.tolist()}}
+        url = f"{server.url}/v1/models/adder:predict"
+        r = requests.post(url, json=body)
+        assert r.status_code == 401 and "WWW-Authenticate" in r.headers
+        assert requests.get(f"{server.url}/v1/models/adder").status_code == 401
+        r = requests.post(url, json=body, headers={"Authorization": "Bearer k3y"})
+        assert r.status_code == 200, r.text
+        np.testing.assert_array_equal(np.array(r.json()["predictions"]), x + x)
+        metrics = requests.get(server.url + "/metrics",
+                               headers={"Authorization": "Bearer k3y"}).text
+        assert 'endpoint="/v1/models/{model}:predict"' in metrics
+    finally:
+        assert server.stop() == 0
