@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -140,6 +143,52 @@ Status RemoveAll(const stdfs::path& path) {
   stdfs::remove_all(path, ec);
   if (ec) return FromErrorCode("remove", path, ec);
   return OkStatus();
+}
+
+RemoveOnExit::~RemoveOnExit() {
+  Status status = RemoveAll(dir_);
+  if (!status.ok()) spdlog::warn("cleaning up: {}", status.ToString());
+}
+
+Status CopyTree(const stdfs::path& from, const stdfs::path& to,
+                const std::vector<stdfs::path>& skip) {
+  RETURN_IF_ERROR(MakeDirs(to));
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator(from, ec);
+       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    stdfs::path relative = it->path().lexically_relative(from);
+    if (std::find(skip.begin(), skip.end(), relative) != skip.end()) {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_directory()) {
+      if (!it->is_symlink()) RETURN_IF_ERROR(MakeDirs(to / relative));
+    } else if (it->is_regular_file()) {
+      RETURN_IF_ERROR(CopyFile(it->path(), to / relative));
+    }
+  }
+  if (ec) return FromErrorCode("reading", from, ec);
+  return OkStatus();
+}
+
+Status WriteNewFolder(const stdfs::path& out,
+                      const std::function<Status(const stdfs::path& staging)>& fill) {
+  std::error_code ec;
+  if (stdfs::exists(out, ec)) return AlreadyExistsError(out.string() + " already exists");
+  stdfs::path parent = out.parent_path().empty() ? "." : out.parent_path();
+  ASSIGN_OR_RETURN(stdfs::path staging, MakeTempDir(parent, out.filename().string() + "."));
+  Status status = fill(staging);
+  // mkdtemp's folder is the owner's alone; what is made here is for others to read.
+  if (status.ok() && ::chmod(staging.c_str(), 0755) != 0) {
+    status = ErrnoStatus("chmod", staging, errno);
+  }
+  if (status.ok()) status = FsyncTree(staging);
+  if (status.ok() && ::rename(staging.c_str(), out.c_str()) != 0) {
+    status = ErrnoStatus("rename to", out, errno);
+  }
+  if (status.ok()) status = Fsync(parent);
+  if (!status.ok()) (void)RemoveAll(staging);
+  return status;
 }
 
 bool IsWithin(const stdfs::path& root, const stdfs::path& path) {

@@ -7,8 +7,10 @@
 #define BENTO_BASE_FS_H_
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bento/status.h"
 
@@ -39,6 +41,19 @@ Status FsyncTree(const stdfs::path& root);
 // Copies a regular file, fsyncing the copy.
 Status CopyFile(const stdfs::path& from, const stdfs::path& to);
 
+// Copies the folder `from` into `to` (created with any missing parents): its folders and
+// regular files; a link to a file is copied as the file it points to, and links to folders
+// and special files are left out. So is a file or folder whose path relative to `from` is
+// in `skip`.
+Status CopyTree(const stdfs::path& from, const stdfs::path& to,
+                const std::vector<stdfs::path>& skip = {});
+
+// Makes the folder `out`, which must not exist, as a whole or not at all: `fill` writes into
+// a new folder beside it, which is synced and renamed to `out`, or removed when `fill` or
+// the rename fails.
+Status WriteNewFolder(const stdfs::path& out,
+                      const std::function<Status(const stdfs::path& staging)>& fill);
+
 // Creates `path` and any missing parents.
 Status MakeDirs(const stdfs::path& path);
 
@@ -47,6 +62,18 @@ StatusOr<stdfs::path> MakeTempDir(const stdfs::path& parent, std::string_view pr
 
 // Removes `path` and everything under it; a missing path is OK.
 Status RemoveAll(const stdfs::path& path);
+
+// Removes a folder when it goes out of scope (a missing one is fine; a failure is logged).
+class RemoveOnExit {
+ public:
+  explicit RemoveOnExit(stdfs::path dir) : dir_(std::move(dir)) {}
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+  ~RemoveOnExit();
+
+ private:
+  stdfs::path dir_;
+};
 
 // True if `path` stays inside `root` once both are made lexically normal: refuses "..".
 // Neither has to exist.

@@ -41,6 +41,53 @@ TEST_F(FsTest, IsWithinRefusesEscapes) {
   EXPECT_FALSE(IsWithin("/a/b", "/a/bc"));
 }
 
+TEST_F(FsTest, CopyTreeCopiesFilesAndFoldersButNotWhatItSkips) {
+  ASSERT_TRUE(MakeDirs(dir_ / "from/sub/deep").ok());
+  ASSERT_TRUE(MakeDirs(dir_ / "from/skipped").ok());
+  ASSERT_TRUE(WriteFile(dir_ / "from/a", std::string("a\0b", 3)).ok());
+  ASSERT_TRUE(WriteFile(dir_ / "from/sub/deep/c", "c").ok());
+  ASSERT_TRUE(WriteFile(dir_ / "from/skipped/d", "d").ok());
+  ASSERT_TRUE(WriteFile(dir_ / "from/meta", "m").ok());
+  stdfs::create_symlink("a", dir_ / "from/link");
+  stdfs::create_directory_symlink("sub", dir_ / "from/folder-link");
+  ASSERT_TRUE(CopyTree(dir_ / "from", dir_ / "to/x", {"skipped", "meta"}).ok());
+  EXPECT_EQ(*ReadFile(dir_ / "to/x/a"), std::string("a\0b", 3));
+  EXPECT_EQ(*ReadFile(dir_ / "to/x/sub/deep/c"), "c");
+  EXPECT_FALSE(stdfs::exists(dir_ / "to/x/skipped"));
+  EXPECT_FALSE(stdfs::exists(dir_ / "to/x/meta"));
+  EXPECT_EQ(*ReadFile(dir_ / "to/x/link"), std::string("a\0b", 3));
+  EXPECT_TRUE(stdfs::is_regular_file(stdfs::symlink_status(dir_ / "to/x/link")));
+  EXPECT_FALSE(stdfs::exists(stdfs::symlink_status(dir_ / "to/x/folder-link")));
+  EXPECT_FALSE(CopyTree(dir_ / "missing", dir_ / "to/y").ok());
+}
+
+TEST_F(FsTest, WriteNewFolderIsAllOrNothing) {
+  auto fill = [](const stdfs::path& staging) { return WriteFile(staging / "f", "1"); };
+  ASSERT_TRUE(WriteNewFolder(dir_ / "out", fill).ok());
+  EXPECT_EQ(*ReadFile(dir_ / "out/f"), "1");
+  EXPECT_EQ(stdfs::status(dir_ / "out").permissions() & stdfs::perms::all,
+            static_cast<stdfs::perms>(0755));
+  EXPECT_EQ(WriteNewFolder(dir_ / "out", fill).code(), StatusCode::kAlreadyExists);
+  Status failed = WriteNewFolder(dir_ / "broken", [](const stdfs::path& staging) {
+    (void)WriteFile(staging / "half", "x");
+    return InternalError("disk on fire");
+  });
+  EXPECT_EQ(failed.message(), "disk on fire");
+  int entries = 0;  // "out" alone: no "broken", and no staging folder left beside it
+  for ([[maybe_unused]] const auto& e : stdfs::directory_iterator(dir_)) ++entries;
+  EXPECT_EQ(entries, 1);
+}
+
+TEST_F(FsTest, RemoveOnExitRemovesItsFolder) {
+  {
+    RemoveOnExit guard(dir_ / "scratch");
+    ASSERT_TRUE(MakeDirs(dir_ / "scratch/sub").ok());
+    ASSERT_TRUE(WriteFile(dir_ / "scratch/sub/f", "x").ok());
+  }
+  EXPECT_FALSE(stdfs::exists(dir_ / "scratch"));
+  { RemoveOnExit missing(dir_ / "never-made"); }
+}
+
 TEST_F(FsTest, FileLockExcludesOtherHolders) {
   auto lock_path = dir_ / ".lock";
   // A separate load and store, so an update is lost unless the lock excludes the other

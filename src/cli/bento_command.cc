@@ -142,10 +142,7 @@ int Containerize(const std::string& tag, const std::string& out, const std::stri
   if (!install.ok()) return Fail(install.status());
   auto scratch = fs::MakeTempDir(store::ModelStore::DefaultHome() / "tmp", "containerize-");
   if (!scratch.ok()) return Fail(scratch.status());
-  struct Cleanup {
-    stdfs::path dir;
-    ~Cleanup() { (void)fs::RemoveAll(dir); }
-  } cleanup{*scratch};
+  fs::RemoveOnExit cleanup(*scratch);
   auto image = ship::BentoImage(*bento, *install, *scratch);
   if (!image.ok()) return Fail(image.status());
   if (format == "dockerfile") {

@@ -9,6 +9,7 @@
 #include "base/logging.h"
 #include "bento/onnx.h"
 #include "cli/bento_command.h"
+#include "cli/manifests_command.h"
 #include "cli/models_command.h"
 #include "cli/run_command.h"
 #include "cli/serve_command.h"
@@ -26,6 +27,7 @@ int Main(int argc, char** argv) {
   AddRunCommand(app, &exit_code);
   AddServeCommand(app, std::vector<std::string>(argv, argv + argc), &exit_code);
   AddBentoCommands(app, &exit_code);
+  AddManifestsCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

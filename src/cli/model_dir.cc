@@ -50,18 +50,8 @@ StatusOr<Tag> CopyVersion(const stdfs::path& from, const std::string& name,
   ASSIGN_OR_RETURN(Json custom_objects,
                    ModelStore::ReadCustomObjects(store::StoredModel{*info, from}));
   ASSIGN_OR_RETURN(store::PendingModel pending, store.BeginSave(name));
-  std::error_code ec;
-  for (auto it = stdfs::recursive_directory_iterator(from, ec);
-       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
-    const stdfs::path relative = it->path().lexically_relative(from);
-    if (relative == store::kModelYaml || relative == store::kCustomObjectsJson) continue;
-    if (it->is_directory()) {
-      RETURN_IF_ERROR(fs::MakeDirs(pending.dir() / relative));
-    } else if (it->is_regular_file()) {
-      RETURN_IF_ERROR(fs::CopyFile(it->path(), pending.dir() / relative));
-    }
-  }
-  if (ec) return InternalError("reading " + from.string() + ": " + ec.message());
+  RETURN_IF_ERROR(fs::CopyTree(from, pending.dir(),
+                               {store::kModelYaml, store::kCustomObjectsJson}));
   const bool has_objects = !custom_objects.empty();
   ASSIGN_OR_RETURN(store::StoredModel stored,
                    store.Commit(std::move(pending), *std::move(info),

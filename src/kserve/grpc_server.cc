@@ -271,7 +271,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
         }
       });
     }
-    app_.Post(std::string(kServicePath) + "ModelInfer", [this, state] {
+    app_.Post(std::string(kServicePath) + "ModelInfer", request->model_name(), [this, state] {
       std::string name, version;
       {
         MutexLock lock(state->mu);

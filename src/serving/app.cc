@@ -108,7 +108,12 @@ App::App(ServiceDef service, AppOptions options,
       queue_duration_(metrics_->AddHistogram(
           "bento_request_queue_seconds",
           "Time a request waited for a worker before its handler ran",
-          {"endpoint", "service_name", "service_version"}, policy::DefaultLatencyBuckets())) {
+          {"endpoint", "model", "service_name", "service_version"},
+          policy::DefaultLatencyBuckets())),
+      queued_(metrics_->AddGauge("bento_request_queued",
+                                 "Requests waiting for a worker now: the queue an autoscaler "
+                                 "can watch",
+                                 {"endpoint", "model", "service_name", "service_version"})) {
   if (service_.collect) metrics_->AddCollector(service_.collect);
   int workers = options_.workers > 0 ? options_.workers : AvailableCpus();
   workers_ = std::make_unique<boost::asio::thread_pool>(std::max(workers, 1));
@@ -238,7 +243,13 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
     respond(std::move(response));
   };
   auto shared_request = std::make_shared<http::HttpRequest>(std::move(request));
-  Post(api.route, [&api, shared_request, finish = std::move(finish)]() mutable {
+  const std::string* model = &api.model;
+  if (model->empty()) {
+    for (const auto& [name, value] : shared_request->path_params) {
+      if (name == "model") model = &value;
+    }
+  }
+  Post(api.route, *model, [&api, shared_request, finish = std::move(finish)]() mutable {
     auto once = std::make_shared<std::atomic<bool>>(false);
     auto done = [finish = std::make_shared<decltype(finish)>(std::move(finish)), once,
                  shared_request](StatusOr<Reply> reply) {
@@ -253,11 +264,17 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
   });
 }
 
-void App::Post(const std::string& endpoint, std::function<void()> work) {
+void App::Post(const std::string& endpoint, const std::string& model,
+               std::function<void()> work) {
   auto start = Clock::now();
-  boost::asio::post(*workers_, [this, endpoint, start, work = std::move(work)] {
-    queue_duration_.With({endpoint, service_.name, service_.version})
-        .Observe(SecondsSince(start));
+  std::vector<std::string> labels = {endpoint, service_.serves(model) ? model : "",
+                                     service_.name, service_.version};
+  policy::Gauge& queued = queued_.With(labels);
+  policy::Histogram& waited = queue_duration_.With(labels);
+  queued.Add(1);
+  boost::asio::post(*workers_, [start, &queued, &waited, work = std::move(work)] {
+    queued.Add(-1);
+    waited.Observe(SecondsSince(start));
     work();
   });
 }

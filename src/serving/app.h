@@ -37,8 +37,8 @@ struct AppOptions {
 
 class App {
  public:
-  // Renders `metrics` on /metrics, and adds the service's collector and the queue histogram
-  // to it.
+  // Renders `metrics` on /metrics, and adds the service's collector and the worker queue's
+  // metrics to it.
   App(ServiceDef service, AppOptions options,
       std::shared_ptr<policy::MetricsRegistry> metrics =
           std::make_shared<policy::MetricsRegistry>());
@@ -52,8 +52,9 @@ class App {
     return [this](http::HttpRequest&& r, http::Responder d) { Handle(std::move(r), std::move(d)); };
   }
 
-  // Runs `work` on the worker pool, timing its wait under `endpoint`.
-  void Post(const std::string& endpoint, std::function<void()> work);
+  // Runs `work` on the worker pool. Its wait is timed, and counted while it lasts, under
+  // `endpoint` and `model`, which is kept only when the service serves a model of that name.
+  void Post(const std::string& endpoint, const std::string& model, std::function<void()> work);
 
   policy::MetricsRegistry& metrics() { return *metrics_; }
   const std::shared_ptr<policy::MetricsRegistry>& shared_metrics() const { return metrics_; }
@@ -70,6 +71,7 @@ class App {
   std::string openapi_;
   std::shared_ptr<policy::MetricsRegistry> metrics_;
   policy::Family<policy::Histogram>& queue_duration_;
+  policy::Family<policy::Gauge>& queued_;
   std::unique_ptr<boost::asio::thread_pool> workers_;
 };
 

@@ -141,5 +141,38 @@ TEST(AppTest, RouteTemplatesCaptureSegmentsAndAnswer405WithAllow) {
   }
 }
 
+// The worker queue's metrics carry the model a request names, when the service serves it: a
+// made-up name is counted under model="" so that clients cannot grow the series.
+TEST(AppTest, QueueMetricsNameServedModelsOnly) {
+  ServiceDef def;
+  def.name = "q";
+  def.serves = [](const std::string& name) { return name == "resnet"; };
+  ApiDef infer;
+  infer.name = "infer";
+  infer.route = "/m/{model}/infer";
+  infer.content_types.clear();
+  infer.handler = [](const http::HttpRequest&, ReplyCallback done) { done(Reply{"text/plain", ""}); };
+  def.apis.push_back(infer);
+  ApiDef fixed = infer;
+  fixed.name = "fixed";
+  fixed.route = "/fixed";
+  fixed.model = "resnet";
+  def.apis.push_back(fixed);
+  App app(std::move(def), {.workers = 1});
+  for (const char* path : {"/m/resnet/infer", "/m/made-up/infer", "/fixed"}) {
+    EXPECT_EQ(testing::Call(app, testing::Request("POST", path)).status, 200) << path;
+  }
+  std::string metrics = testing::Call(app, testing::Request("GET", "/metrics")).body;
+  for (const char* series : {
+           "bento_request_queue_seconds_count{endpoint=\"/m/{model}/infer\",model=\"resnet\"",
+           "bento_request_queue_seconds_count{endpoint=\"/m/{model}/infer\",model=\"\"",
+           "bento_request_queue_seconds_count{endpoint=\"/fixed\",model=\"resnet\"",
+           "bento_request_queued{endpoint=\"/fixed\",model=\"resnet\",service_name=\"q\","
+           "service_version=\"not available\"} 0"}) {
+    EXPECT_NE(metrics.find(series), std::string::npos) << series << "\n" << metrics;
+  }
+  EXPECT_EQ(metrics.find("made-up"), std::string::npos) << metrics;
+}
+
 }  // namespace
 }  // namespace bento::serving

@@ -68,6 +68,7 @@ ServiceDef NoCodeService(const manager::ModelManager& models) {
   def.name = served.size() == 1 ? served[0]->name() : "bento";
   def.version = served.size() == 1 ? served[0]->version() : "not available";
   def.ready = [&models] { return models.ready(); };
+  def.serves = [&models](const std::string& name) { return models.Find(name) != nullptr; };
   def.collect = [&models, name = def.name, version = def.version](std::string* out) {
     std::vector<BatcherSnapshot> snapshots;
     for (const auto& model : models.models()) {
@@ -83,6 +84,7 @@ ServiceDef NoCodeService(const manager::ModelManager& models) {
     api.name = m->name() + "_run";
     api.route = "/" + m->name() + "/run";
     api.doc = "Run " + m->model().tag.ToString() + " on tensors given by input name";
+    api.model = m->name();
     api.request_schema = InputsSchema(m->model().info.inputs("run"));
     api.response_schema = OutputsSchema(m->model().info.outputs("run"));
     api.handler = [m](const http::HttpRequest& request, ReplyCallback done) {

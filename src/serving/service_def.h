@@ -50,6 +50,9 @@ struct ApiDef {
   // KServe's binary tensor extension: the body, and the answer, may also be
   // application/octet-stream (a JSON header, then the tensors' bytes). For the document only.
   bool binary_tensors = false;
+  // The model this API runs, for the per-model queue metrics; empty: the route's "{model}"
+  // segment when the service serves a model of that name (ServiceDef::serves), else none.
+  std::string model;
   ApiHandler handler;
 };
 
@@ -62,6 +65,9 @@ struct ServiceDef {
   // Metrics the service keeps itself (batchers, Service::Metric), added to the server's
   // registry as a collector; may be empty.
   policy::MetricsRegistry::Collector collect;
+  // Whether `name` is a model the service serves: a request's model name labels the queue
+  // metrics only when it is, so that made-up names cannot grow the series without bound.
+  std::function<bool(const std::string& name)> serves = [](const std::string&) { return false; };
 };
 
 }  // namespace bento::serving

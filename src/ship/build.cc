@@ -11,27 +11,12 @@
 #include "base/fs.h"
 #include "bento/json.h"
 #include "ship/containerize.h"
+#include "store/pyyaml_emitter.h"
 
 namespace bento::ship {
 namespace {
 
 namespace stdfs = std::filesystem;
-
-Status CopyTree(const stdfs::path& from, const stdfs::path& to) {
-  RETURN_IF_ERROR(fs::MakeDirs(to));
-  std::error_code ec;
-  for (auto it = stdfs::recursive_directory_iterator(from, ec);
-       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
-    stdfs::path target = to / it->path().lexically_relative(from);
-    if (it->is_directory()) {
-      RETURN_IF_ERROR(fs::MakeDirs(target));
-    } else if (it->is_regular_file()) {
-      RETURN_IF_ERROR(fs::CopyFile(it->path(), target));
-    }
-  }
-  if (ec) return InternalError("reading " + from.string() + ": " + ec.message());
-  return OkStatus();
-}
 
 bool Matches(const std::vector<std::string>& patterns, const std::string& relative) {
   for (const std::string& pattern : patterns) {
@@ -79,41 +64,8 @@ StatusOr<std::vector<stdfs::path>> IncludedFiles(const stdfs::path& context,
   return std::vector<stdfs::path>(out.begin(), out.end());
 }
 
-// JSON as block YAML. Strings a YAML reader would take for something else are quoted.
-void EmitYaml(YAML::Emitter& out, const Json& value) {
-  if (value.is_object()) {
-    out << YAML::BeginMap;
-    for (const auto& [key, item] : value.items()) {
-      out << YAML::Key;
-      EmitYaml(out, Json(key));
-      out << YAML::Value;
-      EmitYaml(out, item);
-    }
-    out << YAML::EndMap;
-  } else if (value.is_array()) {
-    out << YAML::BeginSeq;
-    for (const auto& item : value) EmitYaml(out, item);
-    out << YAML::EndSeq;
-  } else if (value.is_string()) {
-    const std::string& text = value.get_ref<const std::string&>();
-    YAML::Node probe = YAML::Load(text.empty() ? "''" : text);
-    bool plain = !text.empty() && probe.IsScalar() && probe.Scalar() == text &&
-                 text.find_first_of("0123456789") != 0 && text != "true" && text != "false" &&
-                 text != "null" && text != "~" && text != "yes" && text != "no";
-    if (plain) {
-      out << text;
-    } else {
-      out << YAML::DoubleQuoted << text;
-    }
-  } else if (value.is_null()) {
-    out << YAML::Null;
-  } else {
-    out << value.dump();  // numbers and booleans, as JSON writes them
-  }
-}
-
 StatusOr<std::string> OpenApiYaml(const std::string& json_text, store::BentoInfo& info) {
-  Json doc = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  OrderedJson doc = OrderedJson::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
     return InternalError("the service's --print-openapi gave no JSON document");
   }
@@ -123,13 +75,7 @@ StatusOr<std::string> OpenApiYaml(const std::string& json_text, store::BentoInfo
       info.apis.push_back({(*it)["post"].value("operationId", it.key()), it.key()});
     }
   }
-  YAML::Emitter out;
-  try {
-    EmitYaml(out, doc);
-  } catch (const YAML::Exception& e) {
-    return InternalError(std::string("writing openapi.yaml: ") + e.what());
-  }
-  return std::string(out.c_str()) + "\n";
+  return store::DumpPyYaml(doc);
 }
 
 }  // namespace
@@ -180,7 +126,7 @@ StatusOr<store::StoredBento> BuildBento(const BentoFile& file, const BuildOption
   std::map<std::string, const store::StoredModel*> newest;
   for (const auto& [tag, model] : stored) {
     const Tag& t = model.info.tag;
-    RETURN_IF_ERROR(CopyTree(model.path, dir / "models" / t.name / t.version));
+    RETURN_IF_ERROR(fs::CopyTree(model.path, dir / "models" / t.name / t.version));
     info.models.push_back({t, model.info.creation_time});
     auto& current = newest[t.name];
     if (current == nullptr || current->info.creation_time < model.info.creation_time) {
@@ -215,6 +161,18 @@ StatusOr<store::StoredBento> BuildBento(const BentoFile& file, const BuildOption
   RETURN_IF_ERROR(fs::MakeDirs(dir / "env" / "docker"));
   RETURN_IF_ERROR(fs::WriteFile(dir / "env" / "docker" / "Dockerfile", Dockerfile(info, packages)));
   return bentos.Commit(std::move(pending), std::move(info));
+}
+
+StatusOr<std::string> BentoServiceName(const store::StoredBento& bento) {
+  const stdfs::path file = bento.path / "apis" / "openapi.yaml";
+  ASSIGN_OR_RETURN(std::string text, fs::ReadFile(file));
+  try {
+    YAML::Node title = YAML::Load(text)["info"]["title"];
+    if (title && title.IsScalar() && !title.Scalar().empty()) return title.Scalar();
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(file.string() + ": " + e.what());
+  }
+  return InvalidArgumentError(file.string() + " has no info.title");
 }
 
 }  // namespace bento::ship

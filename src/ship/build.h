@@ -39,6 +39,10 @@ StatusOr<store::StoredBento> BuildBento(const BentoFile& file, const BuildOption
                                         const store::ModelStore& models,
                                         const store::BentoStore& bentos);
 
+// The name the bento's service serves under (its metrics' service_name label): the title of
+// the OpenAPI document the build wrote into apis/openapi.yaml.
+StatusOr<std::string> BentoServiceName(const store::StoredBento& bento);
+
 }  // namespace bento::ship
 
 #endif  // BENTO_SHIP_BUILD_H_

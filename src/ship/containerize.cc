@@ -282,41 +282,26 @@ std::string Dockerfile(const store::BentoInfo& info, const std::vector<std::stri
 
 Status WriteDockerContext(const Image& image, const store::StoredBento& bento,
                           const stdfs::path& out) {
-  std::error_code ec;
-  if (stdfs::exists(out, ec)) return AlreadyExistsError(out.string() + " already exists");
-  stdfs::path parent = out.parent_path().empty() ? "." : out.parent_path();
-  ASSIGN_OR_RETURN(stdfs::path staging, fs::MakeTempDir(parent, out.filename().string() + "."));
-  auto fail = [&](Status status) {
-    (void)fs::RemoveAll(staging);
-    return status;
-  };
-  // Layer 1 is the runtime closure, which the Dockerfile installs with apt instead.
-  for (size_t i = 1; i < image.layers.size(); ++i) {
-    for (const LayerEntry& entry : image.layers[i].entries) {
-      stdfs::path target = staging / entry.path;
-      Status status = fs::MakeDirs(entry.kind == LayerEntry::Kind::kDirectory
-                                       ? target
-                                       : target.parent_path());
-      if (status.ok() && entry.kind == LayerEntry::Kind::kSymlink) {
-        stdfs::create_symlink(entry.link_target, target, ec);
-        if (ec) status = InternalError("symlink " + target.string() + ": " + ec.message());
-      } else if (status.ok() && entry.kind == LayerEntry::Kind::kFile) {
-        status = entry.content ? fs::WriteFile(target, *entry.content)
-                               : fs::CopyFile(entry.source, target);
-        if (status.ok()) {
+  return fs::WriteNewFolder(out, [&](const stdfs::path& staging) -> Status {
+    std::error_code ec;
+    // Layer 1 is the runtime closure, which the Dockerfile installs with apt instead.
+    for (size_t i = 1; i < image.layers.size(); ++i) {
+      for (const LayerEntry& entry : image.layers[i].entries) {
+        stdfs::path target = staging / entry.path;
+        RETURN_IF_ERROR(fs::MakeDirs(
+            entry.kind == LayerEntry::Kind::kDirectory ? target : target.parent_path()));
+        if (entry.kind == LayerEntry::Kind::kSymlink) {
+          stdfs::create_symlink(entry.link_target, target, ec);
+          if (ec) return InternalError("symlink " + target.string() + ": " + ec.message());
+        } else if (entry.kind == LayerEntry::Kind::kFile) {
+          RETURN_IF_ERROR(entry.content ? fs::WriteFile(target, *entry.content)
+                                        : fs::CopyFile(entry.source, target));
           stdfs::permissions(target, static_cast<stdfs::perms>(entry.mode), ec);
         }
       }
-      if (!status.ok()) return fail(status);
     }
-  }
-  Status status = fs::CopyFile(bento.path / "env" / "docker" / "Dockerfile",
-                               staging / "Dockerfile");
-  if (status.ok()) status = fs::FsyncTree(staging);
-  if (!status.ok()) return fail(status);
-  stdfs::rename(staging, out, ec);
-  if (ec) return fail(InternalError("rename to " + out.string() + ": " + ec.message()));
-  return OkStatus();
+    return fs::CopyFile(bento.path / "env" / "docker" / "Dockerfile", staging / "Dockerfile");
+  });
 }
 
 }  // namespace bento::ship

@@ -410,7 +410,7 @@ std::string WriteModelYaml(const ModelInfo& info) {
   doc["signatures"] = std::move(signatures);
   doc["api_version"] = info.api_version;
   doc["creation_time"] = FormatCreationTime(info.creation_time);
-  return internal::DumpPyYaml(doc);
+  return DumpPyYaml(doc);
 }
 
 StatusOr<ModelInfo> ParseModelYaml(std::string_view text) {

@@ -10,8 +10,12 @@
 #include "store/pyyaml_analysis.h"
 #include "store/pyyaml_scalar.h"
 
-namespace bento::store::internal {
+namespace bento::store {
 namespace {
+
+// The scalar analysis and resolution, shared with the reader (pyyaml_analysis.h,
+// pyyaml_scalar.h).
+using namespace internal;  // NOLINT(build/namespaces)
 
 constexpr int kBestIndent = 2;
 constexpr int kBestWidth = 80;
@@ -313,4 +317,4 @@ void Emitter::WriteDoubleQuoted(const std::u32string& text, bool split) {
 
 std::string DumpPyYaml(const OrderedJson& document) { return Emitter().Dump(document); }
 
-}  // namespace bento::store::internal
+}  // namespace bento::store

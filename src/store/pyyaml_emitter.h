@@ -19,12 +19,12 @@
 
 #include "bento/json.h"
 
-namespace bento::store::internal {
+namespace bento::store {
 
 // The YAML text for `document`, keys in the order they appear. Strings are UTF-8; invalid
 // bytes are written as U+FFFD. Numbers follow PyYAML (Python's int and float repr).
 std::string DumpPyYaml(const OrderedJson& document);
 
-}  // namespace bento::store::internal
+}  // namespace bento::store
 
 #endif  // BENTO_STORE_PYYAML_EMITTER_H_

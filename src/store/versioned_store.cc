@@ -72,21 +72,6 @@ Status Rename(const stdfs::path& from, const stdfs::path& to) {
   return OkStatus();
 }
 
-// Removes its folder when it goes out of scope (a missing folder is fine).
-class RemoveOnExit {
- public:
-  explicit RemoveOnExit(stdfs::path dir) : dir_(std::move(dir)) {}
-  RemoveOnExit(const RemoveOnExit&) = delete;
-  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
-  ~RemoveOnExit() {
-    Status status = fs::RemoveAll(dir_);
-    if (!status.ok()) spdlog::warn("store: cleaning up: {}", status.ToString());
-  }
-
- private:
-  stdfs::path dir_;
-};
-
 // The functions over one kind of item; the class template's methods call these.
 template <typename Traits>
 struct Ops {
@@ -250,7 +235,7 @@ Status VersionedStore<Traits>::Delete(std::string_view tag) const {
     version = item.info.tag.version;
   }
   ASSIGN_OR_RETURN(stdfs::path trash, MakeStaging("delete-"));
-  RemoveOnExit remove_trash(trash);
+  fs::RemoveOnExit remove_trash(trash);
   RETURN_IF_ERROR(Rename(name_dir / version, trash / version));
   RETURN_IF_ERROR(fs::Fsync(name_dir));
 
@@ -299,7 +284,7 @@ StatusOr<Tag> VersionedStore<Traits>::Import(const stdfs::path& archive) const {
     return NotFoundError("no archive file at " + archive.string());
   }
   ASSIGN_OR_RETURN(stdfs::path staging, MakeStaging("import-"));
-  RemoveOnExit remove_staging(staging);
+  fs::RemoveOnExit remove_staging(staging);
   RETURN_IF_ERROR(internal::ExtractTarball(archive, staging));
 
   stdfs::path root = staging;
