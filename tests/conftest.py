@@ -71,15 +71,18 @@ def _free_port():
 
 
 class Server:
-    """A server process on a free port: `bento serve ARGS...` by default."""
+    """A server process on a free port (or `port`): `bento serve ARGS...` by default."""
 
-    def __init__(self, bento, *args):
+    port_flag = "--port"  # how the port is passed; KServe's runtimes say --http_port
+
+    def __init__(self, bento, *args, port=None):
         self.args = [str(a) for a in args]
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.verify = True  # for https: the CA bundle or certificate that requests checks
-        self.proc = subprocess.Popen(self.command() + ["--port", str(self.port)], env=bento.env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(self.command() + [self.port_flag, str(self.port)],
+                                     env=bento.env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
         self.log = []
         threading.Thread(target=self._drain, daemon=True).start()
 
@@ -227,7 +230,25 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+# --- What tests measured ------------------------------------------------------------------
+# A test that measures something worth reading on a passing run (requests served, say) hands
+# it to the `report` fixture; the lines are printed in a section at the end of the run.
+_reports = []
+
+
+@pytest.fixture
+def report(request):
+    def add(line):
+        print(line)
+        _reports.append(f"{request.node.nodeid}: {line}")
+    return add
+
+
 def pytest_terminal_summary(terminalreporter):
+    if _reports:
+        terminalreporter.section("reported by the tests")
+        for line in _reports:
+            terminalreporter.write_line(line)
     if os.environ.get("BENTO_FAIL_ON_SKIP") == "1" and _unexpected_skips:
         terminalreporter.section("unexpected skips (BENTO_FAIL_ON_SKIP=1)")
         for line in _unexpected_skips:

@@ -83,6 +83,7 @@ def test_shipping_block(bento, tmp_path):
     assert tag.startswith("image_classifier:"), out
     assert any(line.startswith(tag + " ") and "image_classifier" in line for line in lines), out
     assert any(line.startswith("sha256:") for line in lines), out
+    assert "k8s/deployment.yaml" in lines and (tmp_path / "k8s/scaledobject.yaml").exists(), out
     assert lines[-1] == "4", out
     assert (tmp_path / "image_classifier.tar").stat().st_size > 10 << 20
 

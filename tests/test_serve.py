@@ -3,6 +3,7 @@ import concurrent.futures
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -172,6 +173,36 @@ def test_sigterm_finishes_requests_in_flight(bento, ocr_cls_model):
     assert [code for code, _ in answers] == [200] * 8
     # The drain was tested: requests in flight at the signal were answered after it.
     assert sum(at > signalled for _, at in answers) >= 3
+    assert server.proc.wait(timeout=30) == 0
+
+
+def test_sigterm_answers_a_request_whose_first_bytes_have_arrived(bento, ocr_cls_model):
+    """A keep-alive connection with half a request in it is a request in flight, not an idle
+    connection: shutdown answers it (then closes) instead of dropping it."""
+    bento.save(ocr_cls_model, "ocr-cls")
+    server = Server(bento, "ocr-cls")
+    server.wait_ready()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
+        conn.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+        conn.sendall(b"GET /livez HTTP/1.1\r\n")  # the next request, begun
+        time.sleep(0.2)  # nothing to poll: let the bytes reach the server before the signal
+        server.proc.send_signal(signal.SIGTERM)
+
+        def refused():  # the listener is closed: shutdown has begun
+            try:
+                socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+            except OSError:
+                return
+            raise AssertionError("the server still accepts connections")
+
+        eventually(refused)
+        conn.sendall(b"Host: x\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert b"Connection: close" in answer, answer
     assert server.proc.wait(timeout=30) == 0
 
 

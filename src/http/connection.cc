@@ -136,8 +136,17 @@ void Connection::Handshake() {
 void Connection::PostShutdown() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
     self->shutdown_ = true;
-    if (self->phase_ == Phase::kHandshake || self->phase_ == Phase::kWaiting ||
-        self->phase_ == Phase::kReadingHeader || self->phase_ == Phase::kLingering) {
+    // A request whose first bytes have arrived is in flight: it is answered (and the
+    // connection closed after it) like one being handled. Only connections with no request
+    // begun close now.
+    beast::error_code ignored;
+    bool request_begun =
+        (self->phase_ == Phase::kReadingHeader &&
+         (self->buffer_.size() > 0 || (self->parser_ && self->parser_->got_some()))) ||
+        (self->phase_ == Phase::kWaiting && self->stream_.socket().available(ignored) > 0);
+    if (!request_begun &&
+        (self->phase_ == Phase::kHandshake || self->phase_ == Phase::kWaiting ||
+         self->phase_ == Phase::kReadingHeader || self->phase_ == Phase::kLingering)) {
       self->Close();
     }
   });

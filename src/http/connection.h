@@ -78,8 +78,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Registers with ServerState and starts reading. Call once, right after construction.
   void Start();
 
-  // Shutdown began: close now if idle (or lingering after an error), else after the
-  // current request is answered.
+  // Shutdown began: close now if idle (no byte of a request received) or lingering after an
+  // error, else after the current request is answered.
   void PostShutdown();
 
   // Shutdown's patience ran out: close now, whatever the phase.
