@@ -176,6 +176,15 @@ Status ParseInput(object obj, size_t index, std::string_view* binary, std::set<s
     return bad(": shape " + ShapeText(*shape) + " needs " + std::to_string(count) +
                " elements, got " + std::to_string(got));
   };
+  ASSIGN_OR_RETURN(out->region, RegionParameters(label(), out->parameters));
+  if (out->region) {
+    if (data_fields || out->parameters.contains("binary_data_size")) {
+      return bad(" has both data and a 'shared_memory_region'");
+    }
+    out->dtype = *dtype;
+    out->shape = std::move(*shape);
+    return OkStatus();
+  }
   std::optional<uint64_t> binary_size;
   if (out->parameters.is_object() && out->parameters.contains("binary_data_size")) {
     const Json& size = out->parameters["binary_data_size"];
@@ -221,6 +230,7 @@ Status ParseOutput(object obj, size_t index, RequestedOutput* out, std::optional
     }
   }
   if (!has_name) return InvalidArgumentError(label + " has no 'name'");
+  ASSIGN_OR_RETURN(out->region, RegionParameters("output '" + out->name + "'", out->parameters));
   return ReadBool(out->parameters, "binary_data", binary).WithContext("output '" + out->name + "'");
 }
 
@@ -412,6 +422,13 @@ std::string EncodeInferResponse(std::string_view model_name, std::string_view mo
            std::string(KServeName(t.dtype())) + "\",\"shape\":" + ShapeText(t.shape());
     if (KServeName(t.dtype()).empty()) {
       out += '}';
+    } else if (const auto& region = outputs[i].region) {
+      out += ",\"parameters\":{\"shared_memory_region\":" + quote(region->region) +
+             ",\"shared_memory_byte_size\":" + std::to_string(region->byte_size);
+      if (region->offset != 0) {
+        out += ",\"shared_memory_offset\":" + std::to_string(region->offset);
+      }
+      out += "}}";
     } else if (outputs[i].binary) {
       any_binary = true;
       size_t before = binary.size();

@@ -33,6 +33,7 @@
 #include "bento/json.h"
 #include "bento/status.h"
 #include "bento/tensor.h"
+#include "kserve/shared_memory.h"
 
 namespace bento::kserve {
 
@@ -66,6 +67,11 @@ struct InferInput {
   std::string name;
   Tensor tensor;    // dtype from "datatype", shape from "shape"
   Json parameters;  // the input's "parameters" object, or null
+  // Set when the input is in a shared-memory region (shared_memory.h): `tensor` is then empty
+  // until the Protocol reads it, as `dtype` and `shape`.
+  std::optional<RegionRef> region;
+  DType dtype = DType::kFloat32;
+  std::vector<int64_t> shape;
 };
 
 struct RequestedOutput {
@@ -74,6 +80,7 @@ struct RequestedOutput {
   // request's "binary_data_output" (binary_outputs_default).
   bool binary_data = false;
   Json parameters;  // the output's "parameters" object, or null
+  std::optional<RegionRef> region;  // write it into this shared-memory region
 };
 
 struct InferRequest {
@@ -93,6 +100,8 @@ struct InferOutput {
   std::string name;
   Tensor tensor;
   bool binary = false;  // send as binary data after the JSON header
+  // Written into this shared-memory region: the answer names the region instead of the data.
+  std::optional<RegionRef> region;
 };
 
 // Writes a response body: the JSON header, then the bytes of the binary outputs in output order.

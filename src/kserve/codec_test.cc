@@ -318,5 +318,44 @@ TEST(KServeCodecTest, GarbageAndTruncatedBodiesNeverCrash) {
   }
 }
 
+TEST(KServeCodecTest, InputsAndOutputsInSharedMemory) {
+  auto parsed = ParseInferRequest(
+      R"({"inputs": [{"name": "x", "datatype": "FP32", "shape": [2, 2],
+                      "parameters": {"shared_memory_region": "in", "shared_memory_byte_size": 16}}],
+          "outputs": [{"name": "y", "parameters": {"shared_memory_region": "out",
+                       "shared_memory_byte_size": 16, "shared_memory_offset": 32}}]})",
+      std::nullopt);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const InferInput& x = parsed->inputs[0];
+  ASSERT_TRUE(x.region.has_value());
+  EXPECT_EQ(x.region->byte_size, 16u);
+  EXPECT_EQ(x.dtype, DType::kFloat32);
+  EXPECT_EQ(x.shape, (std::vector<int64_t>{2, 2}));
+  ASSERT_TRUE(parsed->outputs[0].region.has_value());
+  EXPECT_EQ(parsed->outputs[0].region->offset, 32u);
+  for (const char* bad : {
+           R"({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1],
+               "parameters": {"shared_memory_region": "in", "shared_memory_byte_size": 4}}]})",
+           R"({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1],
+               "parameters": {"shared_memory_region": "in"}}]})",
+           R"({"inputs": [{"name": "x", "datatype": "FP32", "shape": [-1],
+               "parameters": {"shared_memory_region": "in", "shared_memory_byte_size": 4}}]})",
+           R"({"inputs": [], "outputs": [{"name": "y", "parameters": {
+               "shared_memory_region": "out", "shared_memory_byte_size": "8"}}]})"}) {
+    EXPECT_EQ(ParseInferRequest(bad, std::nullopt).status().code(), StatusCode::kInvalidArgument)
+        << bad;
+  }
+  // The answer names the region, with no data.
+  std::vector<InferOutput> outputs;
+  outputs.push_back({"y", *Tensor::FromBytes(DType::kFloat32, {1}, std::string(4, '\0')), true,
+                     RegionRef{"out", 32, 4}});
+  size_t header = 1;
+  std::string body = EncodeInferResponse("m", "1", "", nullptr, outputs, &header);
+  EXPECT_EQ(header, 0u);
+  EXPECT_EQ(body, R"({"model_name":"m","model_version":"1","outputs":[{"name":"y","datatype":)"
+                  R"("FP32","shape":[1],"parameters":{"shared_memory_region":"out",)"
+                  R"("shared_memory_byte_size":4,"shared_memory_offset":32}}]})");
+}
+
 }  // namespace
 }  // namespace bento::kserve

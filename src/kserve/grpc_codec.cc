@@ -145,12 +145,18 @@ StatusOr<InferRequest> FromProto(const inference::ModelInferRequest& request) {
   out.id = request.id();
   out.parameters = ParametersToJson(request.parameters());
   const bool raw = request.raw_input_contents_size() > 0;
-  if (raw && request.raw_input_contents_size() != request.inputs_size()) {
+  // raw_input_contents holds one entry per input that is not in shared memory, in order.
+  int in_memory = 0;
+  for (const auto& input : request.inputs()) {
+    in_memory += input.parameters().contains("shared_memory_region") ? 0 : 1;
+  }
+  if (raw && request.raw_input_contents_size() != in_memory) {
     return InvalidArgumentError(
         "raw_input_contents has " + std::to_string(request.raw_input_contents_size()) +
-        " entries for " + std::to_string(request.inputs_size()) + " inputs");
+        " entries for " + std::to_string(in_memory) + " inputs not in shared memory");
   }
   std::set<std::string> names;
+  int next_raw = 0;
   for (int i = 0; i < request.inputs_size(); ++i) {
     const auto& input = request.inputs(i);
     std::string label = "input '" + input.name() + "'";
@@ -163,12 +169,20 @@ StatusOr<InferRequest> FromProto(const inference::ModelInferRequest& request) {
     }
     std::vector<int64_t> shape(input.shape().begin(), input.shape().end());
     InferInput parsed{input.name(), Tensor(), ParametersToJson(input.parameters())};
-    if (raw) {
+    ASSIGN_OR_RETURN(parsed.region, RegionParameters(label, parsed.parameters));
+    if (parsed.region) {
+      if (input.has_contents() && FilledFields(input.contents()) > 0) {
+        return InvalidArgumentError(label + ": has both contents and a 'shared_memory_region'");
+      }
+      RETURN_IF_ERROR(ElementCount(label, shape).status());
+      parsed.dtype = *dtype;
+      parsed.shape = std::move(shape);
+    } else if (raw) {
       if (input.has_contents() && FilledFields(input.contents()) > 0) {
         return InvalidArgumentError(label + ": has contents while raw_input_contents is used");
       }
       ASSIGN_OR_RETURN(parsed.tensor, DecodeRawTensor(label, *dtype, std::move(shape),
-                                                              request.raw_input_contents(i)));
+                                                      request.raw_input_contents(next_raw++)));
     } else {
       ASSIGN_OR_RETURN(parsed.tensor,
                        FromContents(label, *dtype, std::move(shape), input.contents()));
@@ -176,7 +190,9 @@ StatusOr<InferRequest> FromProto(const inference::ModelInferRequest& request) {
     out.inputs.push_back(std::move(parsed));
   }
   for (const auto& output : request.outputs()) {
-    out.outputs.push_back({output.name(), false, ParametersToJson(output.parameters())});
+    RequestedOutput& o =
+        out.outputs.emplace_back(output.name(), false, ParametersToJson(output.parameters()));
+    ASSIGN_OR_RETURN(o.region, RegionParameters("output '" + o.name + "'", o.parameters));
   }
   return out;
 }
@@ -191,8 +207,15 @@ void ToProto(const InferResponse& response, inference::ModelInferResponse* out) 
     tensor->set_name(output.name);
     tensor->set_datatype(std::string(KServeName(output.tensor.dtype())));
     for (int64_t d : output.tensor.shape()) tensor->add_shape(d);
+    // An output in shared memory keeps its place in raw_output_contents, empty, so that
+    // clients find the others by position.
     std::string* raw = out->add_raw_output_contents();
-    if (!KServeName(output.tensor.dtype()).empty()) {
+    if (const auto& region = output.region) {
+      Json params = {{"shared_memory_region", region->region},
+                     {"shared_memory_byte_size", region->byte_size}};
+      if (region->offset != 0) params["shared_memory_offset"] = region->offset;
+      ParametersFromJson(params, tensor->mutable_parameters());
+    } else if (!KServeName(output.tensor.dtype()).empty()) {
       AppendRawTensor(output.tensor, raw);
     }
   }

@@ -225,5 +225,43 @@ TEST(GrpcCodecTest, StatusCodesCarryOver) {
   EXPECT_TRUE(ToGrpcStatus(OkStatus()).ok());
 }
 
+// raw_input_contents has one entry per input not in shared memory; the others name a region.
+TEST(GrpcCodecTest, InputsAndOutputsInSharedMemory) {
+  auto request = OneInput("FP32", {2});
+  auto* params = request.mutable_inputs(0)->mutable_parameters();
+  (*params)["shared_memory_region"].set_string_param("in");
+  (*params)["shared_memory_byte_size"].set_int64_param(8);
+  auto* y = request.add_inputs();
+  y->set_name("y");
+  y->set_datatype("INT32");
+  y->add_shape(1);
+  request.add_raw_input_contents(std::string("\x07\0\0\0", 4));
+  auto* out = request.add_outputs();
+  out->set_name("z");
+  (*out->mutable_parameters())["shared_memory_region"].set_string_param("out");
+  (*out->mutable_parameters())["shared_memory_byte_size"].set_uint64_param(8);
+  (*out->mutable_parameters())["shared_memory_offset"].set_uint64_param(4);
+  auto parsed = FromProto(request);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_TRUE(parsed->inputs[0].region.has_value());
+  EXPECT_EQ(parsed->inputs[0].region->region, "in");
+  EXPECT_EQ(parsed->inputs[0].shape, std::vector<int64_t>{2});
+  EXPECT_FALSE(parsed->inputs[1].region.has_value());
+  EXPECT_EQ(parsed->inputs[1].tensor.bytes(), std::string("\x07\0\0\0", 4));
+  ASSERT_TRUE(parsed->outputs[0].region.has_value());
+  EXPECT_EQ(parsed->outputs[0].region->offset, 4u);
+  request.add_raw_input_contents("");  // one raw entry too many now
+  EXPECT_EQ(FromProto(request).status().code(), StatusCode::kInvalidArgument);
+  // The answer names the region and keeps the output's place in raw_output_contents.
+  InferResponse response{"m", "1", "", nullptr, {}};
+  response.outputs.push_back({"z", *Tensor::FromBytes(DType::kFloat32, {2}, std::string(8, '\0')),
+                              false, RegionRef{"out", 0, 8}});
+  inference::ModelInferResponse proto;
+  ToProto(response, &proto);
+  ASSERT_EQ(proto.raw_output_contents_size(), 1);
+  EXPECT_EQ(proto.raw_output_contents(0), "");
+  EXPECT_EQ(proto.outputs(0).parameters().at("shared_memory_region").string_param(), "out");
+}
+
 }  // namespace
 }  // namespace bento::kserve

@@ -223,6 +223,67 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
     return Done(context, *call, OkStatus(), response);
   }
 
+  ServerUnaryReactor* SystemSharedMemoryStatus(
+      CallbackServerContext* context, const inference::SystemSharedMemoryStatusRequest* request,
+      inference::SystemSharedMemoryStatusResponse* response) override {
+    auto call = Admit(context, "SystemSharedMemoryStatus");
+    if (!call->status().ok()) return Done(context, *call, call->status(), response);
+    auto regions = protocol_.shared_memory().Regions(request->name());
+    if (!regions.ok()) return Done(context, *call, regions.status(), response);
+    for (const auto& r : *regions) {
+      auto& out = (*response->mutable_regions())[r.name];
+      out.set_name(r.name);
+      out.set_key(r.key);
+      out.set_offset(r.offset);
+      out.set_byte_size(r.byte_size);
+    }
+    return Done(context, *call, OkStatus(), response);
+  }
+
+  ServerUnaryReactor* SystemSharedMemoryRegister(
+      CallbackServerContext* context, const inference::SystemSharedMemoryRegisterRequest* request,
+      inference::SystemSharedMemoryRegisterResponse* response) override {
+    auto call = Admit(context, "SystemSharedMemoryRegister");
+    if (!call->status().ok()) return Done(context, *call, call->status(), response);
+    Status status = protocol_.shared_memory().Register(
+        {request->name(), request->key(), request->offset(), request->byte_size()});
+    return Done(context, *call, status, response);
+  }
+
+  ServerUnaryReactor* SystemSharedMemoryUnregister(
+      CallbackServerContext* context, const inference::SystemSharedMemoryUnregisterRequest* request,
+      inference::SystemSharedMemoryUnregisterResponse* response) override {
+    auto call = Admit(context, "SystemSharedMemoryUnregister");
+    if (call->status().ok()) protocol_.shared_memory().Unregister(request->name());
+    return Done(context, *call, call->status(), response);
+  }
+
+  ServerUnaryReactor* CudaSharedMemoryStatus(
+      CallbackServerContext* context, const inference::CudaSharedMemoryStatusRequest* request,
+      inference::CudaSharedMemoryStatusResponse* response) override {
+    auto call = Admit(context, "CudaSharedMemoryStatus");
+    Status status = call->status();
+    if (status.ok() && !request->name().empty()) {
+      status = NotFoundError("Unable to find cuda shared memory region: '" + request->name() + "'");
+    }
+    return Done(context, *call, status, response);
+  }
+
+  ServerUnaryReactor* CudaSharedMemoryRegister(
+      CallbackServerContext* context, const inference::CudaSharedMemoryRegisterRequest*,
+      inference::CudaSharedMemoryRegisterResponse* response) override {
+    auto call = Admit(context, "CudaSharedMemoryRegister");
+    Status status = call->status().ok() ? CudaSharedMemoryUnsupported() : call->status();
+    return Done(context, *call, status, response);
+  }
+
+  ServerUnaryReactor* CudaSharedMemoryUnregister(
+      CallbackServerContext* context, const inference::CudaSharedMemoryUnregisterRequest*,
+      inference::CudaSharedMemoryUnregisterResponse* response) override {
+    auto call = Admit(context, "CudaSharedMemoryUnregister");
+    return Done(context, *call, call->status(), response);
+  }
+
   ServerUnaryReactor* ModelStatistics(CallbackServerContext* context,
                                       const inference::ModelStatisticsRequest* request,
                                       inference::ModelStatisticsResponse* response) override {

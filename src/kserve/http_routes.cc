@@ -196,6 +196,106 @@ ApiDef Route(const Protocol& protocol, std::string name, std::string route, std:
   return api;
 }
 
+// The register body: {"key": "/name", "offset": 0, "byte_size": N}.
+StatusOr<SharedMemory::Region> RegisterBody(std::string name, std::string_view body) {
+  Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    return InvalidArgumentError("the register body must be a JSON object with 'key', "
+                                "'byte_size' and optionally 'offset'");
+  }
+  SharedMemory::Region region{std::move(name), "", 0, 0};
+  auto key = json.find("key");
+  if (key == json.end() || !key->is_string()) {
+    return InvalidArgumentError("the register body needs 'key', the shared memory object's name");
+  }
+  region.key = key->get<std::string>();
+  for (auto [field, out] : {std::pair{"offset", &region.offset}, {"byte_size", &region.byte_size}}) {
+    auto it = json.find(field);
+    if (it == json.end() && std::string_view(field) == "offset") continue;
+    if (it == json.end() || !it->is_number_unsigned()) {
+      return InvalidArgumentError(std::string("the register body's '") + field +
+                                  "' must be an integer >= 0");
+    }
+    *out = it->get<uint64_t>();
+  }
+  return region;
+}
+
+Json RegionsJson(const std::vector<SharedMemory::Region>& regions) {
+  Json out = Json::array();
+  for (const auto& r : regions) {
+    out.push_back({{"name", r.name}, {"key", r.key}, {"offset", r.offset},
+                   {"byte_size", r.byte_size}});
+  }
+  return out;
+}
+
+// Triton's shared-memory extensions: system regions, and the CUDA routes answered without a GPU.
+void AddSharedMemoryRoutes(const Protocol& protocol, std::vector<ApiDef>* routes) {
+  const std::string system = "/v2/systemsharedmemory";
+  const std::string cuda = "/v2/cudasharedmemory";
+  Json regions_schema = ArrayOf({{"type", "object"}});
+  Json empty = ObjectSchema(Json::object());
+  auto status = [](const Protocol& p, const http::HttpRequest& request, ReplyCallback done) {
+    auto regions = p.shared_memory().Regions(request.PathParam("region"));
+    if (!regions.ok()) return done(regions.status());
+    done(JsonReply(RegionsJson(*regions)));
+  };
+  auto unregister = [](const Protocol& p, const http::HttpRequest& request, ReplyCallback done) {
+    p.shared_memory().Unregister(request.PathParam("region"));
+    done(JsonReply(Json::object()));
+  };
+  routes->push_back(Route(protocol, "kserve_shm_status", system + "/status", "GET",
+                          "System shared-memory regions", regions_schema, status));
+  routes->push_back(Route(protocol, "kserve_shm_region_status", system + "/region/{region}/status",
+                          "GET", "One system shared-memory region", regions_schema, status));
+  routes->push_back(Route(
+      protocol, "kserve_shm_register", system + "/region/{region}/register", "POST",
+      "Register a POSIX shared-memory object as a region", empty,
+      [](const Protocol& p, const http::HttpRequest& request, ReplyCallback done) {
+        auto region = RegisterBody(std::string(request.PathParam("region")), request.body);
+        if (!region.ok()) return done(region.status());
+        Status registered = p.shared_memory().Register(*region);
+        if (!registered.ok()) return done(registered);
+        done(JsonReply(Json::object()));
+      }));
+  routes->push_back(Route(protocol, "kserve_shm_unregister_all", system + "/unregister", "POST",
+                          "Unregister every system shared-memory region", empty, unregister));
+  routes->push_back(Route(protocol, "kserve_shm_unregister", system + "/region/{region}/unregister",
+                          "POST", "Unregister one system shared-memory region", empty, unregister));
+  auto cuda_status = [](const Protocol&, const http::HttpRequest& request, ReplyCallback done) {
+    std::string_view name = request.PathParam("region");
+    if (!name.empty()) {
+      return done(NotFoundError("Unable to find cuda shared memory region: '" +
+                                std::string(name) + "'"));
+    }
+    done(JsonReply(Json::array()));
+  };
+  auto cuda_unregister = [](const Protocol&, const http::HttpRequest&, ReplyCallback done) {
+    done(JsonReply(Json::object()));
+  };
+  routes->push_back(Route(protocol, "kserve_cuda_shm_status", cuda + "/status", "GET",
+                          "CUDA shared-memory regions (none without a GPU)", regions_schema,
+                          cuda_status));
+  routes->push_back(Route(protocol, "kserve_cuda_shm_region_status",
+                          cuda + "/region/{region}/status", "GET",
+                          "One CUDA shared-memory region", regions_schema, cuda_status));
+  routes->push_back(Route(protocol, "kserve_cuda_shm_register",
+                          cuda + "/region/{region}/register", "POST",
+                          "Register CUDA memory (needs a GPU build)", empty,
+                          [](const Protocol&, const http::HttpRequest&, ReplyCallback done) {
+                            done(CudaSharedMemoryUnsupported());
+                          }));
+  routes->push_back(Route(protocol, "kserve_cuda_shm_unregister_all", cuda + "/unregister", "POST",
+                          "Unregister every CUDA shared-memory region", empty, cuda_unregister));
+  routes->push_back(Route(protocol, "kserve_cuda_shm_unregister",
+                          cuda + "/region/{region}/unregister", "POST",
+                          "Unregister one CUDA shared-memory region", empty, cuda_unregister));
+  for (ApiDef& api : *routes) {
+    if (api.route.ends_with("/unregister")) api.body = false;  // it acts on its path alone
+  }
+}
+
 }  // namespace
 
 std::vector<ApiDef> HttpRoutes(const Protocol& protocol) {
@@ -260,6 +360,7 @@ std::vector<ApiDef> HttpRoutes(const Protocol& protocol) {
       routes.push_back(std::move(api));
     }
   }
+  AddSharedMemoryRoutes(protocol, &routes);
   return routes;
 }
 

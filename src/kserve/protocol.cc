@@ -20,7 +20,9 @@ ModelStatistics::Duration Read(const manager::InferStats::Duration& d) {
 }  // namespace
 
 ServerMetadata Protocol::Server() {
-  return {"bento", BENTO_VERSION, {"binary_tensor_data", "model_configuration", "statistics"}};
+  return {"bento",
+          BENTO_VERSION,
+          {"binary_tensor_data", "model_configuration", "statistics", "system_shared_memory"}};
 }
 
 std::vector<std::string> Protocol::Names() const {
@@ -91,7 +93,15 @@ void Protocol::Infer(std::string_view name, std::string_view version,
   if (!parsed.ok()) return done(timer.Fail(parsed.status()));
   auto request = std::make_shared<InferRequest>(std::move(*parsed));
   std::map<std::string, Tensor> inputs;
-  for (auto& input : request->inputs) inputs.emplace(input.name, std::move(input.tensor));
+  for (auto& input : request->inputs) {
+    if (input.region) {
+      auto read = shared_memory_.Read("input '" + input.name + "'", *input.region, input.dtype,
+                                      std::move(input.shape));
+      if (!read.ok()) return done(timer.Fail(read.status()));
+      input.tensor = *std::move(read);
+    }
+    inputs.emplace(input.name, std::move(input.tensor));
+  }
   Status valid = model->CheckInputs(inputs);
   if (!valid.ok()) return done(timer.Fail(valid));
   const onnx::Session& session = model->session();
@@ -101,10 +111,14 @@ void Protocol::Infer(std::string_view name, std::string_view version,
     if (!known) {
       return done(timer.Fail(InvalidArgumentError("unknown output '" + wanted.name + "'")));
     }
+    if (wanted.region) {
+      Status region = shared_memory_.Check("output '" + wanted.name + "'", *wanted.region);
+      if (!region.ok()) return done(timer.Fail(region));
+    }
   }
   timer.InputDone();
   uint64_t items = model->Items(inputs);
-  model->Infer(std::move(inputs), [model, request, timer, items, done = std::move(done)](
+  model->Infer(std::move(inputs), [this, model, request, timer, items, done = std::move(done)](
                                       StatusOr<std::vector<Tensor>> outputs) mutable {
     if (!outputs.ok()) return done(timer.Fail(outputs.status()));
     timer.InferDone();
@@ -115,14 +129,26 @@ void Protocol::Infer(std::string_view name, std::string_view version,
       const std::string& output = specs[i].name;
       bool binary = request->binary_outputs_default;
       bool wanted = request->outputs.empty();
+      std::optional<RegionRef> region;
       for (const auto& o : request->outputs) {
         if (o.name != output) continue;
         wanted = true;
+        region = o.region;
         if (o.parameters.is_object() && o.parameters.contains("binary_data")) {
           binary = o.binary_data;
         }
       }
-      if (wanted) response.outputs.push_back({output, std::move((*outputs)[i]), binary});
+      if (!wanted) continue;
+      Tensor& tensor = (*outputs)[i];
+      if (region) {
+        std::string framed;  // BYTES need their length framing; other types are their bytes
+        if (tensor.dtype() == DType::kString) AppendRawTensor(tensor, &framed);
+        std::string_view bytes = tensor.dtype() == DType::kString ? framed : tensor.bytes();
+        Status written = shared_memory_.Write("output '" + output + "'", *region, bytes);
+        if (!written.ok()) return done(timer.Fail(written));
+        region->byte_size = bytes.size();
+      }
+      response.outputs.push_back({output, std::move(tensor), binary, std::move(region)});
     }
     timer.Succeed(items);
     done(std::move(response));

@@ -20,6 +20,7 @@
 #include "bento/status.h"
 #include "bento/tensor.h"
 #include "kserve/codec.h"
+#include "kserve/shared_memory.h"
 #include "manager/model_manager.h"
 
 namespace bento::kserve {
@@ -78,15 +79,20 @@ class Protocol {
   // Statistics of one model, or of every model when `name` is empty.
   StatusOr<std::vector<ModelStatistics>> Statistics(std::string_view name,
                                                     std::string_view version) const;
-  // Runs one inference: `parse` decodes the request (timed as compute_input), which is then
-  // checked against the model's inputs and outputs and run through its session or batcher.
-  // `done` is called exactly once, on this thread or a batcher thread.
+  // Runs one inference: `parse` decodes the request (timed as compute_input), whose inputs in
+  // shared memory are then read, and which is checked against the model's inputs and outputs
+  // and run through its session or batcher; outputs asked for in shared memory are written
+  // there. `done` is called exactly once, on this thread or a batcher thread.
   void Infer(std::string_view name, std::string_view version,
              const std::function<StatusOr<InferRequest>()>& parse,
              std::function<void(StatusOr<InferResponse>)> done) const;
 
+  // The registered system shared-memory regions, which both transports manage.
+  SharedMemory& shared_memory() const { return shared_memory_; }
+
  private:
   const manager::ModelManager& models_;
+  mutable SharedMemory shared_memory_;  // synchronised inside
 };
 
 }  // namespace bento::kserve

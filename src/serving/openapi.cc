@@ -80,7 +80,7 @@ OrderedJson OpenApiDocument(const ServiceDef& service, bool bearer_auth) {
                                {"operationId", service.name + "__" + api.name +
                                                    (api.methods.size() > 1 ? "_" + verb : "")}};
       if (!parameters.empty()) operation["parameters"] = parameters;
-      if (method != "GET") {
+      if (method != "GET" && api.body) {
         operation["requestBody"] = {{"required", true}, {"content", content}};
       }
       operation["responses"] = responses;

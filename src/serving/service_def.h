@@ -50,6 +50,9 @@ struct ApiDef {
   // KServe's binary tensor extension: the body, and the answer, may also be
   // application/octet-stream (a JSON header, then the tensors' bytes). For the document only.
   bool binary_tensors = false;
+  // Whether a non-GET request carries a body, for the document: a POST that acts on its path
+  // alone (unregister a region) documents none.
+  bool body = true;
   // The model this API runs, for the per-model queue metrics; empty: the route's "{model}"
   // segment when the service serves a model of that name (ServiceDef::serves), else none.
   std::string model;
