@@ -303,3 +303,23 @@ def test_openapi_lists_the_protocol_routes(server):
     metadata = doc["paths"]["/v2/models/{model}"]["get"]["responses"]["200"]
     assert metadata["content"]["application/json"]["schema"]["required"] == [
         "name", "platform", "inputs", "outputs"]
+
+
+def test_the_input_format_comes_from_the_models_metadata(bento):
+    """Triton's image clients read an image input's layout from the model's configuration;
+    bento takes it from the metadata the model was saved with."""
+    model = ONNX_TESTDATA / "node" / "test_abs" / "model.onnx"
+    bento.save(model, "nchw", "--metadata", "input_format=NCHW")
+    bento.save(model, "plain")
+    s = Server(bento, "nchw", "plain", "--grpc-port", _free_port())
+    try:
+        s.wait_ready()
+        http = httpclient.InferenceServerClient(f"127.0.0.1:{s.port}")
+        grpc = grpcclient.InferenceServerClient(f"127.0.0.1:{s.args[-1]}")
+        for name, want in (("nchw", "FORMAT_NCHW"), ("plain", "FORMAT_NONE")):
+            assert http.get_model_config(name)["input"][0]["format"] == want
+            config = grpc.get_model_config(name, as_json=True)["config"]
+            # protobuf's JSON form leaves out a field at its default (FORMAT_NONE).
+            assert config["input"][0].get("format", "FORMAT_NONE") == want
+    finally:
+        assert s.stop() == 0

@@ -219,6 +219,11 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
     config->set_backend("onnxruntime");
     config->set_max_batch_size(model->max_batch_size);
     AddConfigTensors(model->inputs, model->max_batch_size, config->mutable_input());
+    for (int i = 0; i < config->input_size(); ++i) {
+      inference::ModelInput::Format format = inference::ModelInput::FORMAT_NONE;
+      inference::ModelInput::Format_Parse(model->input_formats[i], &format);
+      config->mutable_input(i)->set_format(format);
+    }
     AddConfigTensors(model->outputs, model->max_batch_size, config->mutable_output());
     return Done(context, *call, OkStatus(), response);
   }

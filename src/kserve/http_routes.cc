@@ -77,11 +77,13 @@ void Ready(const Protocol& protocol, const http::HttpRequest& request, ReplyCall
 void Config(const Protocol& protocol, const http::HttpRequest& request, ReplyCallback done) {
   auto model = protocol.Metadata(request.PathParam("model"), request.PathParam("version"));
   if (!model.ok()) return done(model.status());
+  Json inputs = ConfigJson(model->inputs, model->max_batch_size);
+  for (size_t i = 0; i < inputs.size(); ++i) inputs[i]["format"] = model->input_formats[i];
   done(JsonReply({{"name", model->name},
                   {"platform", kPlatform},
                   {"backend", "onnxruntime"},
                   {"max_batch_size", model->max_batch_size},
-                  {"input", ConfigJson(model->inputs, model->max_batch_size)},
+                  {"input", inputs},
                   {"output", ConfigJson(model->outputs, model->max_batch_size)}}));
 }
 

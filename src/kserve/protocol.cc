@@ -1,5 +1,6 @@
 #include "kserve/protocol.h"
 
+#include <cctype>
 #include <memory>
 
 namespace bento::kserve {
@@ -18,6 +19,32 @@ ModelStatistics::Duration Read(const manager::InferStats::Duration& d) {
 }
 
 }  // namespace
+
+std::vector<std::string> InputFormats(const Json& metadata, const std::vector<TensorSpec>& inputs) {
+  auto format = [](const Json& value) -> std::string {
+    if (!value.is_string()) return "FORMAT_NONE";
+    std::string text = value.get<std::string>();
+    for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (text.starts_with("FORMAT_")) text = text.substr(7);
+    return text == "NCHW" || text == "NHWC" ? "FORMAT_" + text : "FORMAT_NONE";
+  };
+  const Json* given = nullptr;
+  if (metadata.is_object()) {
+    if (auto it = metadata.find("input_format"); it != metadata.end()) given = &*it;
+  }
+  std::vector<std::string> out;
+  for (const TensorSpec& spec : inputs) {
+    if (given == nullptr) {
+      out.push_back("FORMAT_NONE");
+    } else if (given->is_object()) {
+      auto it = given->find(spec.name);
+      out.push_back(it == given->end() ? "FORMAT_NONE" : format(*it));
+    } else {
+      out.push_back(format(*given));
+    }
+  }
+  return out;
+}
 
 ServerMetadata Protocol::Server() {
   return {"bento",
@@ -43,8 +70,11 @@ StatusOr<ModelMetadata> Protocol::Metadata(std::string_view name,
   const manager::ServedModel* model = models_.Find(name, version);
   if (model == nullptr) return UnknownModel(name, version);
   const ModelInfo& info = model->model().info;
-  return ModelMetadata{model->name(), model->version(), info.inputs("run"), info.outputs("run"),
-                       model->max_batch_size()};
+  std::vector<TensorSpec> inputs = info.inputs("run");
+  std::vector<std::string> formats = InputFormats(info.metadata, inputs);
+  return ModelMetadata{model->name(),          model->version(),
+                       std::move(inputs),      info.outputs("run"),
+                       model->max_batch_size(), std::move(formats)};
 }
 
 Status Protocol::ModelReady(std::string_view name, std::string_view version) const {

@@ -36,7 +36,16 @@ struct ModelMetadata {
   std::string name, version;
   std::vector<TensorSpec> inputs, outputs;
   int max_batch_size = 0;  // > 0 when the model's requests are batched along dimension 0
+  // Per input, Triton's configuration format: "FORMAT_NCHW" or "FORMAT_NHWC" as the model's
+  // metadata says (InputFormats), else "FORMAT_NONE".
+  std::vector<std::string> input_formats;
 };
+
+// The input formats that a model's metadata gives under "input_format": "NCHW" or "NHWC"
+// (or Triton's "FORMAT_NCHW", "FORMAT_NHWC"; any case) for every input, or an object of
+// those by input name. Inputs it does not name, and values it cannot read, are
+// "FORMAT_NONE".
+std::vector<std::string> InputFormats(const Json& metadata, const std::vector<TensorSpec>& inputs);
 
 // Triton's per-model statistics: counts and cumulative nanoseconds. inference_count counts
 // items inferred, execution_count model runs (batches, when batched); failures count only

@@ -93,5 +93,19 @@ TEST_F(ProtocolTest, InferSelectsOutputsAndCountsAsTritonDoes) {
   EXPECT_EQ(protocol_->Statistics("other", "").status().code(), StatusCode::kNotFound);
 }
 
+TEST(InputFormatsTest, FromTheModelsMetadata) {
+  std::vector<TensorSpec> inputs(2);
+  inputs[0].name = "image";
+  inputs[1].name = "scale";
+  using V = std::vector<std::string>;
+  EXPECT_EQ(InputFormats(Json::object(), inputs), (V{"FORMAT_NONE", "FORMAT_NONE"}));
+  EXPECT_EQ(InputFormats(Json{{"input_format", "nchw"}}, inputs),
+            (V{"FORMAT_NCHW", "FORMAT_NCHW"}));
+  EXPECT_EQ(InputFormats(Json{{"input_format", {{"image", "FORMAT_NHWC"}}}}, inputs),
+            (V{"FORMAT_NHWC", "FORMAT_NONE"}));
+  EXPECT_EQ(InputFormats(Json{{"input_format", "CHW"}}, inputs), (V{"FORMAT_NONE", "FORMAT_NONE"}));
+  EXPECT_EQ(InputFormats(Json{{"input_format", 3}}, inputs), (V{"FORMAT_NONE", "FORMAT_NONE"}));
+}
+
 }  // namespace
 }  // namespace bento::kserve
