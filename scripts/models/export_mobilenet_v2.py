@@ -134,17 +134,9 @@ def main():
         if name == "coffee" and not COFFEE_CLASSES & set(top5.tolist()):
             failed.append("coffee top-5 has neither espresso nor cup")
 
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        print("check: onnxruntime not importable, ONNX-vs-torch comparison skipped", file=sys.stderr)
-    else:
-        sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
-        got = sess.run(["output"], {"input": batch})[0]
-        diff = float(np.abs(got - logits).max())
-        print(f"check: onnxruntime vs torch max |diff| {diff:.2e}")
-        if diff > 1e-3:
-            failed.append(f"onnxruntime differs from torch by {diff}")
+    # ONNX Runtime is compared with torch by check_onnx_vs_torch.py under the .venv's python
+    # (Debian's has no onnxruntime): build-mobilenet-v2 runs it on this reference.
+    np.savez(os.path.join(args.out, "torch_reference.npz"), input=batch, output=logits)
 
     if failed:
         sys.exit("export: check failed: " + "; ".join(failed))

@@ -186,17 +186,10 @@ def main():
     failed = []
     if accuracy < 0.9:
         failed.append(f"held-out accuracy {accuracy:.3f} < 0.9")
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        print("check: onnxruntime not importable, ONNX-vs-torch comparison skipped",
-              file=sys.stderr)
-    else:
-        got = ort.InferenceSession(onnx_path).run(None, {"input_ids": x_held.numpy()})[0]
-        diff = float(np.abs(got - held_logits).max())
-        print(f"check: onnxruntime vs torch max |diff| {diff:.2e}", file=sys.stderr)
-        if diff > 1e-4:
-            failed.append(f"onnxruntime differs from torch by {diff}")
+    # ONNX Runtime is compared with torch by check_onnx_vs_torch.py under the .venv's python
+    # (Debian's has no onnxruntime): build-text-classifier runs it on this reference.
+    np.savez(os.path.join(args.out, "torch_reference.npz"), input=x_held.numpy(),
+             output=np.asarray(held_logits))
     if failed:
         sys.exit("train: check failed: " + "; ".join(failed))
     print(f"train: wrote {args.out}", file=sys.stderr)
