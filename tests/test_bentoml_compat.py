@@ -112,7 +112,8 @@ def _random_case(seed):
     labels = {"".join(rng.choice(key_alphabet) for _ in range(rng.randrange(1, 10))):
               _random_text(rng) for _ in range(rng.randrange(0, 6))}
     metadata = {_random_text(rng) or "k": _random_value(rng) for _ in range(rng.randrange(0, 6))}
-    return labels, metadata
+    custom = {_random_text(rng) or "k": _random_value(rng) for _ in range(rng.randrange(1, 6))}
+    return labels, metadata, custom
 
 
 def _exact(value):
@@ -121,31 +122,58 @@ def _exact(value):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_random_labels_and_metadata_survive_both_ways(bento, ocr_cls_model, tmp_path, seed):
-    """Random labels and metadata, saved by BentoML and read by bento, and saved by bento and
-    read by BentoML, come back equal (the same values and types) on the other side."""
-    labels, metadata = _random_case(seed)
+def test_random_labels_metadata_and_custom_objects_survive_both_ways(bento, ocr_cls_model,
+                                                                    tmp_path, seed):
+    """Random labels, metadata and custom objects, saved by BentoML and read by bento, and
+    saved by bento and read by BentoML, come back equal (the same values and types) on the
+    other side. BentoML pickles custom objects (custom_objects.pkl): bento writes that pickle
+    too, and reads BentoML's with its restricted reader."""
+    labels, metadata, custom = _random_case(seed)
     # BentoML -> bento
     cases = tmp_path / "case.json"
-    cases.write_text(json.dumps({"labels": labels, "metadata": metadata}))
+    cases.write_text(json.dumps({"labels": labels, "metadata": metadata, "custom": custom}))
     tag = _bentoml(bento, f"""
 import bentoml, json, onnx
 case = json.load(open({str(cases)!r}))
 tag = bentoml.onnx.save_model("py-random", onnx.load({str(ocr_cls_model)!r}),
-                              labels=case["labels"], metadata=case["metadata"])
+                              labels=case["labels"], metadata=case["metadata"],
+                              custom_objects=case["custom"])
 print(tag.tag)
 """).strip().splitlines()[-1]
     info = json.loads(bento.run("models", "get", tag, "-o", "json").stdout)
     assert _exact(info["labels"]) == _exact(labels)
     assert _exact(info["metadata"]) == _exact(metadata)
+    assert _exact(info["custom_objects"]) == _exact(custom)
     # bento -> BentoML
     (tmp_path / "metadata.json").write_text(json.dumps(metadata))
+    (tmp_path / "custom.json").write_text(json.dumps(custom))
     flags = [arg for k, v in labels.items() for arg in ("--label", f"{k}={v}")]
     tag = bento.save(ocr_cls_model, "cpp-random", *flags, "--metadata-file",
-                     tmp_path / "metadata.json")
+                     tmp_path / "metadata.json", "--custom-objects", tmp_path / "custom.json")
     out = _bentoml(bento, f"""
 import bentoml, json
 m = bentoml.models.get({tag!r})
-print(json.dumps({{"labels": m.info.labels, "metadata": m.info.metadata}}))
+print(json.dumps({{"labels": m.info.labels, "metadata": m.info.metadata,
+                  "custom": m.custom_objects}}))
 """).strip().splitlines()[-1]
-    assert _exact(json.loads(out)) == _exact({"labels": labels, "metadata": metadata})
+    assert _exact(json.loads(out)) == _exact({"labels": labels, "metadata": metadata,
+                                               "custom": custom})
+
+
+def test_a_bentoml_custom_object_that_is_not_json_leaves_the_model_loadable(bento,
+                                                                          ocr_cls_model,
+                                                                          tmp_path):
+    """A numpy array among BentoML's custom objects: bento's reader refuses the pickle (it
+    would have to run numpy's code to build it), says which key, and serves the model."""
+    tag = _bentoml(bento, f"""
+import bentoml, numpy, onnx
+tag = bentoml.onnx.save_model("with-array", onnx.load({str(ocr_cls_model)!r}),
+                              custom_objects={{"names": ["a"], "mean": numpy.arange(3.0)}})
+print(tag.tag)
+""").strip().splitlines()[-1]
+    proc = bento.run("models", "get", tag, "-o", "json")
+    assert json.loads(proc.stdout)["custom_objects"] == {}
+    assert "custom object 'mean'" in proc.stderr and "runs no pickled code" in proc.stderr
+    (tmp_path / "request.json").write_text(json.dumps({"x": _input().tolist()}))
+    out = json.loads(bento.run("run", tag, "--input", tmp_path / "request.json").stdout)
+    assert np.array(next(iter(out.values()))).shape == (1, 2)

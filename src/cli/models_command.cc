@@ -58,6 +58,13 @@ Json SpecsJson(const std::map<std::string, std::vector<TensorSpec>>& specs) {
   return out;
 }
 
+// Its custom objects as bento reads them (BentoML's pickled ones too), or null when they are
+// unreadable.
+Json CustomObjects(const StoredModel& m) {
+  auto objects = ModelStore::ReadCustomObjects(m);
+  return objects.ok() ? *std::move(objects) : Json(nullptr);
+}
+
 Json ModelJson(const StoredModel& m) {
   const ModelInfo& info = m.info;
   Json signatures = Json::object();
@@ -71,6 +78,7 @@ Json ModelJson(const StoredModel& m) {
           {"size", FolderSize(m.path)},
           {"labels", info.labels},
           {"metadata", info.metadata},
+          {"custom_objects", CustomObjects(m)},
           {"signatures", signatures},
           {"input_specs", SpecsJson(info.input_specs)},
           {"output_specs", SpecsJson(info.output_specs)},

@@ -190,8 +190,9 @@ StatusOr<InferRequest> FromProto(const inference::ModelInferRequest& request) {
     out.inputs.push_back(std::move(parsed));
   }
   for (const auto& output : request.outputs()) {
-    RequestedOutput& o =
-        out.outputs.emplace_back(output.name(), false, ParametersToJson(output.parameters()));
+    RequestedOutput& o = out.outputs.emplace_back();
+    o.name = output.name();
+    o.parameters = ParametersToJson(output.parameters());
     ASSIGN_OR_RETURN(o.region, RegionParameters("output '" + o.name + "'", o.parameters));
   }
   return out;

@@ -12,6 +12,7 @@
 #include "base/fs.h"
 #include "store/archive.h"
 #include "store/model_yaml.h"
+#include "store/pickle.h"
 
 namespace bento::store {
 namespace {
@@ -108,6 +109,8 @@ StatusOr<StoredModel> ModelStore::Commit(PendingModel pending, ModelInfo info,
                                   e.what());
     }
     RETURN_IF_ERROR(fs::WriteFile(pending.dir() / kCustomObjectsJson, text));
+    // BentoML reads custom_objects.pkl: the same values, pickled.
+    RETURN_IF_ERROR(fs::WriteFile(pending.dir() / kCustomObjectsPickle, WritePickle(custom_objects)));
   }
   ASSIGN_OR_RETURN(stdfs::path path, models_.Install(pending.dir(), info));
   pending.MarkCommitted();
@@ -126,10 +129,21 @@ StatusOr<Tag> ModelStore::Import(const stdfs::path& archive) const {
 
 StatusOr<Json> ModelStore::ReadCustomObjects(const StoredModel& model) {
   auto text = fs::ReadFile(model.path / kCustomObjectsJson);
-  if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) return Json::object();
-    return text.status();
+  if (!text.ok() && text.status().code() == StatusCode::kNotFound) {
+    // A model BentoML saved: its pickle, when it holds only JSON-like values.
+    auto pickled = fs::ReadFile(model.path / kCustomObjectsPickle);
+    if (!pickled.ok()) {
+      if (pickled.status().code() == StatusCode::kNotFound) return Json::object();
+      return pickled.status();
+    }
+    auto objects = ReadPickle(*pickled);
+    if (objects.ok() && objects->is_object()) return objects;
+    spdlog::warn("{}: {}; the model loads without its custom objects",
+                 (model.path / kCustomObjectsPickle).string(),
+                 objects.ok() ? "not a dict" : objects.status().message());
+    return Json::object();
   }
+  if (!text.ok()) return text.status();
   try {
     return Json::parse(*text);
   } catch (const Json::exception& e) {

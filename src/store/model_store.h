@@ -91,7 +91,9 @@ class ModelStore {
   // or INVALID_ARGUMENT. On any failure the store is unchanged and no staging is left.
   StatusOr<Tag> Import(const stdfs::path& archive) const;
 
-  // custom_objects.json of a stored model, or an empty object when it has none.
+  // A stored model's custom objects: custom_objects.json (bento's), else custom_objects.pkl
+  // (BentoML's) read by the restricted reader of pickle.h. An empty object when it has none,
+  // and when the pickle holds other values than JSON's (a warning names the key).
   static StatusOr<Json> ReadCustomObjects(const StoredModel& model);
 
  private:
