@@ -218,3 +218,21 @@ def test_the_autoscalers_watch_series_bento_exports(bento, tmp_path):
     # Unbatched, a request waits for a worker; the gauge is there, at 0, named by the model.
     assert exported("bento_request_queued", 'model="adder"') and "bento_request_queued" in queries[1]
     assert exported(hpa_metric, selector), metrics
+
+
+def test_the_commands_in_docs_deploy_run(bento, tmp_path, ocr_cls_model):
+    """docs/deploy.md's `bento manifests` commands, as written (their placeholders are mere
+    strings to bento), write manifests that validate: the guide cannot drift from the CLI."""
+    text = (ROOT / "docs" / "deploy.md").read_text().replace("\\\n", " ")
+    commands = [line.split() for line in text.splitlines() if line.startswith("bento manifests")]
+    assert len(commands) == 2, commands
+    bento.save(ADD_MODEL, "adder")
+    (tmp_path / "bentofile.yaml").write_text("name: adder_bento\nmodels: [adder:latest]\n")
+    bento.run("build", "-f", tmp_path / "bentofile.yaml", tmp_path)
+    bento.save(ocr_cls_model, "ocr_cls")
+    for i, argv in enumerate(commands):
+        out = tmp_path / f"docs{i}"
+        argv = [out if a == "k8s/" else a for a in argv[1:]]
+        bento.run(*argv)
+        for f in FILES:
+            validate(yaml.safe_load((out / f).read_text()))
