@@ -220,6 +220,25 @@ def median_point(runs):
             for k in runs[0] if isinstance(runs[0][k], (int, float))}
 
 
+def compare_transports(transports, concurrencies, seconds, repeat):
+    """Loads each (name, load) of `transports` in turn at each concurrency: a 1 s warm-up,
+    then `repeat` runs of `seconds`, medianed (median_point). `load(c, seconds)` returns a
+    wrk-style point. Returns table rows (throughput as a ratio to the first transport) and
+    every point by "name c=C"."""
+    rows, results = [], {}
+    for c in concurrencies:
+        base = None
+        for name, load in transports:
+            load(c, 1)  # warm-up
+            point = median_point([load(c, seconds) for _ in range(repeat)])
+            base = base or point["rps"]
+            results[f"{name} c={c}"] = point
+            rows.append([name, c, f"{point['rps']:.0f}", f"{point['p50_ms']:.2f}",
+                         f"{point['p99_ms']:.2f}", f"{point['rps'] / base:.2f}",
+                         int(point["errors"])])
+    return rows, results
+
+
 def table(headers, rows):
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
     lines = ["| " + " | ".join(str(h).ljust(w) for h, w in zip(headers, widths)) + " |",

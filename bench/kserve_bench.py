@@ -135,23 +135,11 @@ def main():
                 content_type="application/octet-stream", header=v2header)),
             ("KServe gRPC   ModelInfer", lambda c, s: ghz(args.ghz, grpc_port, grpc, c, s)),
         ]
-        rows, results = [], {}
         with benchlib.Server(argv, port, env=env) as server:
             server.wait_ready()
             check_answers(port, grpc_port, x, run, v2json, v2bin, v2header, grpc)
-            for c in args.concurrency:
-                base = None
-                for name, load in transports:
-                    load(c, 1)  # warm-up
-                    points = [load(c, args.seconds) for _ in range(args.repeat)]
-                    point = benchlib.median_point(points)
-                    # Errors are summed, not medianed: one bad repetition must show.
-                    point["errors"] = sum(p["errors"] for p in points)
-                    base = base or point["rps"]
-                    results[f"{name} c={c}"] = point
-                    rows.append([name, c, f"{point['rps']:.0f}", f"{point['p50_ms']:.2f}",
-                                 f"{point['p99_ms']:.2f}", f"{point['rps'] / base:.2f}",
-                                 int(point["errors"])])
+            rows, results = benchlib.compare_transports(transports, args.concurrency,
+                                                        args.seconds, args.repeat)
     text = (f"KServe v2 transports on PaddleOCR's direction classifier, input 1x3x48x192 FP32 "
             f"({x.nbytes} bytes raw), `bento serve` defaults, {args.seconds:g} s x "
             f"{args.repeat} (median; errors summed over the repetitions; each transport's "

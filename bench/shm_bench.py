@@ -115,25 +115,14 @@ def main():
             ]
             argv = [str(benchlib.BENTO), "serve", "m", "--port", str(port), "--grpc-port",
                     str(grpc_port), "--no-access-log"]
-            rows, results = [], {}
             with benchlib.Server(argv, port, env=env) as server:
                 server.wait_ready()
                 for name, key, size in (("in", IN, x.nbytes), ("out", OUT, want.nbytes)):
                     requests.post(f"{url}/v2/systemsharedmemory/region/{name}/register",
                                   json={"key": "/" + key, "byte_size": size}).raise_for_status()
                 check_answers(url, tmp, header, out_handle, want)
-                for c in args.concurrency:
-                    base = None
-                    for name, load in transports:
-                        load(c, 1)  # warm-up
-                        points = [load(c, args.seconds) for _ in range(args.repeat)]
-                        point = benchlib.median_point(points)
-                        point["errors"] = sum(p["errors"] for p in points)
-                        base = base or point["rps"]
-                        results[f"{name} c={c}"] = point
-                        rows.append([name, c, f"{point['rps']:.0f}", f"{point['p50_ms']:.2f}",
-                                     f"{point['p99_ms']:.2f}", f"{point['rps'] / base:.2f}",
-                                     int(point["errors"])])
+                rows, results = benchlib.compare_transports(transports, args.concurrency,
+                                                            args.seconds, args.repeat)
     finally:
         shm.destroy_shared_memory_region(in_handle)
         shm.destroy_shared_memory_region(out_handle)
