@@ -13,7 +13,7 @@ import tritonclient.http as httpclient
 import tritonclient.utils.shared_memory as shm
 from tritonclient.utils import InferenceServerException
 
-from conftest import ONNX_TESTDATA, Server, _free_port
+from conftest import ONNX_TESTDATA, Server, _free_port, eventually
 
 ADD_MODEL = ONNX_TESTDATA / "node" / "test_add" / "model.onnx"  # sum = x + y, FP32 [3, 4, 5]
 RNG = np.random.default_rng(5)
@@ -179,3 +179,44 @@ def test_cuda_shared_memory_answers_without_a_gpu(server, kind):
     client.unregister_cuda_shared_memory("any")
     with pytest.raises(InferenceServerException, match="needs a GPU build"):
         client.register_cuda_shared_memory("r", b"\0" * 64, 0, 64)
+
+
+def test_grpc_shared_memory_calls_pass_the_same_policy(bento, regions):
+    """The seam: the new gRPC calls need the API key, are counted on /metrics and logged, as
+    every other call is; and gRPC inference waits in the worker queue under its model's name."""
+    bento.save(ADD_MODEL, "add")
+    grpc_port = _free_port()
+    s = Server(bento, "add", "--api-key", "k", "--grpc-port", str(grpc_port))
+    key, _ = regions(64)
+    try:
+        s.wait_ready()
+        client = grpcclient.InferenceServerClient(f"127.0.0.1:{grpc_port}")
+        auth = {"authorization": "Bearer k"}
+        with pytest.raises(InferenceServerException, match="API key"):
+            client.register_system_shared_memory("r", key, 64)
+        with pytest.raises(InferenceServerException, match="API key"):
+            client.get_system_shared_memory_status()
+        client.register_system_shared_memory("r", key, 64, headers=auth)
+        assert set(client.get_system_shared_memory_status(headers=auth).regions) == {"r"}
+        x = grpcclient.InferInput("x", list(X.shape), "FP32")
+        y = grpcclient.InferInput("y", list(Y.shape), "FP32")
+        x.set_data_from_numpy(X)
+        y.set_data_from_numpy(Y)
+        got = client.infer("add", [x, y], headers=auth).as_numpy("sum")
+        np.testing.assert_array_equal(got, X + Y)
+
+        def counted():
+            metrics = requests.get(f"{s.url}/metrics", headers={"Authorization": "Bearer k"}).text
+            register = "/inference.GRPCInferenceService/SystemSharedMemoryRegister"
+            # Counted once admitted, as on every transport (a refused call has no endpoint).
+            assert any(line.startswith(f'bentoml_service_request_total{{endpoint="{register}"')
+                       and 'http_response_code="200"' in line for line in metrics.splitlines())
+            infer = "/inference.GRPCInferenceService/ModelInfer"
+            assert f'bento_request_queue_seconds_count{{endpoint="{infer}",model="add"' in metrics
+
+        eventually(counted)
+    finally:
+        assert s.stop() == 0
+    log = "".join(s.log)
+    register = "POST /inference.GRPCInferenceService/SystemSharedMemoryRegister"
+    assert f'"{register}" 401 ' in log and f'"{register}" 200 ' in log, log
