@@ -52,6 +52,13 @@ class Bento:
         return self.save(MOBILENET / "mobilenet_v2.onnx", "image_classifier", "--custom-objects",
                          MOBILENET / "custom_objects.json", "--batchable")
 
+    def save_text_classifier(self):
+        """Saves the language identifier as examples/text_classifier expects it."""
+        model = ROOT / ".deps" / "models" / "text_classifier"
+        return self.save(model / "text_classifier.onnx", "text_classifier",
+                         "--custom-objects", model / "custom_objects.json",
+                         "--metadata-file", model / "metadata.json", "--batchable")
+
     def list(self):
         return json.loads(self.run("models", "list", "-o", "json").stdout)
 

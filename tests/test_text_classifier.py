@@ -39,9 +39,7 @@ def session():
 
 @pytest.fixture
 def classifier(bento):
-    bento.save(MODEL / "text_classifier.onnx", "text_classifier",
-               "--custom-objects", MODEL / "custom_objects.json",
-               "--metadata-file", MODEL / "metadata.json", "--batchable")
+    bento.save_text_classifier()
     server = ExampleServer(bento, "text_classifier")
     server.wait_ready()
     yield server

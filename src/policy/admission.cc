@@ -158,7 +158,7 @@ CallClass Admission::HttpClass(std::string_view path) {
       path == "/v2/health/live" || path == "/v2/health/ready") {
     return CallClass::kHealth;
   }
-  if (path == "/" || path == "/docs" || path == "/docs.json" ||
+  if (path == "/" || path == "/docs" || path == "/docs.json" || path == "/schema.json" ||
       path.starts_with("/static_content/")) {
     return CallClass::kDocs;
   }

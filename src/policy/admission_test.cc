@@ -37,9 +37,10 @@ TEST(AdmissionTest, ApiKeyGuardsEverythingButHealthChecksAndTheDocuments) {
        {"/livez", "/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"}) {
     EXPECT_TRUE(admission.Admit(Api(health))->status().ok()) << health;
   }
-  // Swagger UI must load before its user can give the key; it and /docs.json hold no data.
+  // Swagger UI must load before its user can give the key; it, /docs.json and /schema.json
+  // hold no data.
   for (std::string_view docs :
-       {"/", "/docs", "/docs.json", "/static_content/swagger-ui-bundle.js"}) {
+       {"/", "/docs", "/docs.json", "/schema.json", "/static_content/swagger-ui-bundle.js"}) {
     EXPECT_TRUE(admission.Admit(Api(docs))->status().ok()) << docs;
   }
   EXPECT_EQ(admission.Admit(Api("/docs/x"))->status().code(), StatusCode::kUnauthenticated);

@@ -104,6 +104,7 @@ App::App(ServiceDef service, AppOptions options,
     : service_(std::move(service)),
       options_(std::move(options)),
       openapi_(OpenApiDocument(service_, options.bearer_auth).dump(2)),
+      schema_(ServiceSchema(service_).dump(2)),
       metrics_(std::move(metrics)),
       queue_duration_(metrics_->AddHistogram(
           "bento_request_queue_seconds",
@@ -127,7 +128,7 @@ App::~App() { workers_->join(); }
 void App::Handle(http::HttpRequest&& request, http::Responder respond) {
   const std::string& path = request.path;
   bool health = path == "/livez" || path == "/healthz" || path == "/readyz";
-  bool infra = health || path == "/metrics" || path == "/docs.json";
+  bool infra = health || path == "/metrics" || path == "/docs.json" || path == "/schema.json";
   if (infra && request.method != "GET" && request.method != "HEAD") {
     http::HttpResponse r =
         JsonError(405, "method " + request.method + " not allowed on " + path + "; use GET");
@@ -155,6 +156,10 @@ void App::Handle(http::HttpRequest&& request, http::Responder respond) {
   }
   if (path == "/docs.json") {
     respond(http::HttpResponse{200, "application/json", {}, openapi_});
+    return;
+  }
+  if (path == "/schema.json") {
+    respond(http::HttpResponse{200, "application/json", {}, schema_});
     return;
   }
   std::string allowed;                // methods of the routes that match the path

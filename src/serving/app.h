@@ -69,6 +69,7 @@ class App {
   ServiceDef service_;
   AppOptions options_;
   std::string openapi_;
+  std::string schema_;  // BentoML's service schema (/schema.json)
   std::shared_ptr<policy::MetricsRegistry> metrics_;
   policy::Family<policy::Histogram>& queue_duration_;
   policy::Family<policy::Gauge>& queued_;

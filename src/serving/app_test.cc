@@ -49,7 +49,8 @@ TEST(AppTest, RoutesApisAndInfra) {
 TEST(AppTest, InfraRoutesAnswerOnlyGetAndHead) {
   bool ready = true;
   App app(EchoService(&ready), {.workers = 1});
-  for (std::string path : {"/livez", "/healthz", "/readyz", "/metrics", "/docs.json"}) {
+  for (std::string path :
+       {"/livez", "/healthz", "/readyz", "/metrics", "/docs.json", "/schema.json"}) {
     EXPECT_EQ(Call(app, Request("HEAD", path)).status, 200) << path;
     for (std::string method : {"POST", "PUT", "DELETE", "TRACE"}) {
       auto r = Call(app, Request(method, path));

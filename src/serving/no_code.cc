@@ -85,6 +85,8 @@ ServiceDef NoCodeService(const manager::ModelManager& models) {
     api.route = "/" + m->name() + "/run";
     api.doc = "Run " + m->model().tag.ToString() + " on tensors given by input name";
     api.model = m->name();
+    auto run = m->model().info.signatures.find("run");
+    api.batchable = run != m->model().info.signatures.end() && run->second.batchable;
     api.request_schema = InputsSchema(m->model().info.inputs("run"));
     api.response_schema = OutputsSchema(m->model().info.outputs("run"));
     api.handler = [m](const http::HttpRequest& request, ReplyCallback done) {

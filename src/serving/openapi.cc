@@ -1,5 +1,8 @@
 #include "serving/openapi.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "base/strings.h"
 
 namespace bento::serving {
@@ -18,7 +21,73 @@ OrderedJson InfraRoute(std::string_view summary, bool can_be_unavailable) {
   return {{"get", {{"tags", {"Infrastructure"}}, {"summary", summary}, {"responses", responses}}}};
 }
 
+// BentoML's schema of an OpenAPI schema: the "x-bentoml" mark where there is one (files,
+// images, tensors), else the JSON Schema keywords pydantic writes, with BentoML's `file` for
+// binary strings. Descriptions, examples and bounds are OpenAPI's alone.
+Json BentoMLSchema(const Json& openapi) {
+  if (!openapi.is_object()) return Json::object();
+  if (openapi.contains("x-bentoml")) return openapi["x-bentoml"];
+  if (openapi.value("type", "") == "string" && openapi.value("format", "") == "binary") {
+    return {{"type", "file"}, {"format", "binary"}};
+  }
+  Json out = Json::object();
+  for (const char* key : {"type", "format", "required", "default", "enum", "additionalProperties"}) {
+    if (openapi.contains(key)) out[key] = openapi[key];
+  }
+  if (openapi.contains("items")) out["items"] = BentoMLSchema(openapi["items"]);
+  if (openapi.contains("properties")) {
+    out["properties"] = Json::object();
+    for (const auto& [name, property] : openapi["properties"].items()) {
+      out["properties"][name] = BentoMLSchema(property);
+    }
+  }
+  return out;
+}
+
+// pydantic's title of a field: Python's str.title() of the name with '_' as ' '.
+std::string FieldTitle(std::string_view name) {
+  std::string title;
+  bool after_letter = false;
+  for (char c : name) {
+    if (c == '_') c = ' ';
+    bool letter = std::isalpha(static_cast<unsigned char>(c)) != 0;
+    title += static_cast<char>(letter ? (after_letter ? std::tolower(c) : std::toupper(c)) : c);
+    after_letter = letter;
+  }
+  return title;
+}
+
+// A route's input: pydantic's model of its parameters, "Input", with each field titled.
+Json BentoMLInput(const Json& request_schema) {
+  Json input = BentoMLSchema(request_schema);
+  input["title"] = "Input";
+  input["type"] = "object";
+  if (!input.contains("properties")) input["properties"] = Json::object();
+  for (auto& [name, property] : input["properties"].items()) property["title"] = FieldTitle(name);
+  return input;
+}
+
 }  // namespace
+
+OrderedJson ServiceSchema(const ServiceDef& service) {
+  OrderedJson routes = OrderedJson::array();
+  OrderedJson paths = OrderedJson::object();
+  for (const auto& api : service.apis) {
+    bool post = std::find(api.methods.begin(), api.methods.end(), "POST") != api.methods.end();
+    if (!api.documented || api.tag != kServiceApis || !post ||
+        api.route.find('{') != std::string::npos) {
+      continue;
+    }
+    routes.push_back({{"name", api.name},
+                      {"route", api.route},
+                      {"batchable", api.batchable},
+                      {"input", BentoMLInput(api.request_schema)},
+                      {"output", BentoMLSchema(api.response_schema)},
+                      {"is_task", false}});
+    paths[api.route] = {{"mounted", false}};
+  }
+  return {{"name", service.name}, {"type", "service"}, {"routes", routes}, {"paths", paths}};
+}
 
 OrderedJson OpenApiDocument(const ServiceDef& service, bool bearer_auth) {
   OrderedJson paths = OrderedJson::object();

@@ -14,6 +14,29 @@ Json Example(const TensorSpec& spec, size_t dim, const Json& zero) {
   return out;
 }
 
+// BentoML's schema of a tensor (its client's numpy conversion): the dtype when numpy has it,
+// and the shape when every dimension is fixed, since the client reshapes to it.
+Json BentoMLTensor(const TensorSpec& spec) {
+  Json bentoml = {{"type", "tensor"}, {"format", "numpy-array"}};
+  if (spec.dtype != DType::kUndefined && spec.dtype != DType::kString &&
+      spec.dtype != DType::kBFloat16) {
+    bentoml["dtype"] = std::string(DTypeName(spec.dtype));
+  }
+  bool fixed = spec.has_shape;
+  int64_t elements = 1;
+  for (const auto& d : spec.dims) {
+    fixed = fixed && d.fixed();
+    elements *= d.fixed() ? d.value : 1;
+  }
+  if (fixed) {
+    Json shape = Json::array();
+    for (const auto& d : spec.dims) shape.push_back(d.value);
+    bentoml["shape"] = std::move(shape);
+    bentoml["dim"] = elements;
+  }
+  return bentoml;
+}
+
 }  // namespace
 
 Json ElementSchema(DType dtype) {
@@ -37,7 +60,8 @@ Json TensorSchema(const TensorSpec& spec) {
   if (!spec.has_shape) {
     // Any rank: an element or nested arrays of elements.
     return {{"oneOf", {schema, {{"type", "array"}, {"items", {}}}}},
-            {"description", spec.ToString()}};
+            {"description", spec.ToString()},
+            {"x-bentoml", BentoMLTensor(spec)}};
   }
   for (size_t i = spec.dims.size(); i-- > 0;) {
     Json array = {{"type", "array"}, {"items", schema}};
@@ -52,6 +76,7 @@ Json TensorSchema(const TensorSpec& spec) {
     schema = std::move(array);
   }
   schema["description"] = spec.ToString();
+  schema["x-bentoml"] = BentoMLTensor(spec);
   int64_t elements = 1;
   for (const auto& d : spec.dims) elements *= d.fixed() ? d.value : 1;
   if (elements <= kMaxExampleElements && spec.dtype != DType::kUndefined) {

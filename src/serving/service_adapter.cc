@@ -219,6 +219,7 @@ ServiceDef ServiceDefinition(Service& service) {
             ASSIGN_OR_RETURN(Tensor out, call(inputs.at(param)));
             return batching::TensorMap{{"output", std::move(out)}};
           });
+      api_def.batchable = true;
       if (dispatcher) {
         api_def.handler = BatchedHandler(&api, dispatcher);
         batchers->emplace_back(api.name, dispatcher);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -135,6 +136,64 @@ TEST(ServiceAdapterTest, TheOnlyParameterTakesTheWholeBody) {
   auto twice = Call(app, Post("/twice", "[[1.5, 2]]", "application/json"));
   EXPECT_EQ(twice.status, 200) << twice.body;
   EXPECT_EQ(twice.body, "[[3.0,4.0]]");
+}
+
+// BentoML's client sends each non-file field of a multipart request through json.dumps, and
+// BentoML's server reads it back as JSON: a string parameter's form field "\"hi\"" is hi.
+TEST(ServiceAdapterTest, AFormFieldHoldingAJsonStringIsThatString) {
+  TestService service;
+  App app(ServiceDefinition(service), {.workers = 1});
+  auto form = [&](std::string part_headers, std::string value) {
+    std::string body = "--B\r\nContent-Disposition: form-data; name=\"text\"" + part_headers +
+                       "\r\n\r\n" + value + "\r\n--B--\r\n";
+    return Call(app, Post("/shout", body, "multipart/form-data; boundary=B")).body;
+  };
+  EXPECT_EQ(form("", R"("hi")"), "hi!");
+  EXPECT_EQ(form("", R"("tab\tand \u00e9")"), "tab\tand \xc3\xa9!");
+  EXPECT_EQ(form("", "hi"), "hi!");                  // curl -F text=hi
+  EXPECT_EQ(form("", R"("unclosed)"), "\"unclosed!");  // not JSON: as sent
+  EXPECT_EQ(form("", R"("a" "b")"), "\"a\" \"b\"!");
+  // A file's bytes and a text/plain body are never unquoted.
+  EXPECT_EQ(form("; filename=\"t.txt\"", R"("hi")"), "\"hi\"!");
+  EXPECT_EQ(Call(app, Post("/shout", R"("hi")", "text/plain")).body, "\"hi\"!");
+}
+
+// /schema.json: what BentoML 1.4's Service.schema() gives for the same Python signatures
+// (str, List[List[float]] and float, PIL Image, np.ndarray and Any, np.ndarray batchable).
+TEST(ServiceAdapterTest, SchemaJsonIsBentoMLsServiceSchema) {
+  TestService service;
+  App app(ServiceDefinition(service), {.workers = 1});
+  auto r = Call(app, testing::Request("GET", "/schema.json"));
+  ASSERT_EQ(r.status, 200);
+  Json schema = Json::parse(r.body);
+  EXPECT_EQ(schema["name"], "TestService");
+  EXPECT_EQ(schema["type"], "service");
+  std::map<std::string, Json> routes;
+  for (const auto& route : schema["routes"]) routes[route["name"]] = route;
+  ASSERT_EQ(routes.size(), 7u);
+  EXPECT_EQ(routes["shout"], Json::parse(R"({
+      "name": "shout", "route": "/shout", "batchable": false, "is_task": false,
+      "input": {"type": "object", "title": "Input", "required": ["text"],
+                "properties": {"text": {"type": "string", "title": "Text"}}},
+      "output": {"type": "string"}})"));
+  EXPECT_EQ(routes["sum"]["input"]["properties"], Json::parse(R"({
+      "values": {"type": "array", "title": "Values",
+                 "items": {"type": "array", "items": {"type": "number"}}},
+      "scale": {"type": "number", "title": "Scale"}})"));
+  EXPECT_EQ(routes["sum"]["output"], Json::object());
+  EXPECT_EQ(routes["describe"]["input"]["properties"]["image"],
+            Json::parse(R"({"type": "file", "format": "image", "pil": true, "title": "Image"})"));
+  EXPECT_EQ(routes["inspect"]["input"]["properties"], Json::parse(R"({
+      "x": {"type": "tensor", "format": "numpy-array", "title": "X"},
+      "options": {"title": "Options"}})"));
+  EXPECT_EQ(routes["twice"]["batchable"], true);
+  EXPECT_EQ(routes["twice"]["output"], Json::parse(R"({"type": "tensor", "format": "numpy-array"})"));
+  EXPECT_EQ(schema["paths"]["/twice_patient"], Json::parse(R"({"mounted": false})"));
+  // The marks stay in the OpenAPI document too, as an extension Swagger UI ignores.
+  auto docs = Json::parse(Call(app, testing::Request("GET", "/docs.json")).body);
+  EXPECT_EQ(docs["paths"]["/describe"]["post"]["requestBody"]["content"]["multipart/form-data"]
+                ["schema"]["properties"]["image"]["format"],
+            "binary");
 }
 
 TEST(ServiceAdapterTest, BadParametersAre400) {

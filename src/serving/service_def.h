@@ -27,6 +27,8 @@ using ReplyCallback = std::function<void(StatusOr<Reply>)>;
 // thread, possibly later (the batcher answers from its dispatcher).
 using ApiHandler = std::function<void(const http::HttpRequest& request, ReplyCallback done)>;
 
+inline constexpr const char* kServiceApis = "Service APIs";
+
 struct ApiDef {
   std::string name;   // "run", "classify_image", "kserve_infer"
   // The path, or a template whose "{param}" segments match any one non-empty segment and
@@ -44,9 +46,13 @@ struct ApiDef {
   // Errors as {"error": "..."} alone, the Open Inference Protocol's form, instead of
   // BentoML's {"error": "...", "detail": ...}.
   bool bare_errors = false;
-  // Listed in the OpenAPI document (/docs.json), under `tag`.
+  // Listed in the OpenAPI document (/docs.json), under `tag`. The service's own APIs (tag
+  // kServiceApis, POST, no path parameters) are also listed in /schema.json, the document
+  // BentoML's clients read.
   bool documented = true;
-  std::string tag = "Service APIs";
+  std::string tag = kServiceApis;
+  // Requests may be batched (a batchable signature): /schema.json says so, as BentoML does.
+  bool batchable = false;
   // KServe's binary tensor extension: the body, and the answer, may also be
   // application/octet-stream (a JSON header, then the tensors' bytes). For the document only.
   bool binary_tensors = false;

@@ -19,7 +19,7 @@ std::string JsonTypeName(const Json& j) {
   return "an object";
 }
 
-// A JSON Schema of the kinds NumberArraySchema and ParamInfo build, in words: "a number",
+// A JSON Schema of the kinds JsonValueSchema and ParamInfo build, in words: "a number",
 // "a list of lists of integers".
 std::string SchemaWords(const Json& schema, bool plural = false) {
   std::string type = schema.is_object() ? schema.value("type", "") : "";
@@ -59,7 +59,14 @@ StatusOr<std::string> ParseText(std::string_view name, Argument& arg) {
     return arg.json->get<std::string>();
   }
   if (arg.files.empty()) return Missing(name);
-  return arg.files.front().bytes;
+  // A form field that holds a JSON string is that string, as BentoML's server reads it: its
+  // client sends every non-file field of a multipart request through json.dumps.
+  const File& field = arg.files.front();
+  if (field.filename.empty() && field.content_type.empty() && field.bytes.starts_with('"')) {
+    Json parsed = Json::parse(field.bytes, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_string()) return parsed.get<std::string>();
+  }
+  return field.bytes;
 }
 
 StatusOr<Image> ParseImage(std::string_view name, const Argument& arg) {
@@ -91,10 +98,19 @@ StatusOr<Tensor> ParseTensor(std::string_view name, Argument& arg) {
   return tensor;
 }
 
-Json NumberArraySchema(int depth, bool integer) {
-  Json schema = {{"type", integer ? "integer" : "number"}};
-  for (int i = 0; i < depth; ++i) schema = {{"type", "array"}, {"items", schema}};
-  return schema;
+Json FileSchema() {
+  return {{"type", "string"}, {"format", "binary"},
+          {"x-bentoml", {{"type", "file"}, {"format", "binary"}}}};
+}
+
+Json ImageSchema() {
+  return {{"type", "string"}, {"format", "binary"},
+          {"x-bentoml", {{"type", "file"}, {"format", "image"}, {"pil", true}}}};
+}
+
+Json AnyTensorSchema() {
+  return {{"type", "array"}, {"items", Json::object()}, {"description", "a tensor as nested lists"},
+          {"x-bentoml", {{"type", "tensor"}, {"format", "numpy-array"}}}};
 }
 
 Status EncodeTensorJson(const Tensor& tensor, std::string* out) {

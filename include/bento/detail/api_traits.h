@@ -88,7 +88,12 @@ StatusOr<Image> ParseImage(std::string_view name, const Argument& arg);
 StatusOr<Tensor> ParseTensor(std::string_view name, Argument& arg);
 StatusOr<std::string> ParseText(std::string_view name, Argument& arg);
 StatusOr<Json> ParseJson(std::string_view name, Argument& arg);
-Json NumberArraySchema(int depth, bool integer);
+// OpenAPI schemas of the kinds BentoML's clients tell apart, each marked with an "x-bentoml"
+// extension that holds BentoML's own schema of it (serving/openapi.h turns the marks into
+// /schema.json): an uploaded file, an image, and a tensor as nested lists.
+Json FileSchema();
+Json ImageSchema();
+Json AnyTensorSchema();
 // INVALID_ARGUMENT "parameter 'x' must be a list of numbers, got a string": `expected` is a
 // JSON Schema, said in words.
 Status TypeError(std::string_view name, const Json& expected, const Json& got);
@@ -107,10 +112,19 @@ constexpr int NumberDepth() {
     return inner < 0 ? -1 : inner + 1;
   } else return -1;
 }
+
+// The JSON Schema of a value nlohmann writes from T: numbers, strings, booleans and
+// std::vector of them; anything else (bento::Json) is any JSON value.
 template <typename T>
-struct Innermost { using type = T; };
-template <typename T>
-struct Innermost<std::vector<T>> { using type = typename Innermost<T>::type; };
+Json JsonValueSchema() {
+  if constexpr (std::is_same_v<T, bool>) return {{"type", "boolean"}};
+  else if constexpr (std::is_arithmetic_v<T>) {
+    return {{"type", std::is_integral_v<T> ? "integer" : "number"}};
+  } else if constexpr (std::is_same_v<T, std::string>) return {{"type", "string"}};
+  else if constexpr (IsVector<T>::value) {
+    return {{"type", "array"}, {"items", JsonValueSchema<typename T::value_type>()}};
+  } else return Json::object();
+}
 
 template <typename T, typename = void>
 struct ParamTraits {
@@ -118,12 +132,9 @@ struct ParamTraits {
                 "unsupported API parameter type: use bento::Image, std::vector<bento::Image>, "
                 "bento::File, std::string, bento::Tensor, bento::Json, numbers, bool or nested "
                 "std::vector of numbers");
-  using Scalar = typename Innermost<T>::type;
   static ParamInfo Info() {
     ParamInfo info;
-    info.schema = std::is_same_v<Scalar, bool>
-                      ? Json{{"type", "boolean"}}
-                      : NumberArraySchema(NumberDepth<T>(), std::is_integral_v<Scalar>);
+    info.schema = JsonValueSchema<T>();
     return info;
   }
   static StatusOr<T> Parse(std::string_view name, Argument& arg) {
@@ -156,8 +167,7 @@ template <>
 struct ParamTraits<Tensor> {
   static ParamInfo Info() {
     return {"", ParamSource::kTensor,
-            {{"type", "array"}, {"items", {}}, {"description", "a tensor as nested lists"}},
-            "application/json"};
+AnyTensorSchema(), "application/json"};
   }
   static StatusOr<Tensor> Parse(std::string_view name, Argument& arg) {
     return ParseTensor(name, arg);
@@ -167,7 +177,7 @@ struct ParamTraits<Tensor> {
 template <>
 struct ParamTraits<Image> {
   static ParamInfo Info() {
-    return {"", ParamSource::kFile, {{"type", "string"}, {"format", "binary"}}, "image/*"};
+    return {"", ParamSource::kFile, ImageSchema(), "image/*"};
   }
   static StatusOr<Image> Parse(std::string_view name, const Argument& arg) {
     return ParseImage(name, arg);
@@ -179,9 +189,7 @@ struct ParamTraits<std::vector<Image>> {
   static ParamInfo Info() {
     // At least one: an empty list of parts cannot be told from a missing parameter.
     return {"", ParamSource::kFiles,
-            {{"type", "array"},
-             {"items", {{"type", "string"}, {"format", "binary"}}},
-             {"minItems", 1}},
+            {{"type", "array"}, {"items", ImageSchema()}, {"minItems", 1}},
             "multipart/form-data"};
   }
   static StatusOr<std::vector<Image>> Parse(std::string_view name, const Argument& arg) {
@@ -200,8 +208,7 @@ struct ParamTraits<std::vector<Image>> {
 template <>
 struct ParamTraits<File> {
   static ParamInfo Info() {
-    return {"", ParamSource::kFile, {{"type", "string"}, {"format", "binary"}},
-            "application/octet-stream"};
+    return {"", ParamSource::kFile, FileSchema(), "application/octet-stream"};
   }
   static StatusOr<File> Parse(std::string_view name, const Argument& arg) {
     if (arg.files.empty()) {
@@ -221,7 +228,7 @@ std::string EncodeJson(const Json& value);
 
 template <typename R>
 struct ResultTraits {
-  static ResultInfo Info() { return {"application/json", Json::object()}; }
+  static ResultInfo Info() { return {"application/json", JsonValueSchema<R>()}; }
   static StatusOr<Result> Encode(R&& value) {
     // Json, vectors of Json, numbers...: anything nlohmann can hold.
     return Result{"application/json", EncodeJson(Json(std::forward<R>(value)))};
@@ -229,7 +236,7 @@ struct ResultTraits {
 };
 template <>
 struct ResultTraits<Tensor> {
-  static ResultInfo Info() { return {"application/json", {{"type", "array"}, {"items", {}}}}; }
+  static ResultInfo Info() { return {"application/json", AnyTensorSchema()}; }
   static StatusOr<Result> Encode(Tensor&& t) {
     Result r{"application/json", ""};
     RETURN_IF_ERROR(EncodeTensorJson(t, &r.body));
@@ -244,7 +251,7 @@ struct ResultTraits<std::string> {
 template <>
 struct ResultTraits<File> {
   static ResultInfo Info() {
-    return {"application/octet-stream", {{"type", "string"}, {"format", "binary"}}};
+    return {"application/octet-stream", FileSchema()};
   }
   static StatusOr<Result> Encode(File&& f) {
     return Result{f.content_type.empty() ? "application/octet-stream" : f.content_type,
