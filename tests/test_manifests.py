@@ -122,7 +122,7 @@ def test_a_no_code_bento_gets_its_image_and_grpc(bento, tmp_path):
         {"name": "bentoml"}
 
 
-def test_a_services_bento_serves_http_alone(bento, tmp_path):
+def test_a_services_bento_serves_grpc_too(bento, tmp_path):
     bento.save_image_classifier()
     (tmp_path / "bentofile.yaml").write_text(
         f"service: {BIN / 'image_classifier'}\nmodels: [image_classifier:latest]\n")
@@ -130,9 +130,9 @@ def test_a_services_bento_serves_http_alone(bento, tmp_path):
     objects, _ = manifests(bento, tmp_path, tag)
     for obj in objects.values():
         validate(obj)
-    # A service's own executable takes no --grpc-port: the Deployment must not pass one.
-    assert not any("grpc" in a for a in container(objects, "deployment.yaml")["args"])
-    assert [p["name"] for p in objects["service.yaml"]["spec"]["ports"]] == ["http"]
+    # A service's executable takes --grpc-port and serves its models' KServe v2 there.
+    assert "--grpc-port=8081" in container(objects, "deployment.yaml")["args"]
+    assert [p["name"] for p in objects["service.yaml"]["spec"]["ports"]] == ["http", "grpc"]
 
 
 def planted(objects, file):

@@ -29,7 +29,6 @@ Status Resolve(ManifestsArgs& args) {
     name = bento->info.tag.name;
     version = bento->info.tag.version;
     o.bento = true;
-    o.grpc = bento->info.service.empty();  // a bento's own service speaks HTTP alone
     ASSIGN_OR_RETURN(o.service_name, ship::BentoServiceName(*bento));
   } else {
     ASSIGN_OR_RETURN(store::ModelStore models, store::ModelStore::Open());

@@ -27,10 +27,7 @@ namespace {
 struct ServeArgs {
   std::vector<std::string> tags;
   serving::ServeOptions serve;
-  std::vector<std::string> providers;
-  int threads = 0;
-  manager::ManagerOptions models;
-  std::optional<int> grpc_port;  // no gRPC server when unset
+  ModelFlags model;
   std::string model_dir;         // --model-dir: serve what a path holds (cli/model_dir.h)
   std::string model_name;        // --model-name: the served name of --model-dir's model
 };
@@ -105,12 +102,7 @@ int ServeBento(const store::StoredBento& bento, const std::vector<std::string>& 
 }
 
 int RunServe(const ServeArgs& args) {
-  manager::ManagerOptions options = args.models;
-  if (!args.providers.empty()) {
-    options.providers.assign(args.providers.begin(), args.providers.end());
-  }
-  options.session_options.intra_op_num_threads = args.threads;
-  auto manager = manager::ModelManager::Create(args.tags, options);
+  auto manager = manager::ModelManager::Create(args.tags, args.model.models);
   if (!manager.ok()) {
     spdlog::error("{}", manager.status().message());
     return manager.status().code() == StatusCode::kNotFound ? 2 : 1;
@@ -121,7 +113,9 @@ int RunServe(const ServeArgs& args) {
   for (auto& route : kserve::HttpRoutes(protocol)) service.apis.push_back(std::move(route));
   for (auto& route : kserve::V1Routes(protocol)) service.apis.push_back(std::move(route));
   std::vector<serving::TransportFactory> transports;
-  if (args.grpc_port) transports.push_back(kserve::GrpcTransport(protocol, *args.grpc_port));
+  if (args.model.grpc_port) {
+    transports.push_back(kserve::GrpcTransport(protocol, *args.model.grpc_port));
+  }
   // Models that fail to load answer 503 with the reason while the others serve; when none
   // loads, there is nothing to serve and bento serve exits 1.
   auto load = [models] {
@@ -153,36 +147,9 @@ void AddServeCommand(CLI::App& app, std::vector<std::string> command_line, int* 
                     "The served name of --model-dir's one model (KServe: the "
                     "InferenceService's name)");
   AddServeFlags(*serve, &args->serve);
-  serve->add_option("--providers", args->providers,
-                    "Execution providers in priority order (default CPUExecutionProvider)");
-  serve->add_option("--threads", args->threads,
-                    "ONNX Runtime intra-op threads per model (0: one per core)")
-      ->check(IntegerIn(0, 1024));
-  serve->add_option("--max-batch-size", args->models.max_batch_size,
-                    "Adaptive batching: most items per ONNX Runtime call, for models saved "
-                    "with a batchable signature")
-      ->check(IntegerIn(1, 65536))
-      ->capture_default_str();
-  serve->add_option("--max-latency-ms", args->models.max_latency_ms,
-                    "Adaptive batching: a request's latency budget (queue + run); requests "
-                    "that cannot meet it are shed with 503")
-      ->check(NumberIn(0.1, 86400000))
-      ->capture_default_str();
-  serve->add_option("--grpc-port,--grpc_port", args->grpc_port,
-                    "Also serve the KServe v2 gRPC protocol (inference.GRPCInferenceService) "
-                    "on this port (0 picks a free one)")
-      ->check(IntegerIn(0, 65535));
-  serve->add_option("--max-inflight-batches", args->models.max_inflight_batches,
-                    "Adaptive batching: batches that may run at once")
-      ->check(IntegerIn(1, 256))
-      ->capture_default_str();
-  serve->add_option("--spinning", args->models.session_options.allow_spinning,
-                    "Whether ONNX Runtime's idle threads spin waiting for work (ONNX Runtime's "
-                    "default) or sleep (bento's default, kinder to the request path)")
-      ->capture_default_str();
-  serve->add_flag_callback("--no-batching", [args] { args->models.batching = false; },
-                           "Run every request on its own, even for batchable models");
-  serve->callback([args, command_line = std::move(command_line), exit_code] {
+  AddModelFlags(*serve, &args->model);
+  serve->callback([args, serve, command_line = std::move(command_line), exit_code] {
+    ModelFlagsGiven(*serve, &args->model);
     if (!LogLevelFromEnvironment()) spdlog::set_level(spdlog::level::info);
     std::string path = args->model_dir;
     if (path.empty() && args->tags.size() == 1 && IsPath(args->tags[0])) path = args->tags[0];

@@ -136,4 +136,46 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
       ->needs(keyfile);
 }
 
+void AddModelFlags(CLI::App& app, ModelFlags* flags) {
+  app.add_option("--providers", flags->providers,
+                 "Execution providers in priority order (default CPUExecutionProvider; for a "
+                 "service, instead of those its code asks for)");
+  app.add_option("--threads", flags->threads,
+                 "ONNX Runtime intra-op threads per model (0: one per core)")
+      ->check(IntegerIn(0, 1024));
+  app.add_option("--max-batch-size", flags->models.max_batch_size,
+                 "Adaptive batching: most items per ONNX Runtime call, for models saved with "
+                 "a batchable signature (and a service's batchable APIs)")
+      ->check(IntegerIn(1, 65536))
+      ->capture_default_str();
+  app.add_option("--max-latency-ms", flags->models.max_latency_ms,
+                 "Adaptive batching: a request's latency budget (queue + run); requests that "
+                 "cannot meet it are shed with 503")
+      ->check(NumberIn(0.1, 86400000))
+      ->capture_default_str();
+  app.add_option("--max-inflight-batches", flags->models.max_inflight_batches,
+                 "Adaptive batching: batches that may run at once")
+      ->check(IntegerIn(1, 256))
+      ->capture_default_str();
+  app.add_flag_callback("--no-batching", [flags] { flags->models.batching = false; },
+                        "Run every request on its own, even for batchable models and APIs");
+  app.add_option("--spinning", flags->models.session_options.allow_spinning,
+                 "Whether ONNX Runtime's idle threads spin waiting for work (ONNX Runtime's "
+                 "default) or sleep (bento's default, kinder to the request path)")
+      ->capture_default_str();
+  app.add_option("--grpc-port,--grpc_port", flags->grpc_port,
+                 "Also serve the KServe v2 gRPC protocol (inference.GRPCInferenceService) "
+                 "on this port (0 picks a free one)")
+      ->check(IntegerIn(0, 65535));
+}
+
+void ModelFlagsGiven(const CLI::App& app, ModelFlags* flags) {
+  flags->max_batch_size_given = app.count("--max-batch-size") > 0;
+  flags->max_latency_given = app.count("--max-latency-ms") > 0;
+  if (!flags->providers.empty()) {
+    flags->models.providers.assign(flags->providers.begin(), flags->providers.end());
+  }
+  flags->models.session_options.intra_op_num_threads = flags->threads;
+}
+
 }  // namespace bento::cli

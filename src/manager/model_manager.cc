@@ -80,6 +80,27 @@ StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(const std::vector<s
   return manager;
 }
 
+StatusOr<std::unique_ptr<ModelManager>> ModelManager::Adopt(
+    const std::vector<onnx::Session>& sessions, ManagerOptions options) {
+  std::unique_ptr<ModelManager> manager(new ModelManager(std::move(options)));
+  for (const auto& session : sessions) {
+    if (manager->Find(session.tag().name) != nullptr) {
+      spdlog::info("model {} is loaded twice; its first session serves the KServe protocol",
+                   session.tag().ToString());
+      continue;
+    }
+    ASSIGN_OR_RETURN(onnx::Model model, onnx::get(session.tag().ToString()));
+    std::unique_ptr<ServedModel> served(new ServedModel(std::move(model)));
+    served->batch_limit_ = manager->options_.max_batch_size;
+    served->session_ = session;
+    served->load_status_ = OkStatus();
+    manager->StartBatcher(*served);
+    served->loaded_.store(true, std::memory_order_release);
+    manager->models_.push_back(std::move(served));
+  }
+  return manager;
+}
+
 void ModelManager::StartBatcher(ServedModel& served) {
   auto signature = served.model_.info.signatures.find("run");
   if (!options_.batching || signature == served.model_.info.signatures.end() ||

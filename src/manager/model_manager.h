@@ -102,6 +102,13 @@ class ModelManager {
   static StatusOr<std::unique_ptr<ModelManager>> Create(const std::vector<std::string>& tags,
                                                          ManagerOptions options);
 
+  // Serves sessions already loaded (a C++ service's own, recorded by runtime::LoadScope):
+  // each model serves at once, with its batcher when its signature is batchable. A later
+  // session of a model name already adopted is skipped with a log line; no session is fine
+  // (a service with no model). Call LoadAll on neither.
+  static StatusOr<std::unique_ptr<ModelManager>> Adopt(const std::vector<onnx::Session>& sessions,
+                                                        ManagerOptions options);
+
   // Loads every model's session; call once, from any thread. Returns the first failure (the
   // other models still load).
   Status LoadAll();

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "base/fs.h"
+#include "runtime/load_scope.h"
 #include "runtime/test_models.h"
 
 namespace bento::manager {
@@ -145,6 +146,46 @@ TEST_F(ModelManagerTest, BatchableModelsInferThroughTheirBatcher) {
   ASSERT_TRUE(stats.has_value());
   EXPECT_EQ(stats->batch_size.count, stats->batches_total);
   EXPECT_EQ(static_cast<uint64_t>(stats->batch_size.sum), 6u);  // every item went through it
+}
+
+// A C++ service's own loads, inside a LoadScope, take the executable's --providers and
+// --threads over the code's, and the manager then serves the very sessions the service made.
+TEST_F(ModelManagerTest, AdoptsTheSessionsAServiceLoadedInALoadScope) {
+  std::vector<onnx::Session> loaded;
+  {
+    runtime::LoadScope scope({.providers = {"CPUExecutionProvider"}, .threads = 1});
+    // The code asks for a provider no build has: the scope's providers replace it.
+    for (const char* tag : {"add", "cls", "add:latest"}) {
+      auto session = onnx::load_model(tag, {"NoSuchExecutionProvider"});
+      ASSERT_TRUE(session.ok()) << session.status();
+      EXPECT_EQ(session->providers(), std::vector<std::string>{"CPUExecutionProvider"});
+    }
+    loaded = scope.sessions();
+  }
+  ASSERT_EQ(loaded.size(), 3u);
+  // Out of the scope, the code's own choice holds again, and nothing is recorded.
+  EXPECT_EQ(onnx::load_model("add", {"NoSuchExecutionProvider"}).status().code(),
+            StatusCode::kInvalidArgument);
+
+  auto manager = ModelManager::Adopt(loaded, Options());
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  ASSERT_EQ((*manager)->models().size(), 2u);  // "add" once: its first session
+  EXPECT_TRUE((*manager)->ready());
+  const ServedModel* add = (*manager)->Find("add");
+  ASSERT_NE(add, nullptr);
+  EXPECT_TRUE(add->Serving().ok());
+  EXPECT_FALSE(add->batcher_stats().has_value());
+  EXPECT_TRUE((*manager)->Find("cls")->batcher_stats().has_value());  // batchable: batched
+  std::map<std::string, Tensor> inputs;
+  inputs.emplace("x", Tensor::Of<float>({4}, {0, 1, 2, 3}));
+  auto out = InferNow(*add, std::move(inputs));
+  ASSERT_TRUE(out.ok()) << out.status();
+  auto y = (*out)[0].values<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{1, 3, 5, 7}));
+
+  auto none = ModelManager::Adopt({}, Options());
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE((*none)->models().empty());
 }
 
 }  // namespace

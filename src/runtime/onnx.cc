@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "base/fs.h"
+#include "runtime/load_scope.h"
 #include "runtime/onnx_model.h"
 #include "runtime/ort.h"
 #include "runtime/session_impl.h"
@@ -138,8 +139,14 @@ StatusOr<Session> load_model(const Model& model, const std::vector<Provider>& pr
     return NotFoundError("model " + model.tag.ToString() + " has no " +
                          std::string(store::kModelFile) + " in " + model.path.string());
   }
-  return CreateSession(model.tag, file, providers.empty() ? std::vector<Provider>{"CPUExecutionProvider"} : providers,
-                       session_options, model.info.inputs("run"));
+  std::vector<Provider> chosen =
+      providers.empty() ? std::vector<Provider>{"CPUExecutionProvider"} : providers;
+  SessionOptions options = session_options;
+  runtime::ApplyLoadScope(&chosen, &options);
+  ASSIGN_OR_RETURN(Session session,
+                   CreateSession(model.tag, file, chosen, options, model.info.inputs("run")));
+  runtime::RecordInLoadScope(session);
+  return session;
 }
 
 }  // namespace bento::onnx

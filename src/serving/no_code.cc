@@ -62,6 +62,17 @@ StatusOr<std::string> RunJson(const onnx::Session& session, std::string_view bod
   return EncodeOutputs(session, outputs);
 }
 
+std::string RenderModelBatchers(const manager::ModelManager& models, const std::string& name,
+                                const std::string& version) {
+  std::vector<BatcherSnapshot> snapshots;
+  for (const auto& model : models.models()) {
+    if (auto stats = model->batcher_stats()) {
+      snapshots.push_back({model->name() + ".run", std::move(*stats)});
+    }
+  }
+  return RenderBatcherMetrics(snapshots, name, version);
+}
+
 ServiceDef NoCodeService(const manager::ModelManager& models) {
   const auto& served = models.models();
   ServiceDef def;
@@ -70,13 +81,7 @@ ServiceDef NoCodeService(const manager::ModelManager& models) {
   def.ready = [&models] { return models.ready(); };
   def.serves = [&models](const std::string& name) { return models.Find(name) != nullptr; };
   def.collect = [&models, name = def.name, version = def.version](std::string* out) {
-    std::vector<BatcherSnapshot> snapshots;
-    for (const auto& model : models.models()) {
-      if (auto stats = model->batcher_stats()) {
-        snapshots.push_back({model->name() + ".run", std::move(*stats)});
-      }
-    }
-    *out += RenderBatcherMetrics(snapshots, name, version);
+    *out += RenderModelBatchers(models, name, version);
   };
   for (const auto& model : served) {
     const manager::ServedModel* m = model.get();

@@ -31,6 +31,11 @@ namespace bento::serving {
 // The /run routes, readiness and batcher metrics of `models`.
 ServiceDef NoCodeService(const manager::ModelManager& models);
 
+// The batcher metrics of `models`' batched models (series "<model>.run"), labelled with the
+// service's name and version.
+std::string RenderModelBatchers(const manager::ModelManager& models, const std::string& name,
+                                const std::string& version);
+
 // Decodes a JSON object of input tensors (cast to each input's dtype) and checks each
 // against the model's spec: a missing input, or a wrong dtype or shape, is INVALID_ARGUMENT.
 StatusOr<std::map<std::string, Tensor>> DecodeInputs(const onnx::Session& session,

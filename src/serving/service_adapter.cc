@@ -197,7 +197,7 @@ ApiDef MakeApi(const ApiRegistration& api) {
 
 }  // namespace
 
-ServiceDef ServiceDefinition(Service& service) {
+ServiceDef ServiceDefinition(Service& service, const BatchOverrides& overrides) {
   ServiceDef def;
   def.name = service.name();
   def.ready = [&service] { return service.ready(); };
@@ -205,10 +205,12 @@ ServiceDef ServiceDefinition(Service& service) {
       std::pair<std::string, std::shared_ptr<batching::Dispatcher>>>>();
   for (const auto& api : service.apis()) {
     ApiDef api_def = MakeApi(api);
-    if (api.batch && api.batch_call) {
+    api_def.batchable = api.batch.has_value();
+    if (api.batch && api.batch_call && overrides.batching) {
       batching::BatchingOptions options;
-      options.max_batch_size = api.batch->max_batch_size;
-      options.max_latency_ms = api.batch->max_latency_ms;
+      options.max_batch_size = overrides.max_batch_size.value_or(api.batch->max_batch_size);
+      options.max_latency_ms = overrides.max_latency_ms.value_or(api.batch->max_latency_ms);
+      options.max_inflight_batches = overrides.max_inflight_batches;
       options.input_batch_dim = api.batch->batch_dim.first;
       options.output_batch_dim = api.batch->batch_dim.second;
       std::string param = api.params.at(0).name;
@@ -219,7 +221,6 @@ ServiceDef ServiceDefinition(Service& service) {
             ASSIGN_OR_RETURN(Tensor out, call(inputs.at(param)));
             return batching::TensorMap{{"output", std::move(out)}};
           });
-      api_def.batchable = true;
       if (dispatcher) {
         api_def.handler = BatchedHandler(&api, dispatcher);
         batchers->emplace_back(api.name, dispatcher);

@@ -244,6 +244,33 @@ TEST(ServiceAdapterTest, BatchApiCombinesConcurrentRequests) {
 // in flight (max_inflight_batches 2) held, fourteen more requests queue
 // (bento_batch_queued_requests says so) and are answered in ceil(14 / max_batch_size 8) = 2
 // calls, each with its own rows.
+// The executable's batching flags over a BatchApi's own options: --no-batching runs each
+// request alone, and --max-batch-size 1 lets no two requests share a call.
+TEST(ServiceAdapterTest, CommandLineBatchFlagsOverrideTheApisOptions) {
+  for (BatchOverrides overrides : {BatchOverrides{.batching = false},
+                                   BatchOverrides{.max_batch_size = 1}}) {
+    TestService service;
+    App app(ServiceDefinition(service, overrides), {.workers = 8});
+    std::vector<std::thread> clients;
+    std::atomic<int> wrong{0};
+    for (int c = 0; c < 8; ++c) {
+      clients.emplace_back([&] {
+        for (int i = 0; i < 5; ++i) {
+          auto r = Call(app, Post("/twice", R"({"x": [[1.5, 1.0]]})", "application/json"));
+          if (r.status != 200 || r.body != "[[3.0,2.0]]") ++wrong;
+        }
+      });
+    }
+    for (auto& t : clients) t.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(service.calls.load(), 40);  // one call per request
+    auto metrics = Call(app, testing::Request("GET", "/metrics")).body;
+    bool batched = metrics.find("bentoml_service_adaptive_batch_size_count{method_name=\"twice\"") !=
+                   std::string::npos;
+    EXPECT_EQ(batched, overrides.batching) << metrics;
+  }
+}
+
 TEST(ServiceAdapterTest, RequestsQueuedBehindRunningBatchesGoTogether) {
   TestService service;
   {

@@ -39,12 +39,9 @@ OrderedJson ContainerSecurity() {
           {"seccompProfile", {{"type", "RuntimeDefault"}}}};
 }
 
-OrderedJson Ports(const ManifestOptions& o, bool grpc) {
-  OrderedJson ports = {{{"name", "http"}, {"containerPort", o.http_port}, {"protocol", "TCP"}}};
-  if (grpc) {
-    ports.push_back({{"name", "grpc"}, {"containerPort", o.grpc_port}, {"protocol", "TCP"}});
-  }
-  return ports;
+OrderedJson Ports(const ManifestOptions& o) {
+  return {{{"name", "http"}, {"containerPort", o.http_port}, {"protocol", "TCP"}},
+          {{"name", "grpc"}, {"containerPort", o.grpc_port}, {"protocol", "TCP"}}};
 }
 
 OrderedJson HttpProbe(std::string_view path, const ManifestOptions& o, int period,
@@ -74,7 +71,7 @@ OrderedJson ServingRuntime(const ManifestOptions& o) {
       {"image", o.image},
       {"command", {kBentoBinary}},
       {"args", args},
-      {"ports", Ports(o, /*grpc=*/true)},
+      {"ports", Ports(o)},
       {"resources", Resources(o)},
       // Ready only once the model is loaded and warmed: no traffic before that.
       {"startupProbe", HttpProbe("/v2/health/ready", o, 2, 150)},
@@ -119,14 +116,13 @@ OrderedJson Selector(const ManifestOptions& o) { return {{"matchLabels", {{kName
 // the preStop pause, once endpoints have dropped the pod; bento then drains its requests in
 // flight for up to drain_seconds, all within the grace period.
 OrderedJson Deployment(const ManifestOptions& o) {
-  OrderedJson args = {"--log-format=json"};
-  if (o.grpc) args.push_back("--grpc-port=" + std::to_string(o.grpc_port));
+  OrderedJson args = {"--log-format=json", "--grpc-port=" + std::to_string(o.grpc_port)};
   OrderedJson container = {
       {"name", "bento"},
       {"image", o.image},
       {"args", args},
       {"env", {{{"name", "PORT"}, {"value", std::to_string(o.http_port)}}}},
-      {"ports", Ports(o, o.grpc)},
+      {"ports", Ports(o)},
       {"resources", Resources(o)},
       {"startupProbe", HttpProbe("/readyz", o, 2, 150)},
       {"readinessProbe", HttpProbe("/readyz", o, 5, 1)},
@@ -161,13 +157,11 @@ OrderedJson Deployment(const ManifestOptions& o) {
 }
 
 OrderedJson Service(const ManifestOptions& o) {
-  OrderedJson ports = {{{"name", "http"}, {"port", 80}, {"targetPort", "http"}}};
-  if (o.grpc) {
-    ports.push_back({{"name", "grpc"},
-                     {"port", o.grpc_port},
-                     {"targetPort", "grpc"},
-                     {"appProtocol", "kubernetes.io/h2c"}});
-  }
+  OrderedJson ports = {{{"name", "http"}, {"port", 80}, {"targetPort", "http"}},
+                       {{"name", "grpc"},
+                        {"port", o.grpc_port},
+                        {"targetPort", "grpc"},
+                        {"appProtocol", "kubernetes.io/h2c"}}};
   return {{"apiVersion", "v1"},
           {"kind", "Service"},
           {"metadata", Metadata(o, o.name)},

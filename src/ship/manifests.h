@@ -39,8 +39,6 @@ struct ManifestOptions {
   std::string namespace_name;  // metadata.namespace; empty: the one kubectl applies to
   std::string image;           // an image from `bento containerize`
   bool bento = false;          // a built bento (model format bentoml) rather than a model (onnx)
-  // The image's server takes --grpc-port: no-code serving does, a bento's own service does not.
-  bool grpc = true;
   // Labels bento's metrics carry (the service's name): the autoscalers' queries select on it.
   std::string service_name;
   std::string storage_uri;     // the InferenceService's storageUri
