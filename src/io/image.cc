@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "io/image_header.h"
+#include "io/png.h"
 #include "io/resample.h"
 
 namespace bento {
@@ -68,6 +69,11 @@ StatusOr<Image> Image::Decode(std::string_view bytes) {
   }
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return InvalidArgumentError("image too large: over 2 GiB encoded");
+  }
+  if (header.format == "png") {
+    ASSIGN_OR_RETURN(io::DecodedPixels png, io::DecodePng(bytes));
+    return Image(png.width, png.height, png.channels,
+                 std::make_shared<const std::vector<uint8_t>>(std::move(png.pixels)), "png");
   }
   cv::Mat mat;
   // OpenCV's message names its source files; the caller gets the format only.
