@@ -3,6 +3,7 @@
 #   make build   configure and build into build/ (the CLI lands at build/bin/bento)
 #   make install PREFIX=DIR   a relocatable install tree (bin/, lib/, share/bento/, include/)
 #   make models  build the examples' real models and save them into the store
+#   make python  the Python package (`import bento`, python/) into .venv, over build/'s install
 #   make test    unit tests (ctest) and end-to-end tests (pytest)
 #   make serve   save a real model into the store if missing, and serve it
 #   make bench   benchmarks (bench/)
@@ -19,7 +20,7 @@ export BENTOML_HOME ?= $(HOME)/bentoml
 
 PREFIX ?= /usr/local
 
-.PHONY: deps build install models test unit-test e2e-test serve bench soak clean test-asan test-tsan fuzz \
+.PHONY: deps build install python models test unit-test e2e-test serve bench soak clean test-asan test-tsan fuzz \
 	check-thread-safety
 
 deps:
@@ -37,10 +38,17 @@ install: build
 models: build
 	scripts/make-models
 
+# pip builds bento._core against an install tree of this build (find_package(bento)) and
+# copies its libraries into the wheel.
+python: build
+	cmake --install $(BUILD_DIR) --prefix $(BUILD_DIR)/python-prefix >/dev/null
+	CMAKE_PREFIX_PATH=$(abspath $(BUILD_DIR))/python-prefix $(VENV)/bin/pip install -q \
+	  --no-build-isolation ./python
+
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-e2e-test: build models
+e2e-test: build models python
 	$(VENV)/bin/python -m pytest -q -rs tests
 
 test: unit-test e2e-test

@@ -137,3 +137,9 @@ def test_each_example_readme_answers_as_it_shows(bento, tmp_path, example):
     for pattern, answer in zip(expected, answers):
         assert pattern is not None, f"{readme}: a curl call shows no answer"
         assert _matches(pattern, answer), f"{readme}:\n  shows {pattern}\n  got   {answer}"
+
+
+def test_python_api_block(bento, tmp_path):
+    """README's `import bento` block, with the package `make python` installed."""
+    [out] = _run(_blocks_from("import bento as bentoml", 1), bento, tmp_path)
+    assert out.splitlines()[-1] == "(2, 1000) ['cat', 'dog'] ['CPUExecutionProvider']", out

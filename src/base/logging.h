@@ -8,12 +8,9 @@
 
 #include <string_view>
 
-namespace bento {
+#include "bento/logging.h"  // InitLogging
 
-// Sets the default logger to stderr with bento's format. `level` is one of spdlog's names
-// ("trace", "debug", "info", "warn", "error", "critical", "off"); the BENTO_LOG_LEVEL
-// environment variable, when it names a level, wins. One that does not is warned about.
-void InitLogging(std::string_view level = "info");
+namespace bento {
 
 // Text (the default): "2026-11-28T13:44:38.916+00:00 info message". JSON: one object per
 // line, {"time": ..., "level": ..., "message": ...}, for cluster log collectors.

@@ -1,4 +1,5 @@
-// bento::onnx::{save_model, get, load_model}: BentoML's ONNX API over the shared store.
+// bento::onnx::{save_model, get, load_model} and bento::models: BentoML's ONNX and models APIs
+// over the shared store.
 #include "bento/onnx.h"
 
 #include <spdlog/spdlog.h>
@@ -6,6 +7,7 @@
 #include <optional>
 
 #include "base/fs.h"
+#include "bento/models.h"
 #include "runtime/load_scope.h"
 #include "runtime/onnx_model.h"
 #include "runtime/ort.h"
@@ -111,17 +113,11 @@ StatusOr<Tag> save_model(std::string_view name, const ModelBytes& model,
 }
 
 StatusOr<Model> get(std::string_view tag) {
-  ASSIGN_OR_RETURN(ModelStore store, ModelStore::Open());
-  ASSIGN_OR_RETURN(store::StoredModel stored, store.Get(tag));
-  if (!IsOnnxModule(stored.info.module)) {
-    return NotFoundError("model " + stored.info.tag.ToString() + " was saved with module " +
-                         stored.info.module + ", not bentoml.onnx");
+  ASSIGN_OR_RETURN(Model model, models::get(tag));
+  if (!IsOnnxModule(model.info.module)) {
+    return NotFoundError("model " + model.tag.ToString() + " was saved with module " +
+                         model.info.module + ", not bentoml.onnx");
   }
-  Model model;
-  model.tag = stored.info.tag;
-  model.path = stored.path;
-  ASSIGN_OR_RETURN(model.custom_objects, ModelStore::ReadCustomObjects(stored));
-  model.info = std::move(stored.info);
   return model;
 }
 
@@ -150,3 +146,54 @@ StatusOr<Session> load_model(const Model& model, const std::vector<Provider>& pr
 }
 
 }  // namespace bento::onnx
+
+namespace bento::models {
+namespace {
+
+StatusOr<onnx::Model> FromStored(store::StoredModel stored) {
+  onnx::Model model;
+  model.tag = stored.info.tag;
+  model.path = stored.path;
+  ASSIGN_OR_RETURN(model.custom_objects, store::ModelStore::ReadCustomObjects(stored));
+  model.info = std::move(stored.info);
+  return model;
+}
+
+}  // namespace
+
+StatusOr<std::vector<onnx::Model>> list(std::string_view name) {
+  ASSIGN_OR_RETURN(store::ModelStore store, store::ModelStore::Open());
+  std::optional<std::string_view> only;
+  if (!name.empty()) only = name;
+  ASSIGN_OR_RETURN(std::vector<store::StoredModel> stored, store.List(only));
+  std::vector<onnx::Model> models;
+  for (auto& s : stored) {
+    ASSIGN_OR_RETURN(onnx::Model model, FromStored(std::move(s)));
+    models.push_back(std::move(model));
+  }
+  return models;
+}
+
+StatusOr<onnx::Model> get(std::string_view tag) {
+  ASSIGN_OR_RETURN(store::ModelStore store, store::ModelStore::Open());
+  ASSIGN_OR_RETURN(store::StoredModel stored, store.Get(tag));
+  return FromStored(std::move(stored));
+}
+
+Status delete_model(std::string_view tag) {
+  ASSIGN_OR_RETURN(store::ModelStore store, store::ModelStore::Open());
+  return store.Delete(tag);
+}
+
+StatusOr<std::filesystem::path> export_model(std::string_view tag,
+                                             const std::filesystem::path& path) {
+  ASSIGN_OR_RETURN(store::ModelStore store, store::ModelStore::Open());
+  return store.Export(tag, path);
+}
+
+StatusOr<Tag> import_model(const std::filesystem::path& path) {
+  ASSIGN_OR_RETURN(store::ModelStore store, store::ModelStore::Open());
+  return store.Import(path);
+}
+
+}  // namespace bento::models

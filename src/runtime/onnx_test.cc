@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/fs.h"
+#include "bento/models.h"
 #include "runtime/ort.h"
 #include "runtime/test_models.h"
 #include "store/model_store.h"
@@ -65,6 +66,36 @@ TEST_F(OnnxTest, SaveGetLoadRunFromBytes) {
   ASSERT_TRUE(out.ok()) << out.status();
   auto y = (*out)[0].values<float>();
   EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{11, 22, 33, 44}));
+}
+
+// bentoml.models' list, get, delete, export_model and import_model, through bento::models.
+TEST_F(OnnxTest, ModelsListExportDeleteImport) {
+  SaveOptions options;
+  options.custom_objects = {{"k", 1}};
+  auto first = save_model("adder", ModelBytes{testing::AddModel(4)}, options);
+  auto second = save_model("adder", ModelBytes{testing::AddModel(4)});
+  auto other = save_model("other", ModelBytes{testing::AddModel(2)});
+  ASSERT_TRUE(first.ok() && second.ok() && other.ok());
+  auto all = models::list();
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->size(), 3u);
+  auto adders = models::list("adder");
+  ASSERT_TRUE(adders.ok());
+  ASSERT_EQ(adders->size(), 2u);
+  EXPECT_EQ((*adders)[0].tag, *second);  // newest first
+  EXPECT_EQ((*adders)[1].custom_objects["k"], 1);
+  EXPECT_EQ(models::get("adder")->tag, *second);
+
+  auto archive = models::export_model(first->ToString(), work_ / "adder.bentomodel");
+  ASSERT_TRUE(archive.ok()) << archive.status();
+  EXPECT_EQ(models::import_model(*archive).status().code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(models::delete_model(first->ToString()).ok());
+  EXPECT_EQ(models::get(first->ToString()).status().code(), StatusCode::kNotFound);
+  auto imported = models::import_model(*archive);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  EXPECT_EQ(*imported, *first);
+  EXPECT_EQ(models::get(first->ToString())->custom_objects["k"], 1);
+  EXPECT_EQ(models::delete_model("nope").code(), StatusCode::kNotFound);
 }
 
 TEST_F(OnnxTest, RunChecksInputsAgainstTheSpec) {
