@@ -10,7 +10,7 @@ namespace bento {
 // Sends bento's log lines to stderr, in bento's format ("2026-11-28T13:44:38.916+00:00 info
 // loaded ..."). `level` is one of "trace", "debug", "info", "warn", "error", "critical",
 // "off"; the BENTO_LOG_LEVEL environment variable, when it names a level, wins, and one that
-// does not is warned about. Call once, before anything else of bento's.
+// does not is warned about. Call before anything else of bento's; a later call starts over.
 void InitLogging(std::string_view level = "info");
 
 }  // namespace bento

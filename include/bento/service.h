@@ -120,6 +120,11 @@ class Service {
     metrics_.push_back({std::move(name), std::move(help), type, std::move(read)});
   }
 
+  // Registers an API described at run time rather than by a member function's types (the
+  // Python package's services): `api.params` say how each parameter is parsed and what the
+  // schemas say, `api.invoke` runs it, and `api.batch` with `api.batch_call` make it batchable.
+  void AddApi(detail::ApiRegistration api) { apis_.push_back(std::move(api)); }
+
   // Registers a batchable API: `method` takes a batch of inputs as one tensor and returns
   // the batch of outputs. Clients send one request's tensor (e.g. [1, 3, 224, 224]); the
   // adaptive batcher concatenates concurrent requests along batch_dim.first, calls `method`

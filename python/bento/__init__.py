@@ -6,10 +6,17 @@
     session = bentoml.onnx.load_model("clf:latest", providers=["CPUExecutionProvider"])
     outputs = session.run(None, {"input": array})
 
-The store is $BENTOML_HOME (default ~/bentoml), shared with BentoML itself.
+    @bentoml.service(resources={"cpu": "2"})
+    class Classifier:
+        @bentoml.api
+        def classify(self, image: PIL.Image.Image) -> dict: ...
+
+`python -m bento serve module:Classifier` serves it on bento's C++ server. The store is
+$BENTOML_HOME (default ~/bentoml), shared with BentoML itself.
 """
 from . import exceptions, models, onnx
+from ._sdk import api, service
 from ._types import Model, ModelInfo, Tag
 
-__all__ = ["exceptions", "models", "onnx", "Model", "ModelInfo", "Tag"]
+__all__ = ["api", "exceptions", "models", "onnx", "service", "Model", "ModelInfo", "Tag"]
 __version__ = "0.1.0"

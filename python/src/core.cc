@@ -28,16 +28,11 @@
 #include "bento/models.h"
 #include "bento/onnx.h"
 
-namespace nb = nanobind;
-using namespace nb::literals;
+#include "core.h"
 
-namespace {
+namespace bento::python {
 
-using bento::DType;
-using bento::Status;
-using bento::StatusCode;
-using bento::StatusOr;
-using bento::Tensor;
+using namespace nb::literals;  // NOLINT: "name"_a
 
 // Raises the failed `status` as bento.exceptions' class for its code.
 [[noreturn]] void Raise(const Status& status) {
@@ -57,6 +52,8 @@ using bento::Tensor;
 void Check(const Status& status) {
   if (!status.ok()) Raise(status);
 }
+
+namespace {
 
 template <typename T>
 T Value(StatusOr<T> result) {
@@ -121,6 +118,33 @@ nb::dlpack::dtype ToDlpack(DType dtype) {
     default: return make(Code::UInt, 8);
   }
 }
+
+}  // namespace
+
+// A numpy array that owns the tensor (no copy), or a StringTensor for a string tensor.
+nb::object TensorToPython(Tensor tensor) {
+  if (tensor.dtype() == DType::kString) {
+    return nb::cast(StringTensor{tensor.shape(), tensor.strings()});
+  }
+  auto* owned = new Tensor(std::move(tensor));
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<Tensor*>(p); });
+  std::vector<size_t> shape(owned->shape().begin(), owned->shape().end());
+  nb::ndarray<nb::numpy> array(const_cast<void*>(owned->data()), shape.size(), shape.data(),
+                               owner, nullptr, ToDlpack(owned->dtype()));
+  return nb::cast(array);
+}
+
+// A borrowed view of a numpy array, valid while the array lives.
+StatusOr<Tensor> ArrayToTensor(const std::string& name, const Array& array) {
+  const DType dtype = FromDlpack(array.dtype());
+  if (dtype == DType::kUndefined) {
+    return InvalidArgumentError("'" + name + "' has a dtype ONNX has no type for");
+  }
+  std::vector<int64_t> shape(array.shape_ptr(), array.shape_ptr() + array.ndim());
+  return Tensor::Borrow(dtype, std::move(shape), array.data(), nullptr);
+}
+
+namespace {
 
 // ---- models --------------------------------------------------------------------------------
 
@@ -198,8 +222,6 @@ std::string SaveModel(const std::string& name, std::optional<std::string> path,
 
 // ---- sessions ------------------------------------------------------------------------------
 
-using StringTensor = std::pair<std::vector<int64_t>, std::vector<std::string>>;
-using Array = nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>;
 
 class PySession {
  public:
@@ -216,13 +238,8 @@ class PySession {
                               const std::map<std::string, StringTensor>& strings) const {
     std::map<std::string, Tensor> feed;
     for (const auto& [name, array] : arrays) {
-      const DType dtype = FromDlpack(array.dtype());
-      if (dtype == DType::kUndefined) {
-        Raise(bento::InvalidArgumentError("input '" + name + "' has a dtype ONNX has no type for"));
-      }
-      std::vector<int64_t> shape(array.shape_ptr(), array.shape_ptr() + array.ndim());
       // Borrowed: the caller's dict holds the array for the whole call.
-      feed.emplace(name, Tensor::Borrow(dtype, std::move(shape), array.data(), nullptr));
+      feed.emplace(name, Value(ArrayToTensor("input '" + name + "'", array)));
     }
     for (const auto& [name, value] : strings) {
       if (bento::NumElements(value.first) != static_cast<int64_t>(value.second.size())) {
@@ -237,7 +254,7 @@ class PySession {
     }
     std::vector<Tensor> tensors = Value(std::move(result));
     std::vector<nb::object> out;
-    for (auto& tensor : tensors) out.push_back(ToPython(std::move(tensor)));
+    for (auto& tensor : tensors) out.push_back(TensorToPython(std::move(tensor)));
     return out;
   }
 
@@ -246,19 +263,6 @@ class PySession {
     std::vector<Spec> out;
     for (const auto& s : specs) out.push_back(SpecTuple(s));
     return out;
-  }
-
-  // A numpy array that owns the tensor (no copy), or a StringTensor.
-  static nb::object ToPython(Tensor tensor) {
-    if (tensor.dtype() == DType::kString) {
-      return nb::cast(StringTensor{tensor.shape(), tensor.strings()});
-    }
-    auto* owned = new Tensor(std::move(tensor));
-    nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<Tensor*>(p); });
-    std::vector<size_t> shape(owned->shape().begin(), owned->shape().end());
-    nb::ndarray<nb::numpy> array(const_cast<void*>(owned->data()), shape.size(), shape.data(),
-                                 owner, nullptr, ToDlpack(owned->dtype()));
-    return nb::cast(array);
   }
 
   bento::onnx::Session session_;
@@ -310,8 +314,11 @@ PySession LoadModel(const std::string& tag,
 }
 
 }  // namespace
+}  // namespace bento::python
 
 NB_MODULE(_core, m) {
+  using namespace bento::python;  // NOLINT: the module's own functions
+  using namespace nanobind::literals;  // NOLINT
   m.doc() = "bento's C++ engine: the store, ONNX Runtime sessions";
   // bento's log on stderr, never on the program's stdout; BENTO_LOG_LEVEL sets the level.
   bento::InitLogging("info");
@@ -340,4 +347,5 @@ NB_MODULE(_core, m) {
       .def("outputs", &PySession::outputs)
       .def("providers", &PySession::providers)
       .def("run", &PySession::Run, "output_names"_a, "arrays"_a, "strings"_a);
+  BindServe(m);
 }

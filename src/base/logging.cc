@@ -60,6 +60,7 @@ bool LogLevelFromEnvironment() {
 }
 
 void InitLogging(std::string_view level) {
+  spdlog::drop("bento");  // a second call (ServeMain in a process that already logs) replaces it
   auto logger = spdlog::stderr_logger_mt("bento");
   logger->set_pattern(kTextPattern);
   const std::optional<std::string> env = EnvironmentLevel();

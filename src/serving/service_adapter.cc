@@ -173,7 +173,7 @@ ApiDef MakeApi(const ApiRegistration& api) {
                         {"required", Json::array()}};
   for (const auto& p : api.params) {
     def.request_schema["properties"][p.name] = p.schema;
-    def.request_schema["required"].push_back(p.name);
+    if (p.required) def.request_schema["required"].push_back(p.name);
   }
   def.response_schema = api.result.schema;
   def.response_content_type = api.result.content_type;

@@ -41,6 +41,8 @@ struct ParamInfo {
   Json schema;
   // The raw body type a single-parameter API accepts ("image/*", "text/plain", ...).
   std::string raw_content_type = "application/json";
+  // False for a parameter with a default (a Python service's): it may be left out.
+  bool required = true;
 };
 
 struct ResultInfo {

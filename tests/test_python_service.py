@@ -1,0 +1,166 @@
+"""Python services (@bento.service, @bento.api) served by bento's C++ server in the Python
+process (`python -m bento serve module:Class`): the guide's own ONNXImageClassifier against
+the C++ example on the same model, BentoML's schema for the same class, and the handoff's
+parameter kinds, errors and batching (tests/python_services/features.py)."""
+import concurrent.futures
+import json
+import sys
+
+import bentoml
+import numpy as np
+import pytest
+import requests
+
+from conftest import ROOT, ExampleServer, Server
+
+SERVICES = ROOT / "tests" / "python_services"
+SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
+
+
+class PythonServer(Server):
+    """`python -m bento serve TARGET ARGS...`, run from tests/python_services."""
+
+    def __init__(self, bento, target, *args):
+        self.target = target
+        bento.env["PYTHONPATH"] = str(SERVICES)
+        super().__init__(bento, *args)
+
+    def command(self):
+        return [sys.executable, "-m", "bento", "serve", self.target, *self.args]
+
+
+@pytest.fixture
+def features(bento):
+    server = PythonServer(bento, "features:Features")
+    server.wait_ready()
+    yield server
+    assert server.stop() == 0
+
+
+def post_images(server, route, field, names):
+    files = [(field, (n, open(f"{SKIMAGE}/{n}", "rb").read(), "image/png")) for n in names]
+    r = requests.post(server.url + route, files=files)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_guides_image_classifier_answers_as_the_cpp_example(bento):
+    bento.save_image_classifier()
+    python = PythonServer(bento, "image_classifier:ONNXImageClassifier")
+    cpp = ExampleServer(bento, "image_classifier")
+    python.wait_ready()
+    cpp.wait_ready()
+    try:
+        for name in ("chelsea.png", "coffee.png", "astronaut.png"):
+            got = post_images(python, "/classify_image", "image", [name])
+            want = post_images(cpp, "/classify_image", "image", [name])
+            # The guide reports logits as confidences where the C++ example reports softmax
+            # probabilities; the classes and their order are the same.
+            assert got["predicted_class"] == want["predicted_class"]
+            assert got["predicted_class_name"] == want["predicted_class_name"] is not None
+            assert [p["class_id"] for p in got["top5_predictions"]] == \
+                [p["class_id"] for p in want["top5_predictions"]]
+        batch = post_images(python, "/classify_batch", "images", ["chelsea.png", "coffee.png"])
+        assert [b["predicted_class"] for b in batch] == [
+            post_images(cpp, "/classify_image", "image", [n])["predicted_class"]
+            for n in ("chelsea.png", "coffee.png")]
+        # BentoML's own schema of the guide's class (with BentoML's own decorators).
+        sys.path.insert(0, str(SERVICES))
+        try:
+            source = (SERVICES / "image_classifier.py").read_text().replace(
+                "\nimport bento as bentoml\n", "\nimport bentoml\n")
+            namespace = {"__name__": "guide_image_classifier"}
+            exec(compile(source, "guide_image_classifier", "exec"), namespace)  # noqa: S102
+        finally:
+            sys.path.remove(str(SERVICES))
+        want = json.loads(json.dumps(namespace["ONNXImageClassifier"].schema()))
+        got = requests.get(python.url + "/schema.json").json()
+        assert {r["name"]: r for r in got["routes"]} == {r["name"]: r for r in want["routes"]}
+        # Its model, loaded in __init__, answers KServe v2 too.
+        r = requests.get(python.url + "/v2/models/image_classifier")
+        assert r.status_code == 200 and r.json()["name"] == "image_classifier"
+    finally:
+        assert python.stop() == 0
+        assert cpp.stop() == 0
+
+
+def test_parameters_are_parsed_in_cpp_and_reach_python_as_their_types(features):
+    r = requests.post(features.url + "/describe",
+                      files={"image": open(f"{SKIMAGE}/chelsea.png", "rb")})
+    assert r.status_code == 200, r.text
+    from PIL import Image
+    chelsea = Image.open(f"{SKIMAGE}/chelsea.png")
+    assert r.json() == {"size": [451, 300], "mode": "RGB", "note": "none",
+                        "sum": int(np.asarray(chelsea, dtype=np.int64).sum())}
+    # BentoML's client sends the string field through json.dumps.
+    with bentoml.SyncHTTPClient(features.url) as client:
+        out = client.describe(image=f"{SKIMAGE}/chelsea.png", note="hi")
+        assert out["note"] == "hi"
+        np.testing.assert_array_equal(client.scale(x=np.arange(6.0).reshape(2, 3)),
+                                      np.arange(6.0).reshape(2, 3) * 2)
+        assert client.shout(text="quiet") == "QUIET!"
+    r = requests.post(features.url + "/scale", json={"x": [[1, 2], [3, 4]], "factor": 0.5})
+    assert r.json() == [[0.5, 1.0], [1.5, 2.0]]
+    value = {"nested": [1, 2.5, None, "s", {"k": [True]}], "unicode": "ü\u0000"}
+    r = requests.post(features.url + "/echo", json={"data": value})
+    assert r.status_code == 200 and r.json() == value
+    # NaN and infinities go both ways, as Python's json writes them.
+    r = requests.post(features.url + "/scale", data='{"x": [NaN, Infinity, -1e308]}',
+                      headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert r.text == "[NaN, Infinity, -Infinity]"
+
+
+def test_exceptions_become_status_codes(features):
+    def fail(kind):
+        return requests.post(features.url + "/fail", json={"kind": kind})
+    assert fail("invalid").status_code == 400
+    assert fail("invalid").json()["error"] == "kind must be valid"
+    assert fail("missing").status_code == 404
+    r = fail("bug")
+    assert r.status_code == 500 and "RuntimeError" in r.json()["error"]
+    assert "a bug in the service" not in r.text  # the traceback is logged, not sent
+    log = "".join(features.log)
+    assert "Traceback" in log and "RuntimeError: a bug in the service" in log
+    # Bad input never reaches Python: the C++ side answers.
+    r = requests.post(features.url + "/describe", files={"image": ("x.png", b"nope", "image/png")})
+    assert r.status_code == 400 and "not an image" in r.json()["error"]
+
+
+def test_a_batchable_api_is_called_once_per_batch(features):
+    def call(i):
+        r = requests.post(features.url + "/double", json={"x": [[float(i), 1.0]]})
+        return r.status_code, r.json()
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(call, range(64)))
+    assert all(code == 200 for code, _ in answers)
+    assert [a for _, a in answers] == [[[2.0 * i, 2.0]] for i in range(64)]
+    calls = requests.post(features.url + "/batch_calls_so_far", json={}).json()
+    assert 0 < calls < 64, calls
+
+
+def test_serve_flags_and_policies_apply(bento):
+    server = PythonServer(bento, "features:Features", "--api-key", "k", "--max-body-size", "1KiB")
+    server.wait_ready()
+    try:
+        assert requests.post(server.url + "/shout", json={"text": "a"}).status_code == 401
+        auth = {"Authorization": "Bearer k"}
+        r = requests.post(server.url + "/shout", json={"text": "a"}, headers=auth)
+        assert r.status_code == 200 and r.text == "A!"
+        big = requests.post(server.url + "/shout", json={"text": "a" * 2000}, headers=auth)
+        assert big.status_code == 413
+        metrics = requests.get(server.url + "/metrics", headers=auth).text
+        assert 'endpoint="/shout"' in metrics
+    finally:
+        assert server.stop() == 0
+
+
+@pytest.mark.parametrize("target,message", [
+    ("no_such_module:X", "cannot import the service module 'no_such_module'"),
+    ("features:Nope", "has no @bento.service class 'Nope'"),
+])
+def test_a_bad_target_fails_startup_with_a_clear_message(bento, target, message):
+    server = PythonServer(bento, target)
+    assert server.proc.wait(timeout=60) == 1
+    assert message in "".join(server.log)
