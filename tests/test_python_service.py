@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from conftest import ROOT, ExampleServer, Server
+from digits import heldout_rows, save_model
 
 SERVICES = ROOT / "tests" / "python_services"
 SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
@@ -82,6 +83,63 @@ def test_the_guides_image_classifier_answers_as_the_cpp_example(bento):
     finally:
         assert python.stop() == 0
         assert cpp.stop() == 0
+
+
+@pytest.mark.parametrize("example,target,route,bodies", [
+    ("text_classifier", "text_processor:ONNXTextProcessor", "/classify_text",
+     [{"text": "Ich habe heute keine Zeit, weil ich arbeiten muss."},
+      {"text": "The weather was so nice today."}, {"text": ""}]),
+    ("dynamic_shapes", "dynamic_shapes:DynamicONNXService", "/process_variable_input",
+     [{"data": heldout_rows(n)[0].tolist()} for n in (1, 5)]),
+    ("batch_processing", "batch_processing:BatchONNXService", "/batch_inference",
+     [{"inputs": heldout_rows(40)[0].tolist()}]),
+    ("validated", "validated:ValidatedONNXService", "/predict",
+     [{"input_data": heldout_rows(n)[0].tolist()} for n in (1, 3)]),
+    ("robust", "robust:RobustONNXService", "/predict",
+     [{"input_data": heldout_rows(2)[0].tolist()}]),
+    ("monitored", "monitored:MonitoredONNXService", "/predict_with_timing",
+     [{"input_data": heldout_rows(2)[0].tolist()}]),
+    ("provider_config", "provider_config:OptimizedONNXService", "/optimized_inference",
+     [{"input_data": heldout_rows(4)[0].tolist()}]),
+])
+def test_the_guides_services_answer_as_the_cpp_examples(bento, example, target, route, bodies):
+    """The guide's Python services, on the C++ examples' models, answer what the C++ examples
+    answer (numbers to float32 rounding: numpy and C++ sum in different orders)."""
+    if example == "text_classifier":
+        bento.save_text_classifier()
+    else:
+        save_model(bento, example)
+    python, cpp = PythonServer(bento, target), ExampleServer(bento, example)
+    python.wait_ready()
+    cpp.wait_ready()
+    try:
+        for body in bodies:
+            got = requests.post(python.url + route, json=body)
+            want = requests.post(cpp.url + route, json=body)
+            assert got.status_code == want.status_code == 200, (got.text, want.text)
+            got, want = got.json(), want.json()
+            for timing in ("inference_time", "average_time"):  # the clock's, not the model's
+                if isinstance(want, dict) and timing in want:
+                    assert got.pop(timing) >= 0 and want.pop(timing) >= 0
+            assert_close(got, want)
+    finally:
+        assert python.stop() == 0
+        assert cpp.stop() == 0
+
+
+def assert_close(got, want):
+    if isinstance(want, dict):
+        assert set(got) == set(want), (got.keys(), want.keys())
+        for k in want:
+            assert_close(got[k], want[k])
+    elif isinstance(want, list):
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert_close(g, w)
+    elif isinstance(want, float):
+        assert got == pytest.approx(want, rel=1e-5, abs=1e-6)
+    else:
+        assert got == want
 
 
 def test_parameters_are_parsed_in_cpp_and_reach_python_as_their_types(features):

@@ -62,5 +62,11 @@ class Model:
     def path_of(self, item: str) -> pathlib.Path:
         return self.path / item
 
+    @property
+    def metadata(self) -> dict:
+        """info.metadata, under the name BentoML's ONNX guide reads it by (model_ref.metadata);
+        BentoML's own Model has no such attribute."""
+        return self.info.metadata
+
     def __repr__(self):
         return f"Model(tag={str(self.tag)!r}, path={str(self.path)!r})"
