@@ -81,6 +81,7 @@ class Server:
     """A server process on a free port (or `port`): `bento serve ARGS...` by default."""
 
     port_flag = "--port"  # how the port is passed; KServe's runtimes say --http_port
+    cwd = None  # the folder the server runs in; None: the test's
 
     def __init__(self, bento, *args, port=None):
         self.args = [str(a) for a in args]
@@ -88,7 +89,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.verify = True  # for https: the CA bundle or certificate that requests checks
         self.proc = subprocess.Popen(self.command() + [self.port_flag, str(self.port)],
-                                     env=bento.env, stdout=subprocess.PIPE,
+                                     env=bento.env, cwd=self.cwd, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         self.log = []
         threading.Thread(target=self._drain, daemon=True).start()

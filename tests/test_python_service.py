@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import requests
 
-from conftest import ROOT, ExampleServer, Server
+from conftest import BENTO, ROOT, ExampleServer, Server
 from digits import heldout_rows, save_model
 
 SERVICES = ROOT / "tests" / "python_services"
@@ -222,3 +222,24 @@ def test_a_bad_target_fails_startup_with_a_clear_message(bento, target, message)
     server = PythonServer(bento, target)
     assert server.proc.wait(timeout=60) == 1
     assert message in "".join(server.log)
+
+
+def test_bento_serve_runs_a_python_service_given_as_module_and_class(bento):
+    """`bento serve features:Features` in the service's folder hands over to
+    `python3 -m bento serve` (BENTO_PYTHON: this venv's interpreter)."""
+    bento.env["BENTO_PYTHON"] = sys.executable
+
+    class CliServer(Server):
+        cwd = SERVICES
+
+        def command(self):
+            return [str(BENTO), "serve", "features:Features", *self.args]
+
+    server = CliServer(bento, "--api-key", "k")
+    try:
+        server.wait_ready()
+        r = requests.post(server.url + "/shout", json={"text": "a"},
+                          headers={"Authorization": "Bearer k"})
+        assert r.status_code == 200 and r.text == "A!"
+    finally:
+        assert server.stop() == 0

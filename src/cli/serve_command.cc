@@ -4,11 +4,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <regex>
 
 #include "base/fs.h"
 #include "base/logging.h"
@@ -41,6 +43,37 @@ bool IsPath(const std::string& arg) {
 }
 
 int RunServe(const ServeArgs& args);
+
+// A Python service, MODULE:CLASS, as `python -m bento serve` takes it. A model tag has the
+// same shape (name:version), so the module must also be a .py file, or a package, in the
+// current folder.
+bool IsPythonService(const std::string& arg) {
+  static const std::regex kTarget(R"(([A-Za-z_]\w*(\.[A-Za-z_]\w*)*):([A-Za-z_]\w*))");
+  std::smatch match;
+  if (!std::regex_match(arg, match, kTarget)) return false;
+  std::string module = match[1].str();
+  std::replace(module.begin(), module.end(), '.', '/');
+  std::error_code ec;
+  return std::filesystem::is_regular_file(module + ".py", ec) ||
+         std::filesystem::is_regular_file(module + "/__init__.py", ec);
+}
+
+// Serves a Python service: this process becomes `python3 -m bento serve TARGET FLAGS...`
+// (BENTO_PYTHON names another interpreter), which runs bento's server inside Python.
+int ServePython(const std::vector<std::string>& command_line) {
+  const char* env = std::getenv("BENTO_PYTHON");
+  std::string python = env != nullptr && *env != '\0' ? env : "python3";
+  std::vector<std::string> forwarded = {python, "-m", "bento"};
+  forwarded.insert(forwarded.end(), command_line.begin() + 1, command_line.end());
+  std::vector<char*> argv;
+  for (auto& arg : forwarded) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  ::execvp(python.c_str(), argv.data());
+  spdlog::error("cannot run {} for a Python service: {} (install the bento Python package: "
+                "make python; BENTO_PYTHON names the interpreter)",
+                python, std::strerror(errno));
+  return 1;
+}
 
 // Serves what `path` holds, imported (when it must be) into a private store that is removed
 // when serving ends. The path itself is only read.
@@ -138,7 +171,9 @@ void AddServeCommand(CLI::App& app, std::vector<std::string> command_line, int* 
       "POST /<name>/run (each model); or serve a built bento");
   serve->add_option("tags", args->tags,
                     "Model tags, NAME[:VERSION]; or one bento, by tag or folder (a tag that "
-                    "names a bento serves the bento); or one path, as --model-dir");
+                    "names a bento serves the bento); or one path, as --model-dir; or a "
+                    "Python service, MODULE:CLASS (MODULE.py in this folder), run by "
+                    "python3 -m bento serve");
   serve->add_option("--model-dir,--model_dir", args->model_dir,
                     "Serve what this path holds: an .onnx file, a model archive, a BentoML "
                     "model folder, a store, a bento, or a folder holding one (KServe's "
@@ -151,6 +186,10 @@ void AddServeCommand(CLI::App& app, std::vector<std::string> command_line, int* 
   serve->callback([args, serve, command_line = std::move(command_line), exit_code] {
     ModelFlagsGiven(*serve, &args->model);
     if (!LogLevelFromEnvironment()) spdlog::set_level(spdlog::level::info);
+    if (args->model_dir.empty() && args->tags.size() == 1 && IsPythonService(args->tags[0])) {
+      *exit_code = ServePython(command_line);
+      return;
+    }
     std::string path = args->model_dir;
     if (path.empty() && args->tags.size() == 1 && IsPath(args->tags[0])) path = args->tags[0];
     if (!path.empty() && !args->tags.empty() && args->tags[0] != path) {
