@@ -5,7 +5,6 @@ import subprocess
 import sys
 import threading
 
-import bentoml
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -174,6 +173,15 @@ def test_models_list_delete_export_import(store, tmp_path):
     assert bento.models.get("m").tag == second.tag  # latest stays the newest
 
 
+def in_bentoml(store, code):
+    """Runs `code` with BentoML in a process of its own (BentoML fixes its store's path at its
+    first use in a process), on the test's store; returns what it printed."""
+    run = subprocess.run([sys.executable, "-c", "import bentoml, numpy as np, onnx\n" + code],
+                         env=store.env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
 def test_bentoml_and_bento_load_each_others_models(store):
     # bento saves, BentoML loads and runs it and sees the custom objects.
     bento.onnx.save_model("from_bento", str(WHERE), custom_objects={"names": ["a", "b"]})
@@ -181,21 +189,56 @@ def test_bentoml_and_bento_load_each_others_models(store):
             "x": np.arange(4, dtype=np.int64).reshape(2, 2),
             "y": -np.arange(4, dtype=np.int64).reshape(2, 2)}
     want = ort.InferenceSession(str(WHERE)).run(None, feed)[0]
-    np.testing.assert_array_equal(bentoml.onnx.load_model("from_bento").run(None, feed)[0], want)
-    assert bentoml.models.get("from_bento").custom_objects == {"names": ["a", "b"]}
-    # BentoML saves, bento loads and runs it and sees the custom objects.
-    bentoml.onnx.save_model("from_bentoml", onnx.load(str(WHERE)),
-                            custom_objects={"names": ["c"]}, labels={"by": "bentoml"})
+    out = in_bentoml(store, f"""
+feed = {{"condition": np.array([[True, False], [False, True]]),
+        "x": np.arange(4, dtype=np.int64).reshape(2, 2),
+        "y": -np.arange(4, dtype=np.int64).reshape(2, 2)}}
+print(bentoml.onnx.load_model("from_bento").run(None, feed)[0].tolist())
+print(bentoml.models.get("from_bento").custom_objects)
+bentoml.onnx.save_model("from_bentoml", onnx.load({str(WHERE)!r}),
+                        custom_objects={{"names": ["c"]}}, labels={{"by": "bentoml"}})
+""").splitlines()
+    assert out == [str(want.tolist()), "{'names': ['a', 'b']}"]
+    # BentoML saved, bento loads and runs it and sees the custom objects.
     model = bento.onnx.get("from_bentoml")
     assert model.custom_objects == {"names": ["c"]} and model.info.labels == {"by": "bentoml"}
     np.testing.assert_array_equal(bento.onnx.load_model("from_bentoml").run(None, feed)[0], want)
 
 
+def test_custom_objects_json_cannot_hold_are_pickled_both_ways(store):
+    """Arrays and other Python objects: pickled by bento as BentoML pickles them, so that
+    BentoML reads bento's and bento reads BentoML's. bento's C++ side sees none of them."""
+    import datetime
+    objects = {"weights": np.arange(6, dtype=np.float32).reshape(2, 3),
+               "when": datetime.date(2026, 11, 28), "labels": {"a", "b"}, "nan": float("nan")}
+    bento.onnx.save_model("pickled", str(WHERE), custom_objects=objects)
+    got = bento.onnx.get("pickled").custom_objects
+    np.testing.assert_array_equal(got["weights"], objects["weights"])
+    assert got["weights"].dtype == np.float32 and got["when"] == objects["when"]
+    assert got["labels"] == {"a", "b"} and np.isnan(got["nan"])
+    assert not (bento.onnx.get("pickled").path / "custom_objects.json").exists()
+    out = in_bentoml(store, """
+c = bentoml.models.get("pickled").custom_objects
+print(c["weights"].dtype, c["weights"].tolist(), c["when"], sorted(c["labels"]), c["nan"])
+bentoml.onnx.save_model("bentoml_pickled", onnx.load(%r),
+                        custom_objects={"w": np.ones(3), "s": "text"})
+""" % str(WHERE))
+    assert out.split() == ["float32", "[[0.0,", "1.0,", "2.0],", "[3.0,", "4.0,", "5.0]]",
+                           "2026-11-28", "['a',", "'b']", "nan"]
+    cli = json.loads(store.run("models", "get", "pickled", "-o", "json").stdout)
+    assert cli.get("custom_objects", {}) == {}  # the C++ side reads JSON's values only
+    got = bento.onnx.get("bentoml_pickled").custom_objects
+    np.testing.assert_array_equal(got["w"], np.ones(3))
+    assert got["s"] == "text"
+
+
 def test_bad_input_raises_bentos_exceptions(store, tmp_path):
     with pytest.raises(bento.exceptions.InvalidArgument, match="not an ONNX model"):
         bento.onnx.save_model("bad", b"not a model")
-    with pytest.raises(bento.exceptions.InvalidArgument, match="JSON"):
-        bento.onnx.save_model("bad", str(WHERE), custom_objects={"f": object()})
+    with pytest.raises(bento.exceptions.InvalidArgument, match="neither JSON nor pickled"):
+        bento.onnx.save_model("bad", str(WHERE), custom_objects={"f": lambda x: x})
+    with pytest.raises(bento.exceptions.InvalidArgument, match="a dict"):
+        bento.onnx.save_model("bad", str(WHERE), custom_objects=["not", "a", "dict"])
     with pytest.raises(bento.exceptions.NotFound):
         bento.onnx.load_model("nope")
     bento.onnx.save_model("where", str(WHERE))
@@ -205,7 +248,7 @@ def test_bad_input_raises_bentos_exceptions(store, tmp_path):
     with pytest.raises(bento.exceptions.InvalidArgument, match="condition"):
         session.run(None, {"condition": np.zeros((2, 2), np.float32),
                            "x": np.zeros((2, 2), np.int64), "y": np.zeros((2, 2), np.int64)})
-    assert bento.models.list() and [m.tag.name for m in bento.models.list()] == ["where"]
+    assert [m.tag.name for m in bento.models.list()] == ["where"]  # nothing else was written
 
 
 def test_pip_installs_the_package_into_a_fresh_virtual_environment(tmp_path):

@@ -36,6 +36,10 @@ struct SaveOptions {
   std::map<std::string, std::string> labels;
   Json metadata = Json::object();     // JSON values: numbers, strings, lists, maps
   Json custom_objects = nullptr;      // stored as custom_objects.json when not null
+  // Custom objects JSON cannot hold, already pickled (by the Python package): written as
+  // custom_objects.pkl as they are, when custom_objects is null. bento's C++ code then sees
+  // no custom objects (its reader takes JSON's values only); Python and BentoML unpickle them.
+  std::string custom_objects_pickle;
 };
 
 // The model's serialized bytes, for saving a model built in memory.

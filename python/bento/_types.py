@@ -2,6 +2,7 @@
 import datetime
 import json
 import pathlib
+import pickle
 import typing as t
 
 
@@ -57,7 +58,18 @@ class Model:
         self.tag = Tag(raw["name"], raw["version"])
         self.path = pathlib.Path(raw["path"])
         self.info = ModelInfo(raw)
-        self.custom_objects = json.loads(raw["custom_objects"])
+        self._custom_objects = json.loads(raw["custom_objects"])
+
+    @property
+    def custom_objects(self) -> dict:
+        """The model's custom objects: custom_objects.json, or else the pickle BentoML (or
+        bento, for objects JSON cannot hold) wrote, unpickled as BentoML does. Unpickling runs
+        code the pickle names: load only models you trust, as with BentoML."""
+        if (self.path / "custom_objects.json").exists() or \
+                not (self.path / "custom_objects.pkl").exists():
+            return self._custom_objects
+        with open(self.path / "custom_objects.pkl", "rb") as f:
+            return pickle.load(f)  # noqa: S301: the store's own file, as BentoML reads it
 
     def path_of(self, item: str) -> pathlib.Path:
         return self.path / item

@@ -6,6 +6,7 @@ copy, releases the GIL while ONNX Runtime runs, and returns numpy arrays that ow
 tensors (no copy either)."""
 import json
 import os
+import pickle
 import typing as t
 
 import numpy as np
@@ -45,14 +46,23 @@ def save_model(name: str, model: t.Any, *, signatures: t.Optional[dict] = None,
         if isinstance(batch_dim, int):
             batch_dim = (batch_dim, batch_dim)
         sigs[method] = (bool(sig.get("batchable", False)), int(batch_dim[0]), int(batch_dim[1]))
-    try:
-        custom = None if custom_objects is None else json.dumps(custom_objects)
-    except TypeError as e:
-        raise InvalidArgument(f"custom_objects must be JSON values (dict, list, str, numbers, "
-                              f"bool, None) for now: {e}") from None
+    custom = pickled = None
+    if custom_objects is not None:
+        if not isinstance(custom_objects, dict):
+            raise InvalidArgument("custom_objects must be a dict of names to objects")
+        try:
+            custom = json.dumps(custom_objects, allow_nan=False)
+        except (TypeError, ValueError):
+            # Not JSON's values (arrays, classes): pickled as BentoML pickles them, which
+            # bento's C++ code does not read and BentoML (and get, here) do.
+            try:
+                pickled = pickle.dumps(custom_objects)
+            except Exception as e:  # noqa: BLE001: pickle raises several kinds
+                raise InvalidArgument(f"custom_objects can be neither JSON nor pickled: "
+                                      f"{e}") from None
     tag = _core.save_model(name, path, data, sigs, {str(k): str(v) for k, v in
                                                      (labels or {}).items()},
-                           json.dumps(metadata or {}), custom)
+                           json.dumps(metadata or {}), custom, pickled)
     return get(tag)
 
 

@@ -198,7 +198,8 @@ std::string SaveModel(const std::string& name, std::optional<std::string> path,
                       std::optional<nb::bytes> data,
                       const std::map<std::string, std::tuple<bool, int, int>>& signatures,
                       const std::map<std::string, std::string>& labels,
-                      const std::string& metadata, std::optional<std::string> custom_objects) {
+                      const std::string& metadata, std::optional<std::string> custom_objects,
+                      std::optional<nb::bytes> custom_objects_pickle) {
   bento::onnx::SaveOptions options;
   options.signatures.clear();
   for (const auto& [method, s] : signatures) {
@@ -208,6 +209,10 @@ std::string SaveModel(const std::string& name, std::optional<std::string> path,
   options.labels = labels;
   options.metadata = bento::Json::parse(metadata);
   if (custom_objects) options.custom_objects = bento::Json::parse(*custom_objects);
+  if (custom_objects_pickle) {
+    options.custom_objects_pickle.assign(custom_objects_pickle->c_str(),
+                                         custom_objects_pickle->size());
+  }
   StatusOr<bento::Tag> tag = bento::InvalidArgumentError("give a model path or its bytes");
   if (path) {
     nb::gil_scoped_release release;
@@ -323,7 +328,7 @@ NB_MODULE(_core, m) {
   // bento's log on stderr, never on the program's stdout; BENTO_LOG_LEVEL sets the level.
   bento::InitLogging("info");
   m.def("save_model", &SaveModel, "name"_a, "path"_a.none(), "data"_a.none(), "signatures"_a,
-        "labels"_a, "metadata"_a, "custom_objects"_a.none());
+        "labels"_a, "metadata"_a, "custom_objects"_a.none(), "custom_objects_pickle"_a.none());
   m.def("get", [](const std::string& tag, bool onnx_only) {
     return ModelDict(Value(onnx_only ? bento::onnx::get(tag) : bento::models::get(tag)));
   });

@@ -74,6 +74,10 @@ StatusOr<Tag> Save(std::string_view name, std::string_view bytes,
     RETURN_IF_ERROR(fs::MakeDirs((pending.dir() / relative).parent_path()));
     RETURN_IF_ERROR(fs::CopyFile(from, pending.dir() / relative));
   }
+  if (options.custom_objects.is_null() && !options.custom_objects_pickle.empty()) {
+    RETURN_IF_ERROR(fs::WriteFile(pending.dir() / store::kCustomObjectsPickle,
+                                  options.custom_objects_pickle));
+  }
 
   ModelInfo info;
   info.labels = options.labels;
