@@ -135,7 +135,8 @@ nb::object ToPython(const Runtime& rt, Parsed& value) {
 // A Python exception as the Status the server answers with: bento.exceptions' classes by
 // their error_code; anything else is a 500 with its traceback logged (bento/_serve.py).
 Status FromPython(const Runtime& rt, nb::python_error& error) {
-  auto status = nb::cast<nb::tuple>(rt.codec.attr("error_status")(error.value(), error.traceback()));
+  auto status =
+      nb::cast<nb::tuple>(rt.codec.attr("error_status")(error.value(), error.traceback()));
   const int code = nb::cast<int>(status[0]);
   std::string message = nb::cast<std::string>(status[1]);
   switch (code) {
@@ -218,7 +219,9 @@ using BatchTuple = std::tuple<int, double, int, int>;
 using ApiTuple = std::tuple<std::string, std::string, std::vector<ParamTuple>, std::string,
                             std::string, std::optional<BatchTuple>>;
 
-int Serve(const std::string& name, const std::tuple<std::string, std::string, std::string>& resources,
+// resources: (cpu, gpu, memory); traffic: (timeout seconds, max_concurrency).
+int Serve(const std::string& name,
+          const std::tuple<std::string, std::string, std::string>& resources,
           const std::tuple<double, int>& traffic, nb::handle factory,
           const std::vector<ApiTuple>& api_tuples, nb::handle codec,
           std::vector<std::string> argv) {
