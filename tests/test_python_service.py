@@ -10,8 +10,10 @@ import bentoml
 import numpy as np
 import pytest
 import requests
+import tritonclient.grpc as grpcclient
+from tritonclient.utils import InferenceServerException
 
-from conftest import BENTO, ROOT, ExampleServer, Server
+from conftest import BENTO, ROOT, ExampleServer, Server, _free_port
 from digits import heldout_rows, save_model
 
 SERVICES = ROOT / "tests" / "python_services"
@@ -199,9 +201,17 @@ def test_a_batchable_api_is_called_once_per_batch(features):
 
 
 def test_serve_flags_and_policies_apply(bento):
-    server = PythonServer(bento, "features:Features", "--api-key", "k", "--max-body-size", "1KiB")
+    grpc_port = _free_port()
+    server = PythonServer(bento, "features:Features", "--api-key", "k", "--max-body-size", "1KiB",
+                          "--grpc-port", grpc_port)
     server.wait_ready()
     try:
+        # gRPC, the other transport: the probe needs no key, anything else does.
+        client = grpcclient.InferenceServerClient(f"127.0.0.1:{grpc_port}")
+        assert client.is_server_live()
+        with pytest.raises(InferenceServerException, match="UNAUTHENTICATED|API key"):
+            client.get_server_metadata()
+        assert client.get_server_metadata(headers={"authorization": "Bearer k"}).name
         assert requests.post(server.url + "/shout", json={"text": "a"}).status_code == 401
         auth = {"Authorization": "Bearer k"}
         r = requests.post(server.url + "/shout", json={"text": "a"}, headers=auth)

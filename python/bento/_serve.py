@@ -11,13 +11,12 @@ import typing as t
 
 import numpy as np
 
-from . import exceptions
+from . import _core, exceptions
 
 logger = logging.getLogger("bento")
 
 _OBJECT = {"type": "object", "additionalProperties": True}
-_TENSOR = {"type": "array", "items": {}, "description": "a tensor as nested lists",
-           "x-bentoml": {"type": "tensor", "format": "numpy-array"}}
+_TENSOR = json.loads(_core.tensor_schema())  # the C++ API's, as for a bento::Tensor
 
 
 def _is_image(hint) -> bool:
@@ -114,7 +113,6 @@ def describe(cls) -> dict:
 
 def serve(cls, argv: t.List[str]) -> int:
     """Serves `cls` with bento's serve flags in `argv` (argv[0] is the program's name)."""
-    from . import _core
     spec = describe(cls)
     return _core.serve(spec["name"], spec["resources"], spec["traffic"], cls, spec["apis"],
                        sys.modules[__name__], list(argv))

@@ -24,6 +24,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bento/detail/api_traits.h"
 #include "bento/logging.h"
 #include "bento/models.h"
 #include "bento/onnx.h"
@@ -346,6 +347,8 @@ NB_MODULE(_core, m) {
   });
   m.def("load_model", &LoadModel, "tag"_a, "providers"_a, "session_options"_a);
   m.def("available_providers", &bento::onnx::available_providers);
+  // The OpenAPI schema (with its x-bentoml mark) of a tensor of any shape, for bento/_serve.py.
+  m.def("tensor_schema", [] { return bento::detail::AnyTensorSchema().dump(); });
   nb::class_<PySession>(m, "Session")
       .def_prop_ro("tag", &PySession::tag)
       .def("inputs", &PySession::inputs)

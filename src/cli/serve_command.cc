@@ -17,9 +17,6 @@
 #include "cli/bento_command.h"
 #include "cli/model_dir.h"
 #include "cli/serve_flags.h"
-#include "kserve/grpc_server.h"
-#include "kserve/http_routes.h"
-#include "kserve/v1_routes.h"
 #include "manager/model_manager.h"
 #include "serving/no_code.h"
 
@@ -143,12 +140,7 @@ int RunServe(const ServeArgs& args) {
   manager::ModelManager* models = manager->get();
   kserve::Protocol protocol(*models);
   serving::ServiceDef service = serving::NoCodeService(*models);
-  for (auto& route : kserve::HttpRoutes(protocol)) service.apis.push_back(std::move(route));
-  for (auto& route : kserve::V1Routes(protocol)) service.apis.push_back(std::move(route));
-  std::vector<serving::TransportFactory> transports;
-  if (args.model.grpc_port) {
-    transports.push_back(kserve::GrpcTransport(protocol, *args.model.grpc_port));
-  }
+  auto transports = AddKServe(protocol, args.model.grpc_port, &service);
   // Models that fail to load answer 503 with the reason while the others serve; when none
   // loads, there is nothing to serve and bento serve exits 1.
   auto load = [models] {

@@ -4,6 +4,9 @@
 
 #include "base/logging.h"
 #include "base/strings.h"
+#include "kserve/grpc_server.h"
+#include "kserve/http_routes.h"
+#include "kserve/v1_routes.h"
 
 namespace bento::cli {
 namespace {
@@ -167,6 +170,16 @@ void AddModelFlags(CLI::App& app, ModelFlags* flags) {
                  "Also serve the KServe v2 gRPC protocol (inference.GRPCInferenceService) "
                  "on this port (0 picks a free one)")
       ->check(IntegerIn(0, 65535));
+}
+
+std::vector<serving::TransportFactory> AddKServe(kserve::Protocol& protocol,
+                                                 std::optional<int> grpc_port,
+                                                 serving::ServiceDef* def) {
+  for (auto& route : kserve::HttpRoutes(protocol)) def->apis.push_back(std::move(route));
+  for (auto& route : kserve::V1Routes(protocol)) def->apis.push_back(std::move(route));
+  std::vector<serving::TransportFactory> transports;
+  if (grpc_port) transports.push_back(kserve::GrpcTransport(protocol, *grpc_port));
+  return transports;
 }
 
 void ModelFlagsGiven(const CLI::App& app, ModelFlags* flags) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kserve/protocol.h"
 #include "manager/model_manager.h"
 #include "serving/serve.h"
 
@@ -33,6 +34,12 @@ struct ModelFlags {
   bool max_batch_size_given = false;
   bool max_latency_given = false;
 };
+
+// The Open Inference Protocol over `protocol`'s models, on `def`: the KServe v2 and v1 HTTP
+// routes; returns the gRPC transport to start when `grpc_port` is set. REQUIRES: `protocol` and its models outlive the server.
+std::vector<serving::TransportFactory> AddKServe(kserve::Protocol& protocol,
+                                                 std::optional<int> grpc_port,
+                                                 serving::ServiceDef* def);
 
 // Registers the model flags on `app`. Call ModelFlagsGiven after `app` parses.
 void AddModelFlags(CLI::App& app, ModelFlags* flags);

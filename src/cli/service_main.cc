@@ -7,9 +7,6 @@
 #include "base/logging.h"
 #include "bento/service.h"
 #include "cli/serve_flags.h"
-#include "kserve/grpc_server.h"
-#include "kserve/http_routes.h"
-#include "kserve/v1_routes.h"
 #include "runtime/load_scope.h"
 #include "serving/no_code.h"
 #include "serving/service_adapter.h"
@@ -70,20 +67,8 @@ int ServeMain(std::function<std::unique_ptr<Service>()> factory, int argc, char*
     return 1;
   }
   kserve::Protocol protocol(**models);
-  for (auto& route : kserve::HttpRoutes(protocol)) def.apis.push_back(std::move(route));
-  for (auto& route : kserve::V1Routes(protocol)) def.apis.push_back(std::move(route));
-  def.serves = [&models = **models](const std::string& name) {
-    return models.Find(name) != nullptr;
-  };
-  def.collect = [collect = std::move(def.collect), &models = **models, name = def.name,
-                 version = def.version](std::string* out) {
-    if (collect) collect(out);
-    *out += serving::RenderModelBatchers(models, name, version);
-  };
-  std::vector<serving::TransportFactory> transports;
-  if (model_flags.grpc_port) {
-    transports.push_back(kserve::GrpcTransport(protocol, *model_flags.grpc_port));
-  }
+  auto transports = cli::AddKServe(protocol, model_flags.grpc_port, &def);
+  serving::AddModels(**models, &def);  // their queue labels and batchers on /metrics
   return serving::Serve(std::move(def), options, {}, std::move(transports));
 }
 

@@ -62,15 +62,19 @@ StatusOr<std::string> RunJson(const onnx::Session& session, std::string_view bod
   return EncodeOutputs(session, outputs);
 }
 
-std::string RenderModelBatchers(const manager::ModelManager& models, const std::string& name,
-                                const std::string& version) {
-  std::vector<BatcherSnapshot> snapshots;
-  for (const auto& model : models.models()) {
-    if (auto stats = model->batcher_stats()) {
-      snapshots.push_back({model->name() + ".run", std::move(*stats)});
+void AddModels(const manager::ModelManager& models, ServiceDef* def) {
+  def->serves = [&models](const std::string& name) { return models.Find(name) != nullptr; };
+  def->collect = [collect = std::move(def->collect), &models, name = def->name,
+                  version = def->version](std::string* out) {
+    if (collect) collect(out);
+    std::vector<BatcherSnapshot> snapshots;
+    for (const auto& model : models.models()) {
+      if (auto stats = model->batcher_stats()) {
+        snapshots.push_back({model->name() + ".run", std::move(*stats)});
+      }
     }
-  }
-  return RenderBatcherMetrics(snapshots, name, version);
+    *out += RenderBatcherMetrics(snapshots, name, version);
+  };
 }
 
 ServiceDef NoCodeService(const manager::ModelManager& models) {
@@ -79,10 +83,7 @@ ServiceDef NoCodeService(const manager::ModelManager& models) {
   def.name = served.size() == 1 ? served[0]->name() : "bento";
   def.version = served.size() == 1 ? served[0]->version() : "not available";
   def.ready = [&models] { return models.ready(); };
-  def.serves = [&models](const std::string& name) { return models.Find(name) != nullptr; };
-  def.collect = [&models, name = def.name, version = def.version](std::string* out) {
-    *out += RenderModelBatchers(models, name, version);
-  };
+  AddModels(models, &def);
   for (const auto& model : served) {
     const manager::ServedModel* m = model.get();
     ApiDef api;

@@ -31,10 +31,10 @@ namespace bento::serving {
 // The /run routes, readiness and batcher metrics of `models`.
 ServiceDef NoCodeService(const manager::ModelManager& models);
 
-// The batcher metrics of `models`' batched models (series "<model>.run"), labelled with the
-// service's name and version.
-std::string RenderModelBatchers(const manager::ModelManager& models, const std::string& name,
-                                const std::string& version);
+// Makes `def` serve `models`' metrics: its queue metrics are labelled with their names, and
+// their batchers' metrics (series "<model>.run") are added to what it collects already.
+// REQUIRES: `models` outlives `def`.
+void AddModels(const manager::ModelManager& models, ServiceDef* def);
 
 // Decodes a JSON object of input tensors (cast to each input's dtype) and checks each
 // against the model's spec: a missing input, or a wrong dtype or shape, is INVALID_ARGUMENT.
