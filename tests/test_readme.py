@@ -68,6 +68,15 @@ def test_kserve_http_blocks(bento, tmp_path):
     assert int(client) in range(1000), client
 
 
+def test_model_lifecycle_block(bento, tmp_path):
+    [out] = _run(_blocks_from("--model-control-mode explicit &", 1), bento, tmp_path)
+    lines = out.splitlines()
+    second = lines[1].split(":")[1]  # the second save's tag
+    index = json.loads(lines[-1][2:] if lines[-1].startswith("{}") else lines[-1])
+    assert "{}" in out, out
+    assert index == [{"name": "digits", "version": second, "state": "READY"}], out
+
+
 def test_kserve_grpc_blocks(bento, tmp_path):
     bento.save_image_classifier()
     _, client = _run(_blocks_from("--grpc-port 8001 &", 2), bento, tmp_path)

@@ -15,7 +15,7 @@
 namespace bento::batching {
 namespace {
 
-Tensor Rows(float base, int64_t n) {
+Tensor BatchRows(float base, int64_t n) {
   std::vector<float> v;
   for (int64_t i = 0; i < n; ++i) v.insert(v.end(), {base + i, -(base + i)});
   return Tensor::Of<float>({n, 2}, v);
@@ -71,7 +71,7 @@ TEST(DispatcherTest, EightThreadsGetTheirOwnAnswersOnARealClock) {
       for (int i = 0; i < kPerThread; ++i) {
         const float base = static_cast<float>(t * 1000 + i * 10);
         const int64_t n = 1 + (t + i) % 3;
-        Tensor x = Rows(base, n);
+        Tensor x = BatchRows(base, n);
         {
           std::lock_guard<std::mutex> lock(mu);
           items += n;
@@ -124,13 +124,13 @@ TEST(DispatcherTest, WakesWhenTheSimulatedClockAdvances) {
                                        &clock);
   ASSERT_TRUE(dispatcher.ok()) << dispatcher.status();
   Answers answers;
-  (*dispatcher)->Submit(Request{{{"x", Rows(0, 1)}}, answers.For("r0")});
+  (*dispatcher)->Submit(Request{{{"x", BatchRows(0, 1)}}, answers.For("r0")});
   {
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return first_entered; });
   }
   // Same instant: traffic looks heavy, so r1 waits for company (simulated time stands still).
-  (*dispatcher)->Submit(Request{{{"x", Rows(10, 1)}}, answers.For("r1")});
+  (*dispatcher)->Submit(Request{{{"x", BatchRows(10, 1)}}, answers.For("r1")});
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // real time passes, not simulated
   EXPECT_FALSE(answers.Has("r1")) << "sent without waiting for the simulated clock";
   clock.Advance(std::chrono::seconds(1));  // no company came: the dispatcher wakes and sends
@@ -155,14 +155,14 @@ TEST(DispatcherTest, StopSendsWhatIsQueuedThenRefusesNewRequests) {
                                        &clock);
   ASSERT_TRUE(dispatcher.ok()) << dispatcher.status();
   Answers answers;
-  (*dispatcher)->Submit(Request{{{"x", Rows(-5, 1)}}, answers.For("r0")});
+  (*dispatcher)->Submit(Request{{{"x", BatchRows(-5, 1)}}, answers.For("r0")});
   EXPECT_EQ(answers.Wait("r0").status().code(), StatusCode::kInternal);
-  (*dispatcher)->Submit(Request{{{"x", Rows(10, 1)}}, answers.For("r1")});
+  (*dispatcher)->Submit(Request{{{"x", BatchRows(10, 1)}}, answers.For("r1")});
   EXPECT_FALSE(answers.Has("r1"));
   (*dispatcher)->Stop();  // flushes r1 without waiting
   ASSERT_TRUE(answers.Has("r1"));
   EXPECT_TRUE(answers.Wait("r1").ok());
-  (*dispatcher)->Submit(Request{{{"x", Rows(20, 1)}}, answers.For("r2")});
+  (*dispatcher)->Submit(Request{{{"x", BatchRows(20, 1)}}, answers.For("r2")});
   ASSERT_TRUE(answers.Has("r2"));
   EXPECT_EQ(answers.Wait("r2").status().code(), StatusCode::kUnavailable);
 }
@@ -182,7 +182,7 @@ TEST(DispatcherTest, StartBatchingGivesARunningDispatcherOrNone) {
   auto dispatcher = StartBatching("API double", {}, Double);
   ASSERT_NE(dispatcher, nullptr);
   Answers answers;
-  dispatcher->Submit(Request{{{"x", Rows(1, 2)}}, answers.For("r")});
+  dispatcher->Submit(Request{{{"x", BatchRows(1, 2)}}, answers.For("r")});
   auto r = answers.Wait("r");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->at("y").values<float>()[0], 2.0f);

@@ -91,7 +91,7 @@ Json BentoJson(const StoredBento& bento) {
           {"creation_time", store::FormatCreationTime(bento.info.creation_time)}};
 }
 
-int List(const std::string& name, const std::string& output) {
+int ListBentos(const std::string& name, const std::string& output) {
   auto bentos = OpenBentos();
   if (!bentos.ok()) return Fail(bentos.status());
   auto list = name.empty() ? bentos->List() : bentos->List(name);
@@ -202,7 +202,7 @@ void AddBentoCommands(CLI::App& app, int* exit_code) {
   list->add_option("name", *list_name, "Only this bento's versions");
   list->add_option("-o,--output", *list_output, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
-  list->callback([=] { *exit_code = List(*list_name, *list_output); });
+  list->callback([=] { *exit_code = ListBentos(*list_name, *list_output); });
 
   AddStoreCommands(app, "bento", store::kBentoYaml, ".bento", OpenBentos, BentoJson, exit_code);
 

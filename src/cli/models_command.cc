@@ -137,7 +137,7 @@ int Save(SaveArgs args) {
 }
 
 // `filter`: empty, a name (its versions) or NAME:VERSION_PREFIX, as `bentoml models list`.
-int List(const std::string& filter, const std::string& output) {
+int ListModels(const std::string& filter, const std::string& output) {
   auto store = ModelStore::Open();
   if (!store.ok()) return Fail(store.status());
   auto models = store->List();
@@ -206,7 +206,7 @@ void AddModelsCommand(CLI::App& app, int* exit_code) {
   list->add_option("tag", *list_filter, "Only this model's versions: NAME or NAME:VERSION_PREFIX");
   list->add_option("-o,--output", *list_output, "table, json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}));
-  list->callback([=] { *exit_code = List(*list_filter, *list_output); });
+  list->callback([=] { *exit_code = ListModels(*list_filter, *list_output); });
 
   AddStoreCommands(
       *models, "model", store::kModelYaml, ".bentomodel", [] { return ModelStore::Open(); },

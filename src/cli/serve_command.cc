@@ -29,7 +29,30 @@ struct ServeArgs {
   ModelFlags model;
   std::string model_dir;         // --model-dir: serve what a path holds (cli/model_dir.h)
   std::string model_name;        // --model-name: the served name of --model-dir's model
+  // Models that change while serving (manager::ManagerOptions), as given.
+  std::string control_mode = "none";
+  std::string version_policy = "latest:1";
+  std::string reload_policy = "availability";
+  std::vector<std::string> version_labels;  // MODEL:LABEL=VERSION
 };
+
+// The lifecycle flags into the manager's options; INVALID_ARGUMENT naming a bad one.
+Status ApplyLifecycleFlags(ServeArgs& args) {
+  manager::ManagerOptions& options = args.model.models;
+  ASSIGN_OR_RETURN(options.control_mode, manager::ParseControlMode(args.control_mode));
+  ASSIGN_OR_RETURN(options.version_policy, manager::VersionPolicy::Parse(args.version_policy));
+  ASSIGN_OR_RETURN(options.reload_policy, manager::ParseReloadPolicy(args.reload_policy));
+  for (const std::string& text : args.version_labels) {
+    size_t colon = text.find(':'), eq = text.find('=');
+    if (colon == std::string::npos || eq == std::string::npos || colon == 0 || eq < colon + 2 ||
+        eq + 1 == text.size()) {
+      return InvalidArgumentError("--version-label '" + text + "' is not MODEL:LABEL=VERSION");
+    }
+    options.labels[text.substr(0, colon)][text.substr(colon + 1, eq - colon - 1)] =
+        text.substr(eq + 1);
+  }
+  return OkStatus();
+}
 
 // A positional argument that names a file or folder rather than a tag: it has a '/' or a
 // model file's extension, and it exists. ("./name" names a folder that looks like a tag.)
@@ -142,13 +165,12 @@ int RunServe(const ServeArgs& args) {
   serving::ServiceDef service = serving::NoCodeService(*models);
   auto transports = AddKServe(protocol, args.model.grpc_port, &service);
   // Models that fail to load answer 503 with the reason while the others serve; when none
-  // loads, there is nothing to serve and bento serve exits 1.
+  // loads, there is nothing to serve and bento serve exits 1 (unless models may be loaded
+  // later, in explicit mode).
   auto load = [models] {
     (void)models->LoadAll();
-    for (const auto& model : models->models()) {
-      if (model->Serving().ok()) return true;
-    }
-    return false;
+    return !models->Served().empty() ||
+           models->options().control_mode == manager::ControlMode::kExplicit;
   };
   return serving::Serve(std::move(service), args.serve, load, std::move(transports));
 }
@@ -175,8 +197,36 @@ void AddServeCommand(CLI::App& app, std::vector<std::string> command_line, int* 
                     "InferenceService's name)");
   AddServeFlags(*serve, &args->serve);
   AddModelFlags(*serve, &args->model);
+  serve->add_option("--model-control-mode,--model_control_mode", args->control_mode,
+                    "Who changes the served models: none (as at start), explicit (POST "
+                    "/v2/repository/models/<name>/load and /unload, and gRPC's "
+                    "RepositoryModelLoad/Unload) or poll (the store is read every "
+                    "--repository-poll-secs for new versions)")
+      ->check(CLI::IsMember({"none", "explicit", "poll"}))
+      ->capture_default_str();
+  serve->add_option("--repository-poll-secs,--repository_poll_secs",
+                    args->model.models.poll_secs, "Poll mode: seconds between reads of the store")
+      ->check(NumberIn(0.05, 86400))
+      ->capture_default_str();
+  serve->add_option("--version-policy,--version_policy", args->version_policy,
+                    "Which versions of a model given without a version are served: latest:N "
+                    "(the `latest` version and the N-1 newest others), all, or specific:V1,V2")
+      ->capture_default_str();
+  serve->add_option("--reload-policy,--reload_policy", args->reload_policy,
+                    "availability: load a new version, then unload the old; resource: unload "
+                    "first (the model answers 503, and /readyz too, until the new one loads)")
+      ->check(CLI::IsMember({"availability", "resource"}))
+      ->capture_default_str();
+  serve->add_option("--version-label,--version_label", args->version_labels,
+                    "MODEL:LABEL=VERSION, e.g. clf:stable=v1; requests may then name the "
+                    "label as the version (/v2/models/clf/versions/stable/infer). Repeatable");
   serve->callback([args, serve, command_line = std::move(command_line), exit_code] {
     ModelFlagsGiven(*serve, &args->model);
+    if (Status lifecycle = ApplyLifecycleFlags(*args); !lifecycle.ok()) {
+      spdlog::error("{}", lifecycle.message());
+      *exit_code = 1;
+      return;
+    }
     if (!LogLevelFromEnvironment()) spdlog::set_level(spdlog::level::info);
     if (args->model_dir.empty() && args->tags.size() == 1 && IsPythonService(args->tags[0])) {
       *exit_code = ServePython(command_line);
@@ -189,7 +239,8 @@ void AddServeCommand(CLI::App& app, std::vector<std::string> command_line, int* 
       *exit_code = 1;
       return;
     }
-    if (path.empty() && args->tags.empty()) {
+    if (path.empty() && args->tags.empty() &&
+        args->model.models.control_mode != manager::ControlMode::kExplicit) {
       spdlog::error("nothing to serve: give model tags, a bento, or --model-dir PATH");
       *exit_code = 1;
       return;

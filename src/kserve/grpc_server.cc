@@ -199,7 +199,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
     auto model = protocol_.Metadata(request->name(), request->version());
     if (!model.ok()) return Done(context, *call, model.status(), response);
     response->set_name(model->name);
-    response->add_versions(model->version);
+    for (const auto& version : model->versions) response->add_versions(version);
     response->set_platform(std::string(kPlatform));
     AddTensors(model->inputs, response->mutable_inputs());
     AddTensors(model->outputs, response->mutable_outputs());
@@ -314,6 +314,55 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
     return Done(context, *call, OkStatus(), response);
   }
 
+  ServerUnaryReactor* RepositoryIndex(CallbackServerContext* context,
+                                      const inference::RepositoryIndexRequest* request,
+                                      inference::RepositoryIndexResponse* response) override {
+    auto call = Admit(context, "RepositoryIndex");
+    if (!call->status().ok()) return Done(context, *call, call->status(), response);
+    auto index = protocol_.RepositoryIndex(request->ready());
+    if (!index.ok()) return Done(context, *call, index.status(), response);
+    for (const auto& row : *index) {
+      auto* out = response->add_models();
+      out->set_name(row.name);
+      out->set_version(row.version);
+      out->set_state(row.state);
+      out->set_reason(row.reason);
+    }
+    return Done(context, *call, OkStatus(), response);
+  }
+
+  ServerUnaryReactor* RepositoryModelLoad(CallbackServerContext* context,
+                                          const inference::RepositoryModelLoadRequest* request,
+                                          inference::RepositoryModelLoadResponse* response) override {
+    auto call = Admit(context, "RepositoryModelLoad");
+    if (!call->status().ok()) return Done(context, *call, call->status(), response);
+    std::map<std::string, std::string> parameters;
+    for (const auto& [key, value] : request->parameters()) {
+      if (value.parameter_choice_case() != inference::ModelRepositoryParameter::kStringParam) {
+        return Done(context, *call,
+                    InvalidArgumentError("load parameter '" + key + "' must be a string"),
+                    response);
+      }
+      parameters[key] = value.string_param();
+    }
+    ServerUnaryReactor* reactor = context->DefaultReactor();
+    protocol_.RepositoryLoad(request->model_name(), std::move(parameters),
+                             [call, reactor](Status status) { Finish(*call, reactor, status); });
+    return reactor;
+  }
+
+  ServerUnaryReactor* RepositoryModelUnload(
+      CallbackServerContext* context, const inference::RepositoryModelUnloadRequest* request,
+      inference::RepositoryModelUnloadResponse* response) override {
+    auto call = Admit(context, "RepositoryModelUnload");
+    if (!call->status().ok()) return Done(context, *call, call->status(), response);
+    ServerUnaryReactor* reactor = context->DefaultReactor();
+    protocol_.RepositoryUnload(request->model_name(), [call, reactor](Status status) {
+      Finish(*call, reactor, status);
+    });
+    return reactor;
+  }
+
   ServerUnaryReactor* ModelInfer(CallbackServerContext* context,
                                  const inference::ModelInferRequest* request,
                                  inference::ModelInferResponse* response) override {
@@ -380,6 +429,13 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
       call->SetEndpoint(std::move(target));
     }
     return call;
+  }
+
+  // Answers a call whose response has no fields, from any thread.
+  static void Finish(policy::Call& call, ServerUnaryReactor* reactor, const Status& status) {
+    call.Finish(policy::HttpStatusFor(status), 0);
+    call.Release();
+    reactor->Finish(ToGrpcStatus(status));
   }
 
   static ServerUnaryReactor* Done(CallbackServerContext* context, policy::Call& call,

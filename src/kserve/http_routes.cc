@@ -1,6 +1,7 @@
 #include "kserve/http_routes.h"
 
 #include <charconv>
+#include <map>
 #include <optional>
 
 #include "tensor/json_codec.h"
@@ -62,7 +63,7 @@ void Metadata(const Protocol& protocol, const http::HttpRequest& request, ReplyC
   auto model = protocol.Metadata(request.PathParam("model"), request.PathParam("version"));
   if (!model.ok()) return done(model.status());
   done(JsonReply({{"name", model->name},
-                  {"versions", {model->version}},
+                  {"versions", model->versions},
                   {"platform", kPlatform},
                   {"inputs", SpecsJson(model->inputs)},
                   {"outputs", SpecsJson(model->outputs)}}));
@@ -232,6 +233,108 @@ Json RegionsJson(const std::vector<SharedMemory::Region>& regions) {
   return out;
 }
 
+// The body of a repository load or unload: empty, or {"parameters": {...}} whose values are
+// strings, numbers or booleans (given to the manager as text).
+StatusOr<std::map<std::string, std::string>> RepositoryParameters(std::string_view body) {
+  std::map<std::string, std::string> out;
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return out;
+  Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    return InvalidArgumentError("the body must be a JSON object, {\"parameters\": {...}}");
+  }
+  auto parameters = json.find("parameters");
+  if (parameters == json.end()) return out;
+  if (!parameters->is_object()) return InvalidArgumentError("'parameters' must be an object");
+  for (const auto& [key, value] : parameters->items()) {
+    if (value.is_string()) {
+      out[key] = value.get<std::string>();
+    } else if (value.is_primitive() && !value.is_null()) {
+      out[key] = value.dump();
+    } else {
+      return InvalidArgumentError("parameter '" + key + "' must be a string, number or boolean");
+    }
+  }
+  return out;
+}
+
+std::function<void(Status)> EmptyAnswer(ReplyCallback done) {
+  return [done = std::move(done)](Status status) {
+    if (!status.ok()) return done(status);
+    done(JsonReply(Json::object()));
+  };
+}
+
+void RepositoryLoad(const Protocol& protocol, const http::HttpRequest& request,
+                    ReplyCallback done) {
+  auto parameters = RepositoryParameters(request.body);
+  if (!parameters.ok()) return done(parameters.status());
+  protocol.RepositoryLoad(std::string(request.PathParam("model")), std::move(*parameters),
+                          EmptyAnswer(std::move(done)));
+}
+
+void RepositoryUnload(const Protocol& protocol, const http::HttpRequest& request,
+                      ReplyCallback done) {
+  // unload_dependents, the one parameter, has nothing to act on: bento has no ensembles.
+  auto parameters = RepositoryParameters(request.body);
+  if (!parameters.ok()) return done(parameters.status());
+  protocol.RepositoryUnload(std::string(request.PathParam("model")), EmptyAnswer(std::move(done)));
+}
+
+void AddRepositoryRoutes(const Protocol& protocol, std::vector<ApiDef>* routes) {
+  Json entry = ObjectSchema(
+      {{"name", kString}, {"version", kString}, {"state", kString}, {"reason", kString}},
+      {"name"});
+  ApiDef index = Route(
+      protocol, "kserve_repository_index", "/v2/repository/index", "POST",
+      "The store's models, and the state of each served version (Triton's model repository "
+      "extension)",
+      ArrayOf(entry), [](const Protocol& p, const http::HttpRequest& request, ReplyCallback done) {
+        bool ready_only = false;
+        if (request.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+          Json json = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+          if (json.is_discarded() || !json.is_object()) {
+            return done(InvalidArgumentError("the body must be a JSON object, {\"ready\": bool}"));
+          }
+          if (auto ready = json.find("ready"); ready != json.end()) {
+            if (!ready->is_boolean()) return done(InvalidArgumentError("'ready' must be a boolean"));
+            ready_only = ready->get<bool>();
+          }
+        }
+        auto rows = p.RepositoryIndex(ready_only);
+        if (!rows.ok()) return done(rows.status());
+        Json out = Json::array();
+        for (const auto& row : *rows) {
+          Json item = {{"name", row.name}};
+          if (!row.version.empty()) item["version"] = row.version;
+          if (!row.state.empty()) item["state"] = row.state;
+          if (!row.reason.empty()) item["reason"] = row.reason;
+          out.push_back(std::move(item));
+        }
+        done(JsonReply(out));
+      });
+  index.request_schema = ObjectSchema({{"ready", {{"type", "boolean"}}}});
+  index.body_required = false;
+  routes->push_back(std::move(index));
+  routes->push_back(Route(protocol, "kserve_repository_load", "/v2/repository/models/{model}/load",
+                          "POST",
+                          "Load or reload a model from the store: the versions its policy selects "
+                          "(--model-control-mode explicit)",
+                          ObjectSchema(Json::object()), RepositoryLoad));
+  routes->push_back(Route(protocol, "kserve_repository_unload",
+                          "/v2/repository/models/{model}/unload", "POST",
+                          "Unload every version of a model (--model-control-mode explicit)",
+                          ObjectSchema(Json::object()), RepositoryUnload));
+  for (size_t i = routes->size() - 2; i < routes->size(); ++i) {
+    (*routes)[i].request_schema = ObjectSchema(
+        {{"parameters", {{"type", "object"},
+                         {"additionalProperties",
+                          {{"oneOf", Json::array({{{"type", "string"}},
+                                                  {{"type", "number"}},
+                                                  {{"type", "boolean"}}})}}}}}});
+    (*routes)[i].body_required = false;
+  }
+}
+
 // Triton's shared-memory extensions: system regions, and the CUDA routes answered without a GPU.
 void AddSharedMemoryRoutes(const Protocol& protocol, std::vector<ApiDef>* routes) {
   const std::string system = "/v2/systemsharedmemory";
@@ -363,6 +466,7 @@ std::vector<ApiDef> HttpRoutes(const Protocol& protocol) {
     }
   }
   AddSharedMemoryRoutes(protocol, &routes);
+  AddRepositoryRoutes(protocol, &routes);
   return routes;
 }
 

@@ -49,45 +49,51 @@ std::vector<std::string> InputFormats(const Json& metadata, const std::vector<Te
 ServerMetadata Protocol::Server() {
   return {"bento",
           BENTO_VERSION,
-          {"binary_tensor_data", "model_configuration", "statistics", "system_shared_memory"}};
+          {"binary_tensor_data", "model_configuration", "model_repository", "statistics",
+           "system_shared_memory"}};
 }
 
-std::vector<std::string> Protocol::Names() const {
-  std::vector<std::string> names;
-  for (const auto& model : models_.models()) names.push_back(model->name());
-  return names;
-}
+std::vector<std::string> Protocol::Names() const { return models_.Names(); }
 
-StatusOr<const manager::ServedModel*> Protocol::Find(std::string_view name,
-                                                     std::string_view version) const {
-  const manager::ServedModel* model = models_.Find(name, version);
-  if (model == nullptr) return UnknownModel(name, version);
+StatusOr<manager::ModelRef> Protocol::Find(std::string_view name,
+                                           std::string_view version) const {
+  auto model = models_.Find(name, version);
+  if (model.status().code() == StatusCode::kNotFound) return UnknownModel(name, version);
   return model;
 }
 
 StatusOr<ModelMetadata> Protocol::Metadata(std::string_view name,
                                            std::string_view version) const {
-  const manager::ServedModel* model = models_.Find(name, version);
-  if (model == nullptr) return UnknownModel(name, version);
+  ASSIGN_OR_RETURN(manager::ModelRef model, Find(name, version));
   const ModelInfo& info = model->model().info;
   std::vector<TensorSpec> inputs = info.inputs("run");
   std::vector<std::string> formats = InputFormats(info.metadata, inputs);
-  return ModelMetadata{model->name(),          model->version(),
-                       std::move(inputs),      info.outputs("run"),
-                       model->max_batch_size(), std::move(formats)};
+  std::vector<std::string> versions;
+  for (const auto& served : models_.Served(name)) versions.push_back(served->version());
+  if (!version.empty()) versions = {model->version()};
+  return ModelMetadata{model->name(),         model->version(),   std::move(versions),
+                       std::move(inputs),     info.outputs("run"), model->max_batch_size(),
+                       std::move(formats)};
 }
 
 Status Protocol::ModelReady(std::string_view name, std::string_view version) const {
-  const manager::ServedModel* model = models_.Find(name, version);
-  if (model == nullptr) return UnknownModel(name, version);
-  return model->Serving();
+  return Find(name, version).status();
 }
 
 StatusOr<std::vector<ModelStatistics>> Protocol::Statistics(std::string_view name,
                                                             std::string_view version) const {
+  std::vector<manager::ModelRef> models;
+  if (name.empty()) {
+    models = models_.Served();
+  } else if (!version.empty()) {
+    ASSIGN_OR_RETURN(manager::ModelRef model, Find(name, version));
+    models.push_back(std::move(model));
+  } else {
+    if (!models_.Knows(name)) return UnknownModel(name, version);
+    models = models_.Served(name);
+  }
   std::vector<ModelStatistics> all;
-  for (const auto& model : models_.models()) {
-    if (!name.empty() && model.get() != models_.Find(name, version)) continue;
+  for (const auto& model : models) {
     const manager::InferStats& st = model->stats();
     ModelStatistics out;
     out.name = model->name();
@@ -107,17 +113,16 @@ StatusOr<std::vector<ModelStatistics>> Protocol::Statistics(std::string_view nam
     }
     all.push_back(std::move(out));
   }
-  if (!name.empty() && all.empty()) return UnknownModel(name, version);
   return all;
 }
 
 void Protocol::Infer(std::string_view name, std::string_view version,
                      const std::function<StatusOr<InferRequest>()>& parse,
                      std::function<void(StatusOr<InferResponse>)> done) const {
-  const manager::ServedModel* model = models_.Find(name, version);
-  if (model == nullptr) return done(UnknownModel(name, version));
-  Status serving = model->Serving();
-  if (!serving.ok()) return done(serving);
+  // The version this request runs on, held until it is answered.
+  auto found = Find(name, version);
+  if (!found.ok()) return done(found.status());
+  manager::ModelRef model = *std::move(found);
   manager::InferTimer timer(model->stats());
   auto parsed = parse();
   if (!parsed.ok()) return done(timer.Fail(parsed.status()));

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,7 @@ struct ServerMetadata {
 // A served model as the protocol describes it.
 struct ModelMetadata {
   std::string name, version;
+  std::vector<std::string> versions;  // every version served now, newest first
   std::vector<TensorSpec> inputs, outputs;
   int max_batch_size = 0;  // > 0 when the model's requests are batched along dimension 0
   // Per input, Triton's configuration format: "FORMAT_NCHW" or "FORMAT_NHWC" as the model's
@@ -72,20 +74,20 @@ inline constexpr std::string_view kPlatform = "onnxruntime_onnx";
 
 class Protocol {
  public:
-  explicit Protocol(const manager::ModelManager& models) : models_(models) {}
+  explicit Protocol(manager::ModelManager& models) : models_(models) {}
 
   static ServerMetadata Server();
   // The served models' names, in the order they were given.
   std::vector<std::string> Names() const;
-  // The served model `name` (at `version`, when given); NOT_FOUND in Triton's words.
-  StatusOr<const manager::ServedModel*> Find(std::string_view name,
-                                             std::string_view version = {}) const;
+  // A snapshot of the served model `name` (at `version`, an id or a label, when given);
+  // NOT_FOUND in Triton's words, UNAVAILABLE while it is not serving.
+  StatusOr<manager::ModelRef> Find(std::string_view name, std::string_view version = {}) const;
   // True when every model is loaded (the server's readiness).
   bool Ready() const { return models_.ready(); }
   StatusOr<ModelMetadata> Metadata(std::string_view name, std::string_view version) const;
-  // OK when the model is loaded, else UNAVAILABLE with the reason (or NOT_FOUND).
+  // OK when the model (version) serves, else UNAVAILABLE with the reason (or NOT_FOUND).
   Status ModelReady(std::string_view name, std::string_view version) const;
-  // Statistics of one model, or of every model when `name` is empty.
+  // Statistics of each served version of one model, or of every model when `name` is empty.
   StatusOr<std::vector<ModelStatistics>> Statistics(std::string_view name,
                                                     std::string_view version) const;
   // Runs one inference: `parse` decodes the request (timed as compute_input), whose inputs in
@@ -96,11 +98,25 @@ class Protocol {
              const std::function<StatusOr<InferRequest>()>& parse,
              std::function<void(StatusOr<InferResponse>)> done) const;
 
+  // Triton's model repository extension: the index of the store's models and their
+  // versions' states, and explicit loads (with "version_policy" and "labels" parameters)
+  // and unloads, whose `done` is called once on the manager's loader thread.
+  StatusOr<std::vector<manager::IndexEntry>> RepositoryIndex(bool ready_only) const {
+    return models_.Index(ready_only);
+  }
+  void RepositoryLoad(std::string name, std::map<std::string, std::string> parameters,
+                      std::function<void(Status)> done) const {
+    models_.Load(std::move(name), std::move(parameters), std::move(done));
+  }
+  void RepositoryUnload(std::string name, std::function<void(Status)> done) const {
+    models_.Unload(std::move(name), std::move(done));
+  }
+
   // The registered system shared-memory regions, which both transports manage.
   SharedMemory& shared_memory() const { return shared_memory_; }
 
  private:
-  const manager::ModelManager& models_;
+  manager::ModelManager& models_;
   mutable SharedMemory shared_memory_;  // synchronised inside
 };
 

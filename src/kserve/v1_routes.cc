@@ -74,19 +74,18 @@ StatusOr<std::string> Predictions(const onnx::Session& session,
 }
 
 void Predict(const Protocol& protocol, const http::HttpRequest& request, ReplyCallback done) {
-  auto model = protocol.Find(request.PathParam("model"));
-  if (!model.ok()) return done(model.status());
-  Status serving = (*model)->Serving();
-  if (!serving.ok()) return done(serving);
-  const onnx::Session& session = (*model)->session();
+  auto found = protocol.Find(request.PathParam("model"));
+  if (!found.ok()) return done(found.status());
+  manager::ModelRef model = *std::move(found);  // held until answered
+  const onnx::Session& session = model->session();
   Json body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return done(InvalidArgumentError("the body is not valid JSON"));
   auto columns = Columns(body, session.inputs());
   if (!columns.ok()) return done(columns.status());
   auto inputs = serving::DecodeInputs(session, columns->dump());
   if (!inputs.ok()) return done(inputs.status());
-  (*model)->Infer(std::move(*inputs), [&session, done = std::move(done)](
-                                          StatusOr<std::vector<Tensor>> outputs) {
+  model->Infer(std::move(*inputs), [model, &session, done = std::move(done)](
+                                       StatusOr<std::vector<Tensor>> outputs) {
     if (!outputs.ok()) return done(outputs.status());
     auto text = Predictions(session, *outputs);
     if (!text.ok()) return done(text.status());
@@ -126,12 +125,13 @@ std::vector<ApiDef> V1Routes(const Protocol& protocol) {
   routes.push_back(V1Route("kserve_v1_model", "/v1/models/{model}", "GET",
                            "Whether the model is ready",
                            [&protocol](const http::HttpRequest& request, ReplyCallback done) {
-                             auto model = protocol.Find(request.PathParam("model"));
-                             if (!model.ok()) return done(model.status());
+                             const std::string name(request.PathParam("model"));
+                             auto model = protocol.Find(name);
+                             if (model.status().code() == StatusCode::kNotFound) {
+                               return done(model.status());
+                             }
                              done(Reply{"application/json",
-                                        Json{{"name", (*model)->name()},
-                                             {"ready", (*model)->Serving().ok()}}
-                                            .dump(),
+                                        Json{{"name", name}, {"ready", model.ok()}}.dump(),
                                         {}});
                            }));
   routes.push_back(V1Route("kserve_v1_predict", "/v1/models/{model}:predict", "POST",

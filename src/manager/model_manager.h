@@ -1,40 +1,78 @@
 // ModelManager: the stored models a server serves, with no HTTP in it. It resolves tags in
-// the store, loads each model's ONNX Runtime session (with its adaptive batcher when the
-// model's `run` signature is batchable), tells whether they are ready, runs validated inputs
-// through a session or a batcher, and keeps each model's inference statistics. Every
-// transport's routes (no-code /run, KServe v2 over HTTP and gRPC) sit on top of it.
+// the store, loads each model's versions (an ONNX Runtime session each, with its adaptive
+// batcher when the model's `run` signature is batchable), tells whether they are ready, and
+// swaps versions while serving: a new version is loaded, warmed up and checked off the
+// request path, then published; the version it replaces drains and goes.
 //
 //   auto manager = ModelManager::Create({"clf:latest"}, options);  // resolves tags
 //   (*manager)->LoadAll();                                         // loads sessions
-//   const ServedModel* m = (*manager)->Find("clf");
-//   RETURN_IF_ERROR(m->Serving());
+//   ASSIGN_OR_RETURN(ModelRef m, (*manager)->Find("clf"));         // a snapshot
 //   RETURN_IF_ERROR(m->CheckInputs(inputs));
-//   m->Infer(std::move(inputs), [](StatusOr<std::vector<Tensor>> outputs) { ... });
+//   m->Infer(std::move(inputs), [m](StatusOr<std::vector<Tensor>> outputs) { ... });
 //
-// A model that fails to load keeps answering UNAVAILABLE with the reason, while the other
-// models serve.
+// Versions. Each model name has a slot holding its loaded versions, each an immutable
+// ServedModel. A request takes a snapshot (a ModelRef, a shared_ptr) when it finds its model
+// and holds it until it is answered, so a swap never changes the version a request runs on,
+// and a batch never mixes versions (each version has its own batcher). A retired version
+// leaves the slot at once; the loader thread destroys it when its last request has let go
+// of it, and its batcher's queue is flushed first, never dropped.
 //
-// Ownership: the manager owns its ServedModels; pointers to them stay valid as long as the
-// manager lives. Thread-safety: after Create, every method may be called from any thread;
-// LoadAll is called once, and publishes each session once (ServedModel::loaded_ is the
-// release/acquire flag that orders it).
+// Policies (ManagerOptions): which versions are served (VersionPolicy: latest:N, all,
+// specific), in which order a swap holds memory (ReloadPolicy), and who starts a load
+// (ControlMode: none, explicit load/unload calls, or polling the store). Labels ("stable",
+// "canary") name loaded versions, and Find takes a version id or a label.
+//
+// Threads: one loader thread, owned by the manager, runs every load, swap, unload and poll,
+// one at a time, so that graph optimisation and warm-up never run on a serving thread and
+// never two at once. A load that fails keeps the versions already serving, and the index
+// records its reason.
+//
+// Ownership: the manager owns its slots and its loader. ModelRefs keep their version alive
+// past the manager's own lifetime. Thread-safety: every method may be called from any thread.
 #ifndef BENTO_MANAGER_MODEL_MANAGER_H_
 #define BENTO_MANAGER_MODEL_MANAGER_H_
 
-#include <atomic>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
+#include "base/thread_annotations.h"
 #include "batching/dispatcher.h"
 #include "bento/onnx.h"
 #include "manager/infer_stats.h"
 
 namespace bento::manager {
+
+// Which versions of a model are served, in Triton's words.
+struct VersionPolicy {
+  enum class Kind { kLatest, kAll, kSpecific };
+  Kind kind = Kind::kLatest;
+  int latest = 1;                     // kLatest: how many, newest first (the `latest` first)
+  std::vector<std::string> versions;  // kSpecific
+
+  // "latest:N" (N >= 1; "latest" is latest:1), "all", or "specific:V1,V2".
+  static StatusOr<VersionPolicy> Parse(std::string_view text);
+  std::string ToString() const;
+};
+
+// availability: load the new version, then unload the old (two copies for a moment).
+// resource: unload the old first, for hosts that cannot hold two; the model is unavailable,
+// and the server not ready, in between.
+enum class ReloadPolicy { kAvailability, kResource };
+StatusOr<ReloadPolicy> ParseReloadPolicy(std::string_view text);
+
+// none: the models given at start, as they were then. explicit: Load and Unload calls (the
+// repository API). poll: the store is read every poll_secs for new versions and `latest`.
+enum class ControlMode { kNone, kExplicit, kPoll };
+StatusOr<ControlMode> ParseControlMode(std::string_view text);
+std::string_view ControlModeName(ControlMode mode);
 
 struct ManagerOptions {
   std::vector<onnx::Provider> providers = {"CPUExecutionProvider"};
@@ -45,21 +83,29 @@ struct ManagerOptions {
   int max_batch_size = 32;
   double max_latency_ms = 100;
   int max_inflight_batches = 2;
+
+  // For tags given without a version; a tag with one serves that version alone.
+  VersionPolicy version_policy;
+  ReloadPolicy reload_policy = ReloadPolicy::kAvailability;
+  ControlMode control_mode = ControlMode::kNone;
+  double poll_secs = 15;
+  // model → label → version; each label is set once its version is loaded.
+  std::map<std::string, std::map<std::string, std::string>> labels;
 };
 
-// One served model.
+// One loaded version of one model: immutable once published.
 class ServedModel {
  public:
+  ~ServedModel();  // drains the batcher: every queued request is answered
+  ServedModel(const ServedModel&) = delete;
+  ServedModel& operator=(const ServedModel&) = delete;
+
   const onnx::Model& model() const { return model_; }
   const std::string& name() const { return model_.tag.name; }
   const std::string& version() const { return model_.tag.version; }
+  const onnx::Session& session() const { return session_; }
 
-  // OK when loaded; UNAVAILABLE while loading, or after a failed load (with the reason).
-  Status Serving() const;
-  // REQUIRES: Serving().ok().
-  const onnx::Session& session() const { return *session_; }
-
-  // ValidateInputs (bento/validation.h) against this model's inputs. REQUIRES: Serving().ok().
+  // ValidateInputs (bento/validation.h) against this version's inputs.
   Status CheckInputs(const std::map<std::string, Tensor>& inputs) const;
 
   // The largest batch of items its requests are combined into along dimension 0 when its
@@ -70,64 +116,171 @@ class ServedModel {
   // REQUIRES: CheckInputs(inputs).ok().
   uint64_t Items(const std::map<std::string, Tensor>& inputs) const;
 
-  // Runs validated inputs, through the batcher when the model has one, and calls `done`
-  // once with the outputs in the model's order, on this thread or a batcher's.
-  // REQUIRES: Serving().ok() and CheckInputs(inputs).ok().
+  // Runs validated inputs, through the batcher when the version has one, and calls `done`
+  // once with the outputs in the model's order, on this thread or a batcher's. The caller
+  // holds its ModelRef until `done` is called. REQUIRES: CheckInputs(inputs).ok().
   void Infer(std::map<std::string, Tensor> inputs,
              std::function<void(StatusOr<std::vector<Tensor>>)> done) const;
 
   // Counters the request paths update through InferTimer.
   InferStats& stats() const { return stats_; }
-  // The batcher's statistics; nullopt for an unbatched (or not yet loaded) model.
+  // The batcher's statistics; nullopt for an unbatched version.
   std::optional<batching::BatcherStats> batcher_stats() const;
 
  private:
   friend class ModelManager;
-  explicit ServedModel(onnx::Model model) : model_(std::move(model)) {}
+  ServedModel(onnx::Model model, onnx::Session session, int batch_limit)
+      : model_(std::move(model)), session_(std::move(session)), batch_limit_(batch_limit) {}
 
   const onnx::Model model_;
-  int batch_limit_ = 0;  // ManagerOptions::max_batch_size, for max_batch_size()
+  const onnx::Session session_;
+  const int batch_limit_;  // ManagerOptions::max_batch_size, for max_batch_size()
   mutable InferStats stats_;
-  // Set once by LoadAll before loaded_ turns true; read only after loaded_ is seen true.
-  std::optional<onnx::Session> session_;
-  std::shared_ptr<batching::Dispatcher> batcher_;  // batchable models
-  Status load_status_ = UnavailableError("model is still loading");
-  std::atomic<bool> loaded_{false};
+  std::shared_ptr<batching::Dispatcher> batcher_;  // batchable models; set before publishing
+};
+
+// A snapshot of one served version, held by a request until it is answered.
+using ModelRef = std::shared_ptr<const ServedModel>;
+
+// One row of the repository index (Triton's): a version and its state, READY, LOADING,
+// UNLOADING or UNAVAILABLE (with the reason); a model with no version loaded has one row
+// with an empty version.
+struct IndexEntry {
+  std::string name, version, state, reason;
+};
+
+// What the loads so far took, for /metrics: a histogram of load durations and the failures,
+// by model.
+struct LoadStats {
+  static const std::vector<double>& Bounds();  // seconds
+  struct PerModel {
+    std::vector<uint64_t> buckets;  // cumulative, one per bound, then +Inf
+    double sum = 0;
+    uint64_t failures = 0;
+  };
+  std::map<std::string, PerModel> models;
 };
 
 class ModelManager {
  public:
   // Resolves every tag in the store (no session yet). NOT_FOUND for an unknown tag,
-  // INVALID_ARGUMENT for no tag or two tags with the same model name.
+  // INVALID_ARGUMENT for two tags with the same model name, or for no tag unless the control
+  // mode is explicit (models may then be loaded later).
   static StatusOr<std::unique_ptr<ModelManager>> Create(const std::vector<std::string>& tags,
                                                          ManagerOptions options);
 
   // Serves sessions already loaded (a C++ service's own, recorded by runtime::LoadScope):
   // each model serves at once, with its batcher when its signature is batchable. A later
   // session of a model name already adopted is skipped with a log line; no session is fine
-  // (a service with no model). Call LoadAll on neither.
+  // (a service with no model). Call LoadAll on neither; these versions never change.
   static StatusOr<std::unique_ptr<ModelManager>> Adopt(const std::vector<onnx::Session>& sessions,
                                                         ManagerOptions options);
 
-  // Loads every model's session; call once, from any thread. Returns the first failure (the
-  // other models still load).
+  ~ModelManager();  // stops the loader; versions still held by requests live on with them
+
+  // Loads every model's versions on the loader thread and waits; call once. In poll mode,
+  // polling starts after. Returns the first failure (the other models still load).
   Status LoadAll();
-  // True when every model is loaded.
+  // True when every model has a version serving and none is between versions.
   bool ready() const;
 
-  const std::vector<std::unique_ptr<ServedModel>>& models() const { return models_; }
-  // The model called `name` (at `version`, when not empty); null when none.
-  const ServedModel* Find(std::string_view name, std::string_view version = {}) const;
+  // The models given at start, as the store resolved their tags then.
+  std::vector<onnx::Model> Given() const;
+  // The models given or loaded, in that order (including those not serving now).
+  std::vector<std::string> Names() const;
+  // True when `name` is a model of this manager (for metrics labels).
+  bool Knows(std::string_view name) const;
+  // A snapshot of model `name` at `version` (a version id or a label), or at its newest
+  // served version when `version` is empty. NOT_FOUND for an unknown name or version;
+  // UNAVAILABLE while it loads, after a failed load (with the reason), or when unloaded.
+  StatusOr<ModelRef> Find(std::string_view name, std::string_view version = {}) const;
+  // Every version serving now, of every model or of `name`, newest first per model.
+  std::vector<ModelRef> Served(std::string_view name = {}) const;
 
+  // The repository API. Load (re)reads the store for `name` and serves the versions its
+  // policy selects, swapping out the others; `parameters` may hold "version_policy" and
+  // "labels" ("stable=V1,canary=V2"). Unload retires every version of `name`. `done` is
+  // called once, on the loader thread. Both are FAILED_PRECONDITION unless the control mode
+  // is explicit.
+  void Load(std::string name, std::map<std::string, std::string> parameters,
+            std::function<void(Status)> done);
+  void Unload(std::string name, std::function<void(Status)> done);
+  // Every model of the store with its versions' states (only READY ones when `ready_only`);
+  // in control mode none, the served models alone.
+  StatusOr<std::vector<IndexEntry>> Index(bool ready_only) const;
+  // The served models' rows of the index (no store read): /metrics' state gauge.
+  std::vector<IndexEntry> States() const;
+
+  // Runs one poll now, on the loader thread, and waits (poll mode; tests).
+  Status PollNow();
+
+  LoadStats load_stats() const;
   const ManagerOptions& options() const { return options_; }
 
  private:
-  explicit ModelManager(ManagerOptions options) : options_(std::move(options)) {}
-  // Starts the model's batcher when its signature is batchable and batching is on.
-  void StartBatcher(ServedModel& served);
+  struct VersionState {
+    std::string state, reason;
+  };
+  // One model name: its policy, its served versions and what the loader knows of others.
+  struct Slot {
+    std::string name;
+    std::optional<onnx::Model> given;  // as resolved at start; none for a model loaded later
+    VersionPolicy policy;
+    std::vector<ModelRef> served;  // newest first (by creation time)
+    std::map<std::string, std::string> labels;  // label → served version
+    std::map<std::string, VersionState> states;  // versions loading, failed or unloading
+    std::map<std::string, std::string> failed;  // version → reason; polls do not retry them
+    Status unavailable;  // why nothing serves, when nothing does
+    bool unloaded = false;  // by Unload: not counted by ready()
+    std::string poll_error;  // the last poll's failure, logged once
+    bool between_versions = false;  // resource policy: old unloaded, new not yet loaded
+  };
+  using Job = std::function<void()>;
+
+  explicit ModelManager(ManagerOptions options);
+  void StartLoader();
+  void LoaderLoop();
+  // Runs `job` on the loader thread.
+  void Post(Job job);
+  void PostAndWait(Job job);
+
+  // On the loader thread: brings the slot to its policy's versions. OK, or the first
+  // failure (the versions serving before stay).
+  Status Reconcile(const std::string& name, bool retry_failed);
+  void Poll();
+  void AppendRows(const Slot& slot, bool ready_only, std::vector<IndexEntry>* rows) const
+      REQUIRES(mu_);
+  // What a new version must take and give: those of the version it follows.
+  struct Interface {
+    std::string version;
+    std::vector<TensorSpec> inputs, outputs;
+  };
+  // Loads, checks against `serving` when there is one, warms up and times one version.
+  StatusOr<ModelRef> LoadVersion(const onnx::Model& model, const std::optional<Interface>& serving);
+  void Retire(Slot& slot, const std::string& version) REQUIRES(mu_);
+  // Destroys retired versions that no request holds any more.
+  void Reap();
+  Status ApplyLabels(Slot& slot, const std::map<std::string, std::string>& labels)
+      REQUIRES(mu_);
+  std::shared_ptr<batching::Dispatcher> StartBatcher(const onnx::Model& model,
+                                                     const onnx::Session& session) const;
+  Slot* FindSlot(std::string_view name) REQUIRES(mu_);
+  const Slot* FindSlot(std::string_view name) const REQUIRES(mu_);
 
   const ManagerOptions options_;
-  std::vector<std::unique_ptr<ServedModel>> models_;
+
+  mutable Mutex mu_;
+  std::vector<std::unique_ptr<Slot>> slots_ GUARDED_BY(mu_);  // in the order given
+  LoadStats load_stats_ GUARDED_BY(mu_);
+
+  Mutex jobs_mu_ ACQUIRED_AFTER(mu_);
+  std::deque<Job> jobs_ GUARDED_BY(jobs_mu_);
+  bool stopping_ GUARDED_BY(jobs_mu_) = false;
+  CondVar jobs_cv_;
+  // Loader-thread only: retired versions waiting for their last request.
+  std::vector<ModelRef> retired_;
+  bool polling_ = false;  // loader-thread only: set once LoadAll is done, in poll mode
+  std::thread loader_;
 };
 
 }  // namespace bento::manager

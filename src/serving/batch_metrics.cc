@@ -59,4 +59,33 @@ std::string RenderBatcherMetrics(const std::vector<BatcherSnapshot>& batchers,
   return out;
 }
 
+std::string RenderModelMetrics(const manager::ModelManager& models) {
+  std::string out;
+  auto family = [&out](const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  family("bento_model_state", "gauge",
+         "1 for each model version in its state: READY, LOADING, UNLOADING or UNAVAILABLE");
+  for (const auto& row : models.States()) {
+    policy::AppendSample("bento_model_state", {"model", "version", "state"},
+                         {row.name, row.version, row.state}, 1, &out);
+  }
+  const manager::LoadStats loads = models.load_stats();
+  if (loads.models.empty()) return out;
+  family("bento_model_load_duration_seconds", "histogram",
+         "Time to load, check and warm up one model version");
+  for (const auto& [name, stats] : loads.models) {
+    if (stats.buckets.empty()) continue;
+    policy::AppendHistogramSamples("bento_model_load_duration_seconds", {"model"}, {name},
+                                   manager::LoadStats::Bounds(), stats.buckets, stats.sum, &out);
+  }
+  family("bento_model_load_failures_total", "counter",
+         "Model versions that failed to load; the versions serving before stay");
+  for (const auto& [name, stats] : loads.models) {
+    policy::AppendSample("bento_model_load_failures_total", {"model"}, {name},
+                         static_cast<double>(stats.failures), &out);
+  }
+  return out;
+}
+
 }  // namespace bento::serving

@@ -150,7 +150,7 @@ OrderedJson OpenApiDocument(const ServiceDef& service, bool bearer_auth) {
                                                    (api.methods.size() > 1 ? "_" + verb : "")}};
       if (!parameters.empty()) operation["parameters"] = parameters;
       if (method != "GET" && api.body) {
-        operation["requestBody"] = {{"required", true}, {"content", content}};
+        operation["requestBody"] = {{"required", api.body_required}, {"content", content}};
       }
       operation["responses"] = responses;
       paths[api.route][verb] = std::move(operation);

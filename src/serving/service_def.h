@@ -59,6 +59,8 @@ struct ApiDef {
   // Whether a non-GET request carries a body, for the document: a POST that acts on its path
   // alone (unregister a region) documents none.
   bool body = true;
+  // Whether that body may be left out (Triton's repository calls take an empty one).
+  bool body_required = true;
   // The model this API runs, for the per-model queue metrics; empty: the route's "{model}"
   // segment when the service serves a model of that name (ServiceDef::serves), else none.
   std::string model;
