@@ -37,6 +37,14 @@ if(bento_sanitize_flags)
     endif()
   endif()
   add_link_options(${bento_sanitize_flags})
+  # Unity builds: each target's sources compile as a few merged files, so the heavy headers
+  # (Boost.Beast and Asio, gRPC, nlohmann-json, GoogleTest) are parsed once per batch instead
+  # of once per file. The sanitizer builds are built once, on CI's two cores, and their
+  # compile time is CI's largest cost; a release or debug build keeps one object per file.
+  # -DCMAKE_UNITY_BUILD=OFF turns it off.
+  if(NOT DEFINED CMAKE_UNITY_BUILD)
+    set(CMAKE_UNITY_BUILD ON)
+  endif()
 endif()
 
 if(BENTO_FUZZ)

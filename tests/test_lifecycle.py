@@ -130,7 +130,7 @@ def check_timeline(answers, served):
 
 def reload_rounds():
     """50 reloads in all: half through the API, half by polling (fewer under a sanitizer)."""
-    return 25 if not SANITIZER else 12
+    return 25 if not SANITIZER else 6
 
 
 def test_reloading_through_the_api_drops_no_request(bento, tmp_path, report):
@@ -304,7 +304,8 @@ def test_memory_returns_close_to_its_start_after_reloads(bento, report):
             assert requests.post(server.url + "/run", json=image).status_code == 200
         start = rss_mib(server.proc.pid)
         peak = start
-        for _ in range(20):
+        reloads = 20 if not SANITIZER else 3  # under a sanitizer: reloads work, no figures
+        for _ in range(reloads):
             bento.save(model, "mnet")
             r = requests.post(server.url + "/v2/repository/models/mnet/load")
             assert r.status_code == 200, r.text
@@ -314,7 +315,7 @@ def test_memory_returns_close_to_its_start_after_reloads(bento, report):
             assert len(requests.post(server.url + "/v2/repository/index").json()) == 1
         eventually(drained)
         end = rss_mib(server.proc.pid)
-        report(f"resident memory over 20 MobileNetV2 reloads: {start:.0f} MiB at the start, "
+        report(f"resident memory over {reloads} MobileNetV2 reloads: {start:.0f} MiB at the start, "
                f"{peak:.0f} MiB at the peak, {end:.0f} MiB at the end")
         if not SANITIZER:  # the sanitizers keep freed memory in quarantine on purpose
             assert end < start + 40, (start, peak, end)

@@ -560,7 +560,7 @@ Status ModelManager::Reconcile(const std::string& name, bool retry_failed) {
   // under the resource policy it is unloaded before they load).
   std::optional<Interface> reference;
   const bool resource = options_.reload_policy == ReloadPolicy::kResource && !to_load.empty();
-  std::vector<const onnx::Model*> retired_models;
+  std::vector<onnx::Model> unloaded_first;  // resource: the versions retired before the load
   {
     MutexLock lock(mu_);
     Slot* slot = FindSlot(name);
@@ -574,6 +574,11 @@ Status ModelManager::Reconcile(const std::string& name, bool retry_failed) {
       // Unload first: the model is between versions (and the server not ready) until the
       // new ones serve.
       slot->between_versions = slot->served.size() == to_retire.size();
+      for (const auto& m : slot->served) {
+        if (std::find(to_retire.begin(), to_retire.end(), m->version()) != to_retire.end()) {
+          unloaded_first.push_back(m->model());
+        }
+      }
       for (const auto& version : to_retire) Retire(*slot, version);
       slot->unavailable = UnavailableError("model " + name + " is between versions (reload policy "
                                            "resource): its new version is loading");
@@ -612,6 +617,22 @@ Status ModelManager::Reconcile(const std::string& name, bool retry_failed) {
       }
     }
   }
+  if (!first.ok() && !unloaded_first.empty()) {
+    // Resource policy, and the new version failed: load again what served before, so that a
+    // failed load leaves the model serving under this policy too (after a gap).
+    for (const auto& model : unloaded_first) {
+      auto again = LoadVersion(model, std::nullopt);
+      MutexLock lock(mu_);
+      if (again.ok()) {
+        FindSlot(name)->served.push_back(*std::move(again));
+        spdlog::info("model {}: the new version failed to load, so {} serves again", name,
+                     model.tag.ToString());
+      } else {
+        spdlog::error("model {}: {} cannot be loaded again either: {}", name,
+                      model.tag.ToString(), again.status().message());
+      }
+    }
+  }
   {
     MutexLock lock(mu_);
     Slot* slot = FindSlot(name);
@@ -634,6 +655,19 @@ Status ModelManager::Reconcile(const std::string& name, bool retry_failed) {
   return first;
 }
 
+void ModelManager::ApplyGivenLabels(Slot& slot) {
+  auto given = options_.labels.find(slot.name);
+  if (given == options_.labels.end()) return;
+  for (const auto& entry : given->second) {
+    if (slot.labels.contains(entry.first)) continue;
+    for (const auto& m : slot.served) {
+      if (m->version() != entry.second) continue;
+      slot.labels[entry.first] = entry.second;
+      spdlog::info("model {}: label {} names version {}", slot.name, entry.first, entry.second);
+    }
+  }
+}
+
 void ModelManager::Poll() {
   std::vector<std::string> names;
   {
@@ -646,6 +680,7 @@ void ModelManager::Poll() {
     Status status = Reconcile(name, /*retry_failed=*/false);
     MutexLock lock(mu_);
     Slot* slot = FindSlot(name);
+    ApplyGivenLabels(*slot);
     std::string error = status.ok() ? "" : status.ToString();
     if (!error.empty() && error != slot->poll_error) {
       spdlog::warn("poll of model {}: {}", name, error);
@@ -756,6 +791,8 @@ void ModelManager::Load(std::string name, std::map<std::string, std::string> par
                                   [&](const auto& s) { return s.get() == slot; }));
       } else if (status.ok() && !labels.empty()) {
         status = ApplyLabels(*slot, labels);
+      } else {
+        ApplyGivenLabels(*slot);
       }
     }
     done(status);

@@ -89,7 +89,8 @@ struct ManagerOptions {
   ReloadPolicy reload_policy = ReloadPolicy::kAvailability;
   ControlMode control_mode = ControlMode::kNone;
   double poll_secs = 15;
-  // model → label → version; each label is set once its version is loaded.
+  // model → label → version (--version-label): each is set when its version serves, at
+  // start (an error is logged for one that does not) or after a later load or poll.
   std::map<std::string, std::map<std::string, std::string>> labels;
 };
 
@@ -262,6 +263,8 @@ class ModelManager {
   void Reap();
   Status ApplyLabels(Slot& slot, const std::map<std::string, std::string>& labels)
       REQUIRES(mu_);
+  // Sets the labels of ManagerOptions::labels whose versions now serve and that are not set.
+  void ApplyGivenLabels(Slot& slot) REQUIRES(mu_);
   std::shared_ptr<batching::Dispatcher> StartBatcher(const onnx::Model& model,
                                                      const onnx::Session& session) const;
   Slot* FindSlot(std::string_view name) REQUIRES(mu_);

@@ -309,6 +309,9 @@ TEST_F(ModelManagerTest, VersionPolicyAndLabelsChooseWhatServes) {
   EXPECT_EQ(LoadNow(*manager, "add", {{"colour", "red"}}).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(LoadNow(*manager, "add", {{"version_policy", "most"}}).code(),
             StatusCode::kInvalidArgument);
+  // A given label comes back with its version.
+  ASSERT_TRUE(LoadNow(*manager, "add", {{"version_policy", "latest:2"}}).ok());
+  EXPECT_EQ((*manager->Find("add", "stable"))->version(), v2);
 }
 
 TEST_F(ModelManagerTest, ExplicitModeLoadsAndUnloadsAnyStoredModel) {
@@ -360,6 +363,13 @@ TEST_F(ModelManagerTest, ResourcePolicyUnloadsFirstAndIsNotReadyInBetween) {
   EXPECT_TRUE(InferNow(*held, AddInputs()).ok());  // what holds the old version finishes
   held.reset();
   ASSERT_TRUE(loaded.get_future().get().ok());
+  EXPECT_TRUE(manager->ready());
+  EXPECT_EQ((*manager->Find("add"))->version(), next);
+  // A new version that fails: the one unloaded for it is loaded again.
+  std::string corrupt = SaveAdd(4);
+  ASSERT_TRUE(fs::WriteFileAtomic(onnx::get("add:" + corrupt)->path / "saved_model.onnx",
+                                  "garbage").ok());
+  EXPECT_FALSE(LoadNow(*manager, "add").ok());
   EXPECT_TRUE(manager->ready());
   EXPECT_EQ((*manager->Find("add"))->version(), next);
 }
