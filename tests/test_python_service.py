@@ -6,6 +6,7 @@ import concurrent.futures
 import json
 import sys
 
+import bento as bento_package  # the Python package (`bento` is the store fixture here)
 import bentoml
 import numpy as np
 import pytest
@@ -169,6 +170,20 @@ def test_parameters_are_parsed_in_cpp_and_reach_python_as_their_types(features):
                       headers={"Content-Type": "application/json"})
     assert r.status_code == 200, r.text
     assert r.text == "[NaN, Infinity, -Infinity]"
+
+
+def test_an_api_serves_at_its_route_under_its_name(features):
+    r = requests.post(features.url + "/v1/numbers/add-one", json={"n": 41})
+    assert r.status_code == 200 and r.json() == 42, r.text
+    assert requests.post(features.url + "/add_one", json={"n": 1}).status_code == 404
+    assert requests.post(features.url + "/plus_one", json={"n": 1}).status_code == 404
+    routes = {r["name"]: r["route"] for r in requests.get(features.url + "/schema.json")
+              .json()["routes"]}
+    assert routes["add_one"] == "/v1/numbers/add-one"
+    with bentoml.SyncHTTPClient(features.url) as client:
+        assert client.add_one(n=1) == 2
+    with pytest.raises(ValueError, match="fixed path"):
+        bento_package.api(route="/items/{id}")
 
 
 def test_exceptions_become_status_codes(features):

@@ -17,14 +17,18 @@ def service(cls=None, /, *, name: t.Optional[str] = None, resources: t.Optional[
 def api(func=None, /, *, name: t.Optional[str] = None, batchable: bool = False,
         max_batch_size: int = 32, max_latency_ms: float = 100,
         batch_dim: t.Union[int, t.Tuple[int, int]] = 0, route: t.Optional[str] = None, **_):
-    """Marks a method as an API served at POST /<name>. A batchable API takes one np.ndarray
-    (a request's items along batch_dim) and is called once per batch of requests."""
-    if route is not None and route.strip("/") != (name or (func and func.__name__)):
-        raise NotImplementedError("bento serves an API at /<its name>; a route= of another "
-                                  "path is not supported yet")
+    """Marks a method as an API served at POST /<name>, or at `route`. A batchable API takes
+    one np.ndarray (a request's items along batch_dim) and is called once per batch of
+    requests."""
+    if route is not None:
+        route = "/" + route.strip("/")
+        if "{" in route or "}" in route or "?" in route or route == "/":
+            raise ValueError(f"route {route!r}: give a fixed path such as /v1/predict (bento's "
+                             "APIs take their parameters from the body, not the path)")
 
     def wrap(f):
         f.__bento_api__ = {"name": name, "batchable": batchable, "max_batch_size": max_batch_size,
-                           "max_latency_ms": max_latency_ms, "batch_dim": batch_dim}
+                           "max_latency_ms": max_latency_ms, "batch_dim": batch_dim,
+                           "route": route}
         return f
     return wrap(func) if func is not None else wrap

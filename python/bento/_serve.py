@@ -99,8 +99,8 @@ def describe(cls) -> dict:
             batch = (int(options["max_batch_size"]), float(options["max_latency_ms"]),
                      int(dims[0]), int(dims[1]))
         doc = inspect.getdoc(member) or ""
-        apis.append((options["name"] or name, doc.splitlines()[0] if doc else "", params,
-                     schema, content_type, batch))
+        apis.append((options["name"] or name, name, options["route"] or "",
+                     doc.splitlines()[0] if doc else "", params, schema, content_type, batch))
     resources = {k: str(v) for k, v in (config["resources"] or {}).items()}
     traffic = config["traffic"] or {}
     return {"name": config["name"] or cls.__name__,

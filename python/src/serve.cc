@@ -42,7 +42,9 @@ struct Param {
 
 // One API as bento/_serve.py describes it.
 struct ApiSpec {
-  std::string name;
+  std::string name;    // the API's name (@bento.api(name=...), else the method's)
+  std::string method;  // the method's name on the instance
+  std::string route;   // "/path"; empty: "/" + name
   std::string doc;
   std::vector<Param> params;
   std::string result_schema;  // JSON text
@@ -160,11 +162,12 @@ class PythonService : public Service {
   void Add(const Runtime& rt, const ApiSpec& spec) {
     detail::ApiRegistration api;
     api.name = spec.name;
+    api.route = spec.route;
     api.doc = spec.doc;
     for (const auto& p : spec.params) api.params.push_back(InfoOf(p));
     api.result = {spec.result_content_type, Json::parse(spec.result_schema)};
     // A bound method is made afresh at each attribute access: keep this one alive.
-    methods_.push_back(instance_.attr(spec.name.c_str()));
+    methods_.push_back(instance_.attr(spec.method.c_str()));
     nb::handle method = methods_.back();
     api.invoke = [rt, spec, method](detail::Arguments& args) -> StatusOr<detail::Result> {
       std::vector<Parsed> parsed;
@@ -216,8 +219,9 @@ class PythonService : public Service {
 using ParamTuple =
     std::tuple<std::string, std::string, std::string, std::optional<std::string>, bool>;
 using BatchTuple = std::tuple<int, double, int, int>;
-using ApiTuple = std::tuple<std::string, std::string, std::vector<ParamTuple>, std::string,
-                            std::string, std::optional<BatchTuple>>;
+using ApiTuple = std::tuple<std::string, std::string, std::string, std::string,
+                            std::vector<ParamTuple>, std::string, std::string,
+                            std::optional<BatchTuple>>;
 
 // resources: (cpu, gpu, memory); traffic: (timeout seconds, max_concurrency).
 int Serve(const std::string& name,
@@ -227,8 +231,9 @@ int Serve(const std::string& name,
           std::vector<std::string> argv) {
   Runtime rt{codec};
   std::vector<ApiSpec> specs;
-  for (const auto& [api_name, doc, params, schema, content_type, batch] : api_tuples) {
-    ApiSpec spec{api_name, doc, {}, schema, content_type, batch};
+  for (const auto& [api_name, method, route, doc, params, schema, content_type, batch] :
+       api_tuples) {
+    ApiSpec spec{api_name, method, route, doc, {}, schema, content_type, batch};
     for (const auto& [pname, kind, pschema, default_json, required] : params) {
       spec.params.push_back({pname, KindOf(kind), pschema, default_json, required});
     }

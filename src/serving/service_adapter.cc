@@ -156,7 +156,7 @@ std::string RenderServiceMetrics(const std::vector<ServiceMetric>& metrics,
 ApiDef MakeApi(const ApiRegistration& api) {
   ApiDef def;
   def.name = api.name;
-  def.route = "/" + api.name;
+  def.route = api.route.empty() ? "/" + api.name : api.route;
   def.doc = api.doc;
   bool any_file = std::any_of(api.params.begin(), api.params.end(), IsFileParam);
   def.content_types.clear();

@@ -50,3 +50,8 @@ class Features:
     @bento.api
     def batch_calls_so_far(self) -> int:
         return self.batch_calls
+
+    @bento.api(name="add_one", route="v1/numbers/add-one")
+    def plus_one(self, n: int) -> int:
+        """An API whose name and route are not its method's."""
+        return n + 1

@@ -74,6 +74,7 @@ struct BatchOptions {
 
 struct ApiRegistration {
   std::string name;
+  std::string route;  // the HTTP path, "/v1/predict"; empty: "/" + name
   std::string doc;
   // Set for batchable APIs: the method's tensor-to-tensor form, called on whole batches.
   std::optional<BatchOptions> batch;
