@@ -235,13 +235,19 @@ Json RegionsJson(const std::vector<SharedMemory::Region>& regions) {
 
 // The body of a repository load or unload: empty, or {"parameters": {...}} whose values are
 // strings, numbers or booleans (given to the manager as text).
-StatusOr<std::map<std::string, std::string>> RepositoryParameters(std::string_view body) {
-  std::map<std::string, std::string> out;
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return out;
+// A repository call's body: empty (an empty object), or a JSON object of the form `form`.
+StatusOr<Json> OptionalJsonObject(std::string_view body, std::string_view form) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return Json::object();
   Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) {
-    return InvalidArgumentError("the body must be a JSON object, {\"parameters\": {...}}");
+    return InvalidArgumentError("the body must be a JSON object, " + std::string(form));
   }
+  return json;
+}
+
+StatusOr<std::map<std::string, std::string>> RepositoryParameters(std::string_view body) {
+  std::map<std::string, std::string> out;
+  ASSIGN_OR_RETURN(Json json, OptionalJsonObject(body, "{\"parameters\": {...}}"));
   auto parameters = json.find("parameters");
   if (parameters == json.end()) return out;
   if (!parameters->is_object()) return InvalidArgumentError("'parameters' must be an object");
@@ -290,15 +296,11 @@ void AddRepositoryRoutes(const Protocol& protocol, std::vector<ApiDef>* routes) 
       "extension)",
       ArrayOf(entry), [](const Protocol& p, const http::HttpRequest& request, ReplyCallback done) {
         bool ready_only = false;
-        if (request.body.find_first_not_of(" \t\r\n") != std::string::npos) {
-          Json json = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-          if (json.is_discarded() || !json.is_object()) {
-            return done(InvalidArgumentError("the body must be a JSON object, {\"ready\": bool}"));
-          }
-          if (auto ready = json.find("ready"); ready != json.end()) {
-            if (!ready->is_boolean()) return done(InvalidArgumentError("'ready' must be a boolean"));
-            ready_only = ready->get<bool>();
-          }
+        auto json = OptionalJsonObject(request.body, "{\"ready\": bool}");
+        if (!json.ok()) return done(json.status());
+        if (auto ready = json->find("ready"); ready != json->end()) {
+          if (!ready->is_boolean()) return done(InvalidArgumentError("'ready' must be a boolean"));
+          ready_only = ready->get<bool>();
         }
         auto rows = p.RepositoryIndex(ready_only);
         if (!rows.ok()) return done(rows.status());

@@ -735,13 +735,16 @@ Status ModelManager::PollNow() {
   return OkStatus();
 }
 
+Status ModelManager::ExplicitOnly() const {
+  if (options_.control_mode == ControlMode::kExplicit) return OkStatus();
+  return FailedPreconditionError("explicit model load / unload is not allowed: the server runs "
+                                 "with --model-control-mode " +
+                                 std::string(ControlModeName(options_.control_mode)));
+}
+
 void ModelManager::Load(std::string name, std::map<std::string, std::string> parameters,
                         std::function<void(Status)> done) {
-  if (options_.control_mode != ControlMode::kExplicit) {
-    return done(FailedPreconditionError(
-        "explicit model load / unload is not allowed: the server runs with "
-        "--model-control-mode " + std::string(ControlModeName(options_.control_mode))));
-  }
+  if (Status allowed = ExplicitOnly(); !allowed.ok()) return done(allowed);
   std::optional<VersionPolicy> policy;
   std::map<std::string, std::string> labels;
   for (const auto& [key, value] : parameters) {
@@ -800,11 +803,7 @@ void ModelManager::Load(std::string name, std::map<std::string, std::string> par
 }
 
 void ModelManager::Unload(std::string name, std::function<void(Status)> done) {
-  if (options_.control_mode != ControlMode::kExplicit) {
-    return done(FailedPreconditionError(
-        "explicit model load / unload is not allowed: the server runs with "
-        "--model-control-mode " + std::string(ControlModeName(options_.control_mode))));
-  }
+  if (Status allowed = ExplicitOnly(); !allowed.ok()) return done(allowed);
   Post([this, name = std::move(name), done = std::move(done)] {
     Status status;
     {

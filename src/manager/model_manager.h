@@ -240,6 +240,8 @@ class ModelManager {
 
   explicit ModelManager(ManagerOptions options);
   void StartLoader();
+  // FAILED_PRECONDITION, in Triton's words, unless the control mode is explicit.
+  Status ExplicitOnly() const;
   void LoaderLoop();
   // Runs `job` on the loader thread.
   void Post(Job job);
