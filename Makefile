@@ -56,7 +56,7 @@ test: unit-test e2e-test
 serve: build models
 	scripts/serve-default
 
-bench: build models
+bench: build models python
 	scripts/bench
 
 soak: build

@@ -16,6 +16,8 @@ from tritonclient.utils import InferenceServerException
 
 from conftest import BENTO, ROOT, ExampleServer, Server, _free_port
 from digits import heldout_rows, save_model
+from test_multi_model import save_all
+from test_object_detector import save_detector
 
 SERVICES = ROOT / "tests" / "python_services"
 SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
@@ -125,6 +127,38 @@ def test_the_guides_services_answer_as_the_cpp_examples(bento, example, target, 
                 if isinstance(want, dict) and timing in want:
                     assert got.pop(timing) >= 0 and want.pop(timing) >= 0
             assert_close(got, want)
+    finally:
+        assert python.stop() == 0
+        assert cpp.stop() == 0
+
+
+@pytest.mark.parametrize("example,target,route,save,images", [
+    ("object_detector", "object_detector:ONNXObjectDetector", "/detect_objects", save_detector,
+     ["page.png", "coffee.png", "logo.png"]),
+    ("multi_model", "multi_model:MultiONNXService", "/comprehensive_analysis", save_all,
+     ["page.png", "coffee.png", "chelsea.png"]),
+])
+def test_the_guides_image_services_answer_as_the_cpp_examples(bento, example, target, route,
+                                                              save, images):
+    """The guide's ONNXObjectDetector and MultiONNXService, on PP-OCRv4's text detector (and
+    MobileNetV2 and PP-OCRv4's recognizer), answer what the C++ examples answer for gray, RGB
+    and RGBA images: the same boxes (integers), classes and texts, and scores to float32
+    rounding (the models' inputs are the same bit for bit: Pillow's resize is what bento's
+    C++ resize reproduces; only sums run in different orders)."""
+    save(bento)
+    python, cpp = PythonServer(bento, target), ExampleServer(bento, example)
+    python.wait_ready()
+    cpp.wait_ready()
+    try:
+        for name in images:
+            got = post_images(python, route, "image", [name])
+            want = post_images(cpp, route, "image", [name])
+            assert_close(got, want)
+            if name == "page.png":  # its lines of text: the comparison is not of empty lists
+                detection = want if example == "object_detector" else want["detection"]
+                assert detection["num_detections"] >= 7, want
+                if example == "multi_model":
+                    assert want["recognition"]["lines"][0]["text"] == "Region-based segmentation"
     finally:
         assert python.stop() == 0
         assert cpp.stop() == 0

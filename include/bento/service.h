@@ -165,7 +165,20 @@ class Service {
 
 // Runs a service with the serve flags of `bento serve` (--host, --port, --timeout, ...).
 // `factory` builds the service (loading its models) before the server answers /readyz.
+// With --processes N, N worker processes each call `factory` and serve on the one port.
 int ServeMain(std::function<std::unique_ptr<Service>()> factory, int argc, char** argv);
+
+namespace detail {
+// ServeMain for a binding from another language (bento's Python package): the default of
+// --processes (a Python service's `workers`; 0 means one per core), and the fork that
+// starts a worker process (Python's os.fork, which keeps the interpreter sound in it).
+struct ServeProcesses {
+  int processes = 1;
+  std::function<int()> fork;  // returns 0 in the new process, its pid in the caller, or -1
+};
+int ServeMain(std::function<std::unique_ptr<Service>()> factory, int argc, char** argv,
+              const ServeProcesses& processes);
+}  // namespace detail
 
 }  // namespace bento
 

@@ -6,7 +6,9 @@ import typing as t
 def service(cls=None, /, *, name: t.Optional[str] = None, resources: t.Optional[dict] = None,
             traffic: t.Optional[dict] = None, workers: t.Any = None, **_bentoml_options):
     """Marks a class as a service: `bento serve module:Class` (or `python -m bento serve`)
-    serves its @bento.api methods. `traffic` takes timeout and max_concurrency."""
+    serves its @bento.api methods. `traffic` takes timeout and max_concurrency. `workers`
+    (a number, or "cpu_count") is how many processes serve on the port, each with its own
+    instance; the serve flag --processes overrides it."""
     def wrap(klass):
         klass.__bento_service__ = {"name": name, "resources": resources, "traffic": traffic,
                                    "workers": workers}

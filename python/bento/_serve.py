@@ -103,19 +103,26 @@ def describe(cls) -> dict:
                      doc.splitlines()[0] if doc else "", params, schema, content_type, batch))
     resources = {k: str(v) for k, v in (config["resources"] or {}).items()}
     traffic = config["traffic"] or {}
+    workers = config["workers"] if config["workers"] is not None else 1
+    if workers == "cpu_count":
+        workers = 0  # bento's --processes 0: one per core, within the cgroup's limit
+    elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise TypeError(f"{cls.__qualname__}: workers={workers!r}; give a number of processes "
+                        "from 1, or \"cpu_count\"")
     return {"name": config["name"] or cls.__name__,
             "resources": (resources.get("cpu", ""), resources.get("gpu", ""),
                           resources.get("memory", "")),
             "traffic": (float(traffic.get("timeout", 60)),
                         int(traffic.get("max_concurrency", 0) or 0)),
+            "workers": workers,
             "apis": apis}
 
 
 def serve(cls, argv: t.List[str]) -> int:
     """Serves `cls` with bento's serve flags in `argv` (argv[0] is the program's name)."""
     spec = describe(cls)
-    return _core.serve(spec["name"], spec["resources"], spec["traffic"], cls, spec["apis"],
-                       sys.modules[__name__], list(argv))
+    return _core.serve(spec["name"], spec["resources"], spec["traffic"], spec["workers"], cls,
+                       spec["apis"], sys.modules[__name__], list(argv))
 
 
 # ---- called from C++, with the GIL ---------------------------------------------------------

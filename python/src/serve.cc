@@ -223,10 +223,11 @@ using ApiTuple = std::tuple<std::string, std::string, std::string, std::string,
                             std::vector<ParamTuple>, std::string, std::string,
                             std::optional<BatchTuple>>;
 
-// resources: (cpu, gpu, memory); traffic: (timeout seconds, max_concurrency).
+// resources: (cpu, gpu, memory); traffic: (timeout seconds, max_concurrency); workers: the
+// default of --processes.
 int Serve(const std::string& name,
           const std::tuple<std::string, std::string, std::string>& resources,
-          const std::tuple<double, int>& traffic, nb::handle factory,
+          const std::tuple<double, int>& traffic, int workers, nb::handle factory,
           const std::vector<ApiTuple>& api_tuples, nb::handle codec,
           std::vector<std::string> argv) {
   Runtime rt{codec};
@@ -245,8 +246,20 @@ int Serve(const std::string& name,
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
+  detail::ServeProcesses processes;
+  processes.processes = workers;
+  // os.fork runs the interpreter's fork handlers (os.register_at_fork) and makes the child's
+  // interpreter sound again. ServeMain forks before bento starts any thread of its own.
+  processes.fork = [] {
+    nb::gil_scoped_acquire gil;
+    try {
+      return nb::cast<int>(nb::module_::import_("os").attr("fork")());
+    } catch (const nb::python_error&) {
+      return -1;  // fork's errno stays, and ForkServers reports it
+    }
+  };
   nb::gil_scoped_release release;
-  return ServeMain(
+  return detail::ServeMain(
       [&]() -> std::unique_ptr<Service> {
         nb::gil_scoped_acquire gil;
         try {
@@ -258,14 +271,15 @@ int Serve(const std::string& name,
           throw std::runtime_error(e.what());
         }
       },
-      static_cast<int>(argv.size()), args.data());
+      static_cast<int>(argv.size()), args.data(), processes);
 }
 
 }  // namespace
 
 void BindServe(nb::module_& m) {
   m.def("serve", &Serve, nb::arg("name"), nb::arg("resources"), nb::arg("traffic"),
-        nb::arg("factory"), nb::arg("apis"), nb::arg("codec"), nb::arg("argv"));
+        nb::arg("workers"), nb::arg("factory"), nb::arg("apis"), nb::arg("codec"),
+        nb::arg("argv"));
 }
 
 }  // namespace bento::python

@@ -4,8 +4,12 @@
 // the Open Inference Protocol: HTTP /v2 always, gRPC with --grpc-port, under the same policy.
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include "base/cpu.h"
 #include "base/logging.h"
 #include "bento/service.h"
+#include "cli/processes.h"
 #include "cli/serve_flags.h"
 #include "runtime/load_scope.h"
 #include "serving/no_code.h"
@@ -14,12 +18,23 @@
 namespace bento {
 
 int ServeMain(std::function<std::unique_ptr<Service>()> factory, int argc, char** argv) {
+  return detail::ServeMain(std::move(factory), argc, argv, {});
+}
+
+int detail::ServeMain(std::function<std::unique_ptr<Service>()> factory, int argc, char** argv,
+                      const ServeProcesses& processes) {
   InitLogging("info");
   serving::ServeOptions options;
   cli::ModelFlags model_flags;
   CLI::App app{"A bento service: serves its APIs over HTTP, BentoML's way"};
   cli::AddServeFlags(app, &options);
   cli::AddModelFlags(app, &model_flags);
+  int process_count = processes.processes;
+  app.add_option("--processes", process_count,
+                 "Worker processes serving on the one port, each with its own instance of the "
+                 "service and its own models (BentoML's workers; 0: one per core)")
+      ->check(cli::IntegerIn(0, 1024))
+      ->capture_default_str();
   bool timeout_given = false, concurrency_given = false;
   try {
     app.parse(argc, argv);
@@ -29,6 +44,23 @@ int ServeMain(std::function<std::unique_ptr<Service>()> factory, int argc, char*
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (process_count == 0) process_count = AvailableCpus();
+  if (process_count > 1) {
+    if (options.http.port == 0) {
+      spdlog::error("--processes {} needs a fixed --port: with port 0 each process would pick "
+                    "its own",
+                    process_count);
+      return 2;
+    }
+    if (model_flags.grpc_port && *model_flags.grpc_port == 0) {
+      spdlog::error("--processes {} needs a fixed --grpc-port", process_count);
+      return 2;
+    }
+    options.http.reuse_port = true;
+  }
+  cli::Forked forked = cli::ForkServers(
+      process_count, processes.fork ? processes.fork : std::function<pid_t()>(::fork));
+  if (!forked.worker) return forked.exit_code;
   std::unique_ptr<Service> service;
   std::vector<onnx::Session> sessions;
   try {

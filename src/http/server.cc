@@ -18,6 +18,7 @@ namespace bento::http {
 namespace {
 
 namespace net = boost::asio;
+using ReusePort = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 using tcp = net::ip::tcp;
 using ErrorCode = boost::system::error_code;
 
@@ -97,6 +98,9 @@ Status Server::Impl::Listen() {
     acceptor.close(ec);
     acceptor.open(entry.endpoint().protocol(), ec);
     if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec && o.reuse_port) {
+      acceptor.set_option(ReusePort(true), ec);
+    }
     if (!ec) acceptor.bind(entry.endpoint(), ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (!ec) break;

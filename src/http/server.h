@@ -52,6 +52,10 @@ struct ServerOptions {
   std::string host = "127.0.0.1";  // an address or a name; "0.0.0.0" listens everywhere
   uint16_t port = 3000;            // 0 picks a free port; see Server::port()
   int io_threads = 0;              // 0: AvailableCpus() (base/cpu.h: the cgroup limit, or the cores)
+  // SO_REUSEPORT: share host:port with other processes that ask too (a service's worker
+  // processes, cli/processes.h), the kernel spreading connections among them. Off, a second
+  // server on the port fails to bind instead of silently taking half the connections.
+  bool reuse_port = false;
 
   size_t max_body_bytes = 64 << 20;   // over it: 413
   size_t max_header_bytes = 16 << 10;  // request line and fields; over it: 431

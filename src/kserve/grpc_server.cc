@@ -491,8 +491,9 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const Protocol& protocol
                             ? "[" + options.host + "]:" + std::to_string(options.port)
                             : options.host + ":" + std::to_string(options.port);
   // gRPC shares a port with any other process that asks (SO_REUSEPORT) unless told not to:
-  // a second server on the same port would silently take half the calls.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // a second server on the same port would silently take half the calls. Only a service's
+  // own worker processes share it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, options.reuse_port ? 1 : 0);
   builder.AddListeningPort(address, credentials, &port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
@@ -528,6 +529,7 @@ serving::TransportFactory GrpcTransport(const Protocol& protocol, int port) {
     options.ssl_certfile = http.ssl_certfile;
     options.ssl_keyfile = http.ssl_keyfile;
     options.ssl_keyfile_password = http.ssl_keyfile_password;
+    options.reuse_port = http.reuse_port;
     ASSIGN_OR_RETURN(auto server, GrpcServer::Start(protocol, options, context));
     return std::unique_ptr<serving::Transport>(std::move(server));
   };

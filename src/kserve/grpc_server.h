@@ -37,6 +37,7 @@ struct GrpcOptions {
   std::string host = "127.0.0.1";
   int port = 0;                              // 0 picks a free port
   int max_message_bytes = 64 * 1024 * 1024;  // largest request or response
+  bool reuse_port = false;  // SO_REUSEPORT, as http::ServerOptions::reuse_port
   // TLS: a PEM certificate (chain) and its PEM private key (encrypted with the password, or
   // not), both or neither.
   std::string ssl_certfile, ssl_keyfile, ssl_keyfile_password;
