@@ -152,8 +152,14 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+# One encoder for every answer: json.dumps with `default=` would make a new one per call.
+_ENCODER = json.JSONEncoder(default=_json_default)
+
+
 def encode(value) -> t.Tuple[str, bytes]:
     """An API's return value as (content type, body)."""
+    if type(value) is dict:  # the common answer first
+        return "application/json", _ENCODER.encode(value).encode()
     if isinstance(value, str):
         return "text/plain; charset=utf-8", value.encode()
     if isinstance(value, (bytes, bytearray)):
@@ -163,7 +169,7 @@ def encode(value) -> t.Tuple[str, bytes]:
         buffer = io.BytesIO()
         value.save(buffer, format="PNG")
         return "image/png", buffer.getvalue()
-    return "application/json", json.dumps(value, default=_json_default).encode()
+    return "application/json", _ENCODER.encode(value).encode()
 
 
 def batch_result(value):
