@@ -3,6 +3,7 @@ service executable's --processes N serve on one port, each process with its own 
 the first process supervises them (src/cli/processes.h): a stop signal reaches every worker,
 and a worker that dies stops the server with a non-zero exit."""
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -13,14 +14,18 @@ import requests
 
 from conftest import BIN, ExampleServer
 from digits import heldout_rows, save_model
-from test_python_service import SERVICES, PythonServer
+from test_python_service import SERVICES_PATH, PythonServer
 
 
 def children(pid):
-    """The pids whose parent is `pid`."""
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
-                         text=True).stdout
-    return {int(p) for p in out.split()}
+    """The pids whose parent is `pid`, from /proc/PID/task/*/children."""
+    found = set()
+    for task in pathlib.Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found.update(int(p) for p in task.read_text().split())
+        except OSError:
+            pass  # the task ended meanwhile
+    return found
 
 
 def answering_pids(server, route, body, pid_of, tries=60):
@@ -92,7 +97,7 @@ def test_a_service_executables_processes_flag(bento):
     (["--processes", "-1"], "--processes: must be a whole number from 0 to 1024"),
 ])
 def test_processes_flag_errors(bento, args, message):
-    env = dict(bento.env, PYTHONPATH=str(SERVICES))
+    env = dict(bento.env, PYTHONPATH=SERVICES_PATH)
     r = subprocess.run([sys.executable, "-m", "bento", "serve", "features:Features", *args],
                        env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and message in r.stdout + r.stderr, (r.stdout, r.stderr)

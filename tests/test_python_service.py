@@ -4,6 +4,7 @@ the C++ example on the same model, BentoML's schema for the same class, and the 
 parameter kinds, errors and batching (tests/python_services/features.py)."""
 import concurrent.futures
 import json
+import os
 import sys
 
 import bento as bento_package  # the Python package (`bento` is the store fixture here)
@@ -20,6 +21,9 @@ from test_multi_model import save_all
 from test_object_detector import save_detector
 
 SERVICES = ROOT / "tests" / "python_services"
+# The services' folder, before any PYTHONPATH the tests run under (the AddressSanitizer run
+# puts its own build of the package there: scripts/test-sanitized).
+SERVICES_PATH = os.pathsep.join(filter(None, [str(SERVICES), os.environ.get("PYTHONPATH")]))
 SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
 
 
@@ -28,7 +32,7 @@ class PythonServer(Server):
 
     def __init__(self, bento, target, *args):
         self.target = target
-        bento.env["PYTHONPATH"] = str(SERVICES)
+        bento.env["PYTHONPATH"] = SERVICES_PATH
         super().__init__(bento, *args)
 
     def command(self):
@@ -247,6 +251,34 @@ def test_a_batchable_api_is_called_once_per_batch(features):
     assert [a for _, a in answers] == [[[2.0 * i, 2.0]] for i in range(64)]
     calls = requests.post(features.url + "/batch_calls_so_far", json={}).json()
     assert 0 < calls < 64, calls
+
+
+def test_concurrent_calls_of_every_kind_each_get_their_own_answer(features):
+    """The handoff under load: API workers and the batcher's threads take the GIL for images,
+    tensors, text, JSON, errors and batches at once; each answer is its own request's."""
+    chelsea = open(f"{SKIMAGE}/chelsea.png", "rb").read()
+
+    def call(i):
+        kind = i % 5
+        if kind == 0:
+            r = requests.post(features.url + "/describe", data={"note": str(i)},
+                              files={"image": ("c.png", chelsea, "image/png")})
+            return r.status_code == 200 and r.json()["note"] == str(i)
+        if kind == 1:
+            r = requests.post(features.url + "/scale", json={"x": [float(i)], "factor": 3.0})
+            return r.status_code == 200 and r.json() == [3.0 * i]
+        if kind == 2:
+            r = requests.post(features.url + "/shout", json={"text": f"n{i}"})
+            return r.status_code == 200 and r.text == f"N{i}!"
+        if kind == 3:
+            r = requests.post(features.url + "/fail", json={"kind": "invalid" if i % 2 else "bug"})
+            return r.status_code == (400 if i % 2 else 500)
+        r = requests.post(features.url + "/double", json={"x": [[float(i)]]})
+        return r.status_code == 200 and r.json() == [[2.0 * i]]
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(call, range(200)))
+    assert all(answers), [i for i, ok in enumerate(answers) if not ok]
 
 
 def test_serve_flags_and_policies_apply(bento):

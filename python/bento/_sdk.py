@@ -17,7 +17,7 @@ def service(cls=None, /, *, name: t.Optional[str] = None, resources: t.Optional[
 
 
 def api(func=None, /, *, name: t.Optional[str] = None, batchable: bool = False,
-        max_batch_size: int = 32, max_latency_ms: float = 100,
+        max_batch_size: int = 32, max_latency_ms: float = 60000,
         batch_dim: t.Union[int, t.Tuple[int, int]] = 0, route: t.Optional[str] = None, **_):
     """Marks a method as an API served at POST /<name>, or at `route`. A batchable API takes
     one np.ndarray (a request's items along batch_dim) and is called once per batch of

@@ -60,7 +60,7 @@ Batcher::Batcher(const BatchingOptions& options, const CostModel::Options& cost_
   options_.max_inflight_batches = std::max(1, options_.max_inflight_batches);
   options_.input_batch_dim = std::max(0, options_.input_batch_dim);
   options_.output_batch_dim = std::max(0, options_.output_batch_dim);
-  if (!(options_.max_latency_ms > 0)) options_.max_latency_ms = 100;
+  if (!(options_.max_latency_ms > 0)) options_.max_latency_ms = 60000;
   max_latency_ = FromSecondsCeil(options_.max_latency_ms / 1000);
   stats_.batch_size = Histogram(BatchSizeBuckets(options_.max_batch_size));
   stats_.queue_wait_seconds = Histogram(QueueWaitBuckets());

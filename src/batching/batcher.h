@@ -75,7 +75,10 @@ namespace bento::batching {
 
 struct BatchingOptions {
   int max_batch_size = 32;      // items per batch (not requests)
-  double max_latency_ms = 100;  // a request's deadline: queue wait + execution
+  // A request's deadline: queue wait + execution. 60 s, as BentoML's default and bento's
+  // request timeout: under a load the server can carry nothing is shed; a tighter budget is
+  // an operator's choice (--max-latency-ms), for clients that would rather retry.
+  double max_latency_ms = 60000;
   int input_batch_dim = 0;      // inputs are concatenated along this dim
   int output_batch_dim = 0;     // outputs are split along this dim
   int max_inflight_batches = 2;

@@ -81,7 +81,7 @@ struct ManagerOptions {
   // comes from the signature. Non-batchable models run one request per call.
   bool batching = true;
   int max_batch_size = 32;
-  double max_latency_ms = 100;
+  double max_latency_ms = 60000;  // BentoML's default, and the default request timeout
   int max_inflight_batches = 2;
 
   // For tags given without a version; a tag with one serves that version alone.

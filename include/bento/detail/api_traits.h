@@ -68,7 +68,7 @@ using Arguments = std::map<std::string, Argument, std::less<>>;
 // batch_dim.first into one call and the result split along batch_dim.second.
 struct BatchOptions {
   int max_batch_size = 32;      // items per call, not requests
-  double max_latency_ms = 100;  // a request's budget: queue wait + the call
+  double max_latency_ms = 60000;  // a request's budget: queue wait + the call (BentoML's)
   std::pair<int, int> batch_dim{0, 0};
 };
 
