@@ -11,8 +11,10 @@ import time
 
 import pytest
 import requests
+import tritonclient.grpc as grpcclient
+from tritonclient.utils import InferenceServerException
 
-from conftest import BIN, ExampleServer
+from conftest import BIN, ExampleServer, _free_port
 from digits import heldout_rows, save_model
 from test_python_service import SERVICES_PATH, PythonServer
 
@@ -28,12 +30,13 @@ def children(pid):
     return found
 
 
-def answering_pids(server, route, body, pid_of, tries=60):
+def answering_pids(server, route, body, pid_of, tries=60, headers=None):
     """The pids that answered `tries` requests, each on a new connection (the kernel spreads
     connections, not requests, among the processes sharing the port)."""
     pids = set()
     for _ in range(tries):
-        r = requests.post(server.url + route, json=body, headers={"Connection": "close"})
+        r = requests.post(server.url + route, json=body,
+                          headers=headers or {"Connection": "close"})
         assert r.status_code == 200, r.text
         pids.add(pid_of(r))
     return pids
@@ -116,3 +119,28 @@ def test_a_port_is_not_shared_with_a_server_that_did_not_ask(bento):
             second.stdout, (second.stdout, second.stderr)
     finally:
         assert first.stop() == 0
+
+
+def test_every_worker_applies_the_servers_policies_on_both_transports(bento):
+    """The API key on HTTP and gRPC, and the gRPC port shared like the HTTP one: each worker
+    process serves with the flags the server was given."""
+    grpc_port = _free_port()
+    server = PythonServer(bento, "workers:TwoWorkers", "--api-key", "k", "--grpc-port",
+                          grpc_port)
+    server.wait_ready()
+    try:
+        auth = {"Authorization": "Bearer k", "Connection": "close"}
+        for _ in range(20):  # new connections, spread over both workers
+            r = requests.post(server.url + "/whoami", json={}, headers={"Connection": "close"})
+            assert r.status_code == 401
+        assert len(answering_pids(server, "/whoami", {}, lambda r: r.json()["pid"],
+                                  headers=auth)) == 2
+        for _ in range(10):  # a new channel each time, to either worker
+            client = grpcclient.InferenceServerClient(f"127.0.0.1:{grpc_port}")
+            assert client.is_server_live()
+            with pytest.raises(InferenceServerException, match="UNAUTHENTICATED|API key"):
+                client.get_server_metadata()
+            assert client.get_server_metadata(headers={"authorization": "Bearer k"}).name
+            client.close()
+    finally:
+        assert server.stop() == 0
