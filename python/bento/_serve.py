@@ -158,8 +158,6 @@ _ENCODER = json.JSONEncoder(default=_json_default)
 
 def encode(value) -> t.Tuple[str, bytes]:
     """An API's return value as (content type, body)."""
-    if type(value) is dict:  # the common answer first
-        return "application/json", _ENCODER.encode(value).encode()
     if isinstance(value, str):
         return "text/plain; charset=utf-8", value.encode()
     if isinstance(value, (bytes, bytearray)):

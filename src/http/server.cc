@@ -98,9 +98,7 @@ Status Server::Impl::Listen() {
     acceptor.close(ec);
     acceptor.open(entry.endpoint().protocol(), ec);
     if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec && o.reuse_port) {
-      acceptor.set_option(ReusePort(true), ec);
-    }
+    if (!ec && o.reuse_port) acceptor.set_option(ReusePort(true), ec);
     if (!ec) acceptor.bind(entry.endpoint(), ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (!ec) break;
