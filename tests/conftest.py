@@ -24,6 +24,18 @@ BENTO = BIN / "bento"
 # Set by scripts/test-sanitized to "address" or "thread": the servers under test run several
 # times slower there, so tests that only need volume to show a bug run fewer rounds.
 SANITIZER = os.environ.get("BENTO_SANITIZER", "")
+# The sanitizer runs of the Python package (scripts/test-sanitized) preload the sanitizer's
+# runtime into this uninstrumented CPython, so that it can import their build of bento._core.
+# The programs the tests start do not inherit it (ONNX Runtime's Python wheel and the scripts
+# that make models are not what is under test, and under a preloaded ThreadSanitizer they
+# fail); only the Python processes that run bento get it back: python_env().
+PYTHON_PRELOAD = os.environ.pop("LD_PRELOAD", "") if SANITIZER else ""
+
+
+def python_env(env):
+    """`env` for a Python process that imports bento: with the sanitizer's runtime preloaded
+    when this run has one."""
+    return dict(env, LD_PRELOAD=PYTHON_PRELOAD) if PYTHON_PRELOAD else dict(env)
 OCR_MODELS = ROOT / ".deps" / "npm" / "node_modules" / "@gutenye" / "ocr-models" / "assets"
 ONNX_TESTDATA = pathlib.Path("/usr/share/libonnx-testdata/data")
 MOBILENET = ROOT / ".deps" / "models" / "mobilenet_v2"  # made by scripts/make-models
@@ -89,13 +101,16 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.verify = True  # for https: the CA bundle or certificate that requests checks
         self.proc = subprocess.Popen(self.command() + [self.port_flag, str(self.port)],
-                                     env=bento.env, cwd=self.cwd, stdout=subprocess.PIPE,
+                                     env=self.environment(bento), cwd=self.cwd, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         self.log = []
         threading.Thread(target=self._drain, daemon=True).start()
 
     def command(self):
         return [str(BENTO), "serve", *self.args]
+
+    def environment(self, bento):
+        return bento.env
 
     def _drain(self):
         for line in self.proc.stdout:

@@ -14,7 +14,7 @@ import requests
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from conftest import BIN, ExampleServer, _free_port
+from conftest import BIN, ExampleServer, _free_port, python_env
 from digits import heldout_rows, save_model
 from test_python_service import SERVICES_PATH, PythonServer
 
@@ -100,7 +100,7 @@ def test_a_service_executables_processes_flag(bento):
     (["--processes", "-1"], "--processes: must be a whole number from 0 to 1024"),
 ])
 def test_processes_flag_errors(bento, args, message):
-    env = dict(bento.env, PYTHONPATH=SERVICES_PATH)
+    env = python_env(dict(bento.env, PYTHONPATH=SERVICES_PATH))
     r = subprocess.run([sys.executable, "-m", "bento", "serve", "features:Features", *args],
                        env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and message in r.stdout + r.stderr, (r.stdout, r.stderr)

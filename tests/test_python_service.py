@@ -15,7 +15,7 @@ import requests
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from conftest import BENTO, ROOT, ExampleServer, Server, _free_port
+from conftest import BENTO, ROOT, ExampleServer, Server, _free_port, python_env
 from digits import heldout_rows, save_model
 from test_multi_model import save_all
 from test_object_detector import save_detector
@@ -32,11 +32,13 @@ class PythonServer(Server):
 
     def __init__(self, bento, target, *args):
         self.target = target
-        bento.env["PYTHONPATH"] = SERVICES_PATH
         super().__init__(bento, *args)
 
     def command(self):
         return [sys.executable, "-m", "bento", "serve", self.target, *self.args]
+
+    def environment(self, bento):
+        return python_env(dict(bento.env, PYTHONPATH=SERVICES_PATH))
 
 
 @pytest.fixture
@@ -325,6 +327,9 @@ def test_bento_serve_runs_a_python_service_given_as_module_and_class(bento):
 
         def command(self):
             return [str(BENTO), "serve", "features:Features", *self.args]
+
+        def environment(self, bento):
+            return python_env(bento.env)  # the Python process the CLI becomes
 
     server = CliServer(bento, "--api-key", "k")
     try:
