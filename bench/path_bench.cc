@@ -1,7 +1,8 @@
-// The limit of each serving path: what bento's own decoders, ONNX Runtime (through the same
-// bento::onnx::Session the server runs) and bento's own encoders reach in one process, with
-// no HTTP and no load generator on the cores. N threads each loop over the path, closed loop;
-// a server point divided by its path's limit says how much the server adds on top.
+// The limit of each serving path: what bento's own decoders, ONNX Runtime (through a
+// bento::onnx::Session loaded from a store, as the server loads it) and bento's own encoders
+// reach in one process, with no HTTP and no load generator on the cores. N threads each loop
+// over the path, closed loop; a server point divided by its path's limit says how much the
+// server adds on top.
 //
 //   bento_bench_path json   MODEL.onnx REQUEST.json   [--concurrency N] [--seconds S] [--batch B]
 //   bento_bench_path kserve MODEL.onnx REQUEST.json   ...
@@ -25,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -36,9 +38,8 @@
 #include "batching/concat.h"
 #include "bento/image.h"
 #include "bento/json.h"
+#include "bento/onnx.h"
 #include "kserve/codec.h"
-#include "runtime/onnx_model.h"
-#include "runtime/session_impl.h"
 #include "tensor/json_codec.h"
 
 namespace {
@@ -127,15 +128,21 @@ int main(int argc, char** argv) {
     else Die(std::string("unknown option ") + argv[i]);
   }
 
-  const std::filesystem::path model_file = argv[2];
-  auto info = Check(bento::runtime::InspectOnnxModel(Check(bento::fs::ReadFile(model_file),
-                                                           "read the model")),
-                    "inspect the model");
-  bento::onnx::Session session = Check(
-      bento::onnx::CreateSession(bento::Tag{"bench", "path"}, model_file, {}, {}, {}),
-      "create the session");
+  // The model goes through a store of its own, saved and loaded with bento's public API, as
+  // a server loads it.
+  std::string home = (std::filesystem::temp_directory_path() / "bento-bench-path-XXXXXX");
+  if (!mkdtemp(home.data())) Die("cannot make a temporary store");
+  setenv("BENTOML_HOME", home.c_str(), 1);
+  struct RemoveStore {
+    std::string path;
+    ~RemoveStore() { std::filesystem::remove_all(path); }
+  } remove_store{home};
+  const bento::Tag tag = Check(bento::onnx::save_model("bench", argv[2]), "save the model");
+  bento::onnx::Session session = Check(bento::onnx::load_model(tag.ToString()),
+                                       "load the model");
+  const std::vector<bento::TensorSpec>& model_inputs = session.inputs();
   auto dtype_for = [&](std::string_view name) -> StatusOr<bento::DType> {
-    for (const auto& s : info.inputs) {
+    for (const auto& s : model_inputs) {
       if (s.name == name) return s.dtype;
     }
     return bento::InvalidArgumentError("unknown input " + std::string(name));
@@ -172,10 +179,11 @@ int main(int argc, char** argv) {
     auto params = custom.value("preprocessing_params", bento::Json::object());
     mean = params.value("mean", std::vector<float>{0, 0, 0});
     stddev = params.value("std", std::vector<float>{1, 1, 1});
-    const auto& spec = info.inputs.at(0);
+    const auto& spec = model_inputs.at(0);
     if (spec.dims.size() != 4) Die("image: the model's input is not NCHW");
     const int height = static_cast<int>(spec.dims[2].value);
     const int width = static_cast<int>(spec.dims[3].value);
+    if (height <= 0 || width <= 0) Die("image: the model's input needs a fixed height and width");
     path.decode = [&, height, width, name = spec.name]() -> StatusOr<TensorMap> {
       ASSIGN_OR_RETURN(bento::Image image, bento::Image::Decode(image_bytes));
       return TensorMap{{name, image.ConvertRGB().Resize(width, height).ToTensor(
