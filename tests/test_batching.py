@@ -1,6 +1,8 @@
 """Adaptive batching end to end: a batchable real model under concurrent clients."""
 import concurrent.futures
 import json
+import os
+import re
 import threading
 
 import numpy as np
@@ -135,3 +137,36 @@ def test_a_request_larger_than_max_batch_size_is_split(batched, ocr_cls_model):
     want = ort.InferenceSession(str(ocr_cls_model)).run(None, {"x": x})[0]
     assert got.shape == want.shape == (40, 2)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def _load_lines(server, model):
+    """The startup lines of `model`: its batching line (or None) and its intra-op threads."""
+    server.wait_ready()
+    log = "".join(server.log)
+    assert server.stop() == 0
+    batching = re.search(rf"model {model}:\S+: adaptive batching on \((.*)\)", log)
+    threads = re.search(rf"model {model}:\S+ loaded in \S+ s \(intra-op threads: ([^)]*)\)", log)
+    assert threads, log
+    return batching and batching.group(1), threads.group(1)
+
+
+def test_the_pools_that_run_at_once_fit_the_cpus(bento, ocr_cls_model):
+    """With default flags a batched model runs one batch at a time on every core, and an
+    unbatched one gets one thread per API worker's share of the CPUs; flags given win."""
+    bento.save(ocr_cls_model, "batched", "--batchable")
+    bento.save(ocr_cls_model, "single")
+    batching, threads = _load_lines(Server(bento, "batched", "single"), "batched")
+    assert "max_inflight_batches=1" in batching
+    assert threads == "ONNX Runtime's default, one per core" or threads.isdigit()  # cgroup limit
+    batching, threads = _load_lines(Server(bento, "batched", "single"), "single")
+    assert batching is None and threads == "1"
+    # One worker: its request may take every CPU (bento's count of them: the cgroup's limit, or
+    # the machine's cores, which os.cpu_count() also counts when there is no limit).
+    _, threads = _load_lines(Server(bento, "single", "--workers", "1"), "single")
+    assert threads.isdigit() and int(threads) <= os.cpu_count()
+    # Given flags are kept: two batches at once on one thread each, or three threads.
+    batching, threads = _load_lines(
+        Server(bento, "batched", "--threads", "1", "--max-inflight-batches", "2"), "batched")
+    assert "max_inflight_batches=2" in batching and threads == "1"
+    batching, threads = _load_lines(Server(bento, "single", "--threads", "3"), "single")
+    assert threads == "3"

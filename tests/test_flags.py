@@ -32,7 +32,7 @@ MODEL_FLAGS = [
     (["--grpc-port", "99999"], "--grpc-port", "from 0 to 65535"),
     (["--threads", "-2"], "--threads", "from 0 to 1024"),
     (["--max-batch-size", "0"], "--max-batch-size", "from 1 to 65536"),
-    (["--max-inflight-batches", "0"], "--max-inflight-batches", "from 1 to 256"),
+    (["--max-inflight-batches", "-1"], "--max-inflight-batches", "from 0 to 256"),
     (["--max-latency-ms", "0"], "--max-latency-ms", "from 0.1 to 86400000"),
 ]
 

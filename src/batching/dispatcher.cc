@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <exception>
 #include <utility>
+
+#include "base/cpu.h"
 
 namespace bento::batching {
 
@@ -24,9 +27,16 @@ std::shared_ptr<Dispatcher> StartBatching(std::string_view what, const BatchingO
     spdlog::warn("{}: batching off: {}", what, dispatcher.status().message());
     return nullptr;
   }
-  spdlog::info("{}: adaptive batching on (max_batch_size={}, max_latency_ms={})", what,
-               options.max_batch_size, options.max_latency_ms);
+  spdlog::info("{}: adaptive batching on (max_batch_size={}, max_latency_ms={}, "
+               "max_inflight_batches={})",
+               what, options.max_batch_size, options.max_latency_ms, options.max_inflight_batches);
   return std::move(*dispatcher);
+}
+
+int InflightBatchesFor(int intra_op_threads) {
+  const int cpus = AvailableCpus();
+  const int threads = intra_op_threads > 0 ? intra_op_threads : cpus;
+  return std::max(1, cpus / threads);
 }
 
 Dispatcher::Dispatcher(const BatchingOptions& options, Executor executor, Clock* clock,

@@ -82,6 +82,13 @@ class Dispatcher {
 std::shared_ptr<Dispatcher> StartBatching(std::string_view what, const BatchingOptions& options,
                                           Executor executor);
 
+// The default max_inflight_batches for an executor whose ONNX Runtime sessions run
+// `intra_op_threads` threads each (0: one per available CPU, bento's default): as many batches
+// as fit in the CPUs without two batches' thread pools sharing a core, at least 1. With the
+// defaults that is one batch at a time: two batches at once on the same cores only take turns,
+// and each keeps its own activations in ONNX Runtime's arena.
+int InflightBatchesFor(int intra_op_threads);
+
 }  // namespace bento::batching
 
 #endif  // BENTO_BATCHING_DISPATCHER_H_

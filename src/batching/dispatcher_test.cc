@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/cpu.h"
 #include "base/thread_annotations.h"
 
 namespace bento::batching {
@@ -186,6 +187,19 @@ TEST(DispatcherTest, StartBatchingGivesARunningDispatcherOrNone) {
   auto r = answers.Wait("r");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->at("y").values<float>()[0], 2.0f);
+}
+
+// Running batches' intra-op pools never ask for more threads than the CPUs, and at least one
+// batch runs.
+TEST(DispatcherTest, InflightBatchesFitTheCpus) {
+  const int cpus = AvailableCpus();
+  EXPECT_EQ(InflightBatchesFor(0), 1);  // each batch's pool already takes every CPU
+  EXPECT_EQ(InflightBatchesFor(cpus), 1);
+  EXPECT_EQ(InflightBatchesFor(4 * cpus), 1);
+  EXPECT_EQ(InflightBatchesFor(1), cpus);
+  if (cpus >= 4) {
+    EXPECT_EQ(InflightBatchesFor(2), cpus / 2);
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <optional>
 #include <regex>
 
+#include "base/cpu.h"
 #include "base/fs.h"
 #include "base/logging.h"
 #include "cli/bento_command.h"
@@ -155,7 +156,10 @@ int ServeBento(const store::StoredBento& bento, const std::vector<std::string>& 
 }
 
 int RunServe(const ServeArgs& args) {
-  auto manager = manager::ModelManager::Create(args.tags, args.model.models);
+  manager::ManagerOptions options = args.model.models;
+  const int workers = args.serve.app.workers > 0 ? args.serve.app.workers : AvailableCpus();
+  options.unbatched_threads = std::max(1, AvailableCpus() / workers);
+  auto manager = manager::ModelManager::Create(args.tags, std::move(options));
   if (!manager.ok()) {
     spdlog::error("{}", manager.status().message());
     return manager.status().code() == StatusCode::kNotFound ? 2 : 1;

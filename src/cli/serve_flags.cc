@@ -157,8 +157,9 @@ void AddModelFlags(CLI::App& app, ModelFlags* flags) {
       ->check(NumberIn(0.1, 86400000))
       ->capture_default_str();
   app.add_option("--max-inflight-batches", flags->models.max_inflight_batches,
-                 "Adaptive batching: batches that may run at once")
-      ->check(IntegerIn(1, 256))
+                 "Adaptive batching: batches that may run at once (0: the CPUs over --threads, "
+                 "at least 1, so that running batches' ONNX Runtime threads share no core)")
+      ->check(IntegerIn(0, 256))
       ->capture_default_str();
   app.add_flag_callback("--no-batching", [flags] { flags->models.batching = false; },
                         "Run every request on its own, even for batchable models and APIs");

@@ -9,6 +9,7 @@
 #include "base/cpu.h"
 #include "base/logging.h"
 #include "bento/service.h"
+#include "batching/dispatcher.h"
 #include "cli/processes.h"
 #include "cli/serve_flags.h"
 #include "runtime/load_scope.h"
@@ -86,8 +87,11 @@ int detail::ServeMain(std::function<std::unique_ptr<Service>()> factory, int arg
 
   // Batching flags given on the command line override the service's BatchApi options.
   const manager::ManagerOptions& batching = model_flags.models;
-  serving::BatchOverrides overrides{.batching = batching.batching,
-                                    .max_inflight_batches = batching.max_inflight_batches};
+  serving::BatchOverrides overrides{
+      .batching = batching.batching,
+      .max_inflight_batches = batching.max_inflight_batches > 0
+                                  ? batching.max_inflight_batches
+                                  : batching::InflightBatchesFor(model_flags.threads)};
   if (model_flags.max_batch_size_given) overrides.max_batch_size = batching.max_batch_size;
   if (model_flags.max_latency_given) overrides.max_latency_ms = batching.max_latency_ms;
   serving::ServiceDef def = serving::ServiceDefinition(*service, overrides);

@@ -131,11 +131,16 @@ void ResampleRowsT(const uint8_t* in, int in_width, int row0, int rows, const Ax
     for (int x = 0; x < out_width; ++x) {
       const int32_t* k = &w.weights[static_cast<size_t>(x) * w.ksize];
       const uint8_t* s = src + static_cast<size_t>(w.first[x]) * C;
-      for (int c = 0; c < C; ++c) {
-        int32_t acc = kHalf;
-        for (int j = 0; j < w.count[x]; ++j) acc += s[j * C + c] * k[j];
-        dst[static_cast<size_t>(x) * C + c] = Clip8(acc);
+      const int n = w.count[x];
+      // One accumulator per channel, each tap read once: integer sums, so the order of the
+      // additions does not change the result.
+      int32_t acc[C];
+      for (int c = 0; c < C; ++c) acc[c] = kHalf;
+      for (int j = 0; j < n; ++j, s += C) {
+        const int32_t kj = k[j];
+        for (int c = 0; c < C; ++c) acc[c] += s[c] * kj;
       }
+      for (int c = 0; c < C; ++c) dst[static_cast<size_t>(x) * C + c] = Clip8(acc[c]);
     }
   }
 }

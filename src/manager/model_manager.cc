@@ -9,6 +9,7 @@
 #include <future>
 #include <set>
 
+#include "base/cpu.h"
 #include "bento/models.h"
 #include "bento/validation.h"
 
@@ -406,17 +407,23 @@ void ModelManager::LoaderLoop() {
 
 // ---- loading and swapping ----------------------------------------------------------------
 
+bool ModelManager::Batched(const onnx::Model& model) const {
+  auto signature = model.info.signatures.find("run");
+  return options_.batching && signature != model.info.signatures.end() &&
+         signature->second.batchable;
+}
+
 std::shared_ptr<batching::Dispatcher> ModelManager::StartBatcher(
     const onnx::Model& model, const onnx::Session& session) const {
+  if (!Batched(model)) return nullptr;
   auto signature = model.info.signatures.find("run");
-  if (!options_.batching || signature == model.info.signatures.end() ||
-      !signature->second.batchable) {
-    return nullptr;
-  }
   batching::BatchingOptions batching;
   batching.max_batch_size = options_.max_batch_size;
   batching.max_latency_ms = options_.max_latency_ms;
-  batching.max_inflight_batches = options_.max_inflight_batches;
+  batching.max_inflight_batches =
+      options_.max_inflight_batches > 0
+          ? options_.max_inflight_batches
+          : batching::InflightBatchesFor(options_.session_options.intra_op_num_threads);
   batching.input_batch_dim = signature->second.batch_dim.first;
   batching.output_batch_dim = signature->second.batch_dim.second;
   return batching::StartBatching(
@@ -434,8 +441,27 @@ std::shared_ptr<batching::Dispatcher> ModelManager::StartBatcher(
 StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
                                              const std::optional<Interface>& serving) {
   auto start = SteadyClock::now();
+  // The CPU provider's options may name the threads too (as the guide does); the session
+  // options win over them.
+  onnx::SessionOptions session_options = options_.session_options;
+  std::string threads = std::to_string(session_options.intra_op_num_threads);
+  for (const auto& p : options_.providers) {
+    if (threads == "0" && p.name == "CPUExecutionProvider" &&
+        p.options.contains("intra_op_num_threads")) {
+      const Json& given = p.options["intra_op_num_threads"];
+      threads = given.is_string() ? given.get<std::string>() : given.dump();
+    }
+  }
+  if (threads == "0" && !Batched(model) && options_.unbatched_threads > 0) {
+    session_options.intra_op_num_threads = options_.unbatched_threads;
+    threads = std::to_string(options_.unbatched_threads);
+  }
+  if (threads == "0") {
+    auto limit = CgroupCpus();  // what the session sets then (runtime/providers.cc)
+    threads = limit ? std::to_string(*limit) : "ONNX Runtime's default, one per core";
+  }
   ASSIGN_OR_RETURN(onnx::Session session,
-                   onnx::load_model(model, options_.providers, options_.session_options));
+                   onnx::load_model(model, options_.providers, session_options));
   if (serving) {
     RETURN_IF_ERROR(
         SameInterface("its inputs", serving->inputs, session.inputs(), serving->version));
@@ -446,7 +472,8 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
   std::shared_ptr<ServedModel> served(new ServedModel(model, session, options_.max_batch_size));
   served->batcher_ = StartBatcher(model, session);
   double seconds = SecondsSince(start);
-  spdlog::info("model {} loaded in {:.3f} s", model.tag.ToString(), seconds);
+  spdlog::info("model {} loaded in {:.3f} s (intra-op threads: {})", model.tag.ToString(),
+               seconds, threads);
   MutexLock lock(mu_);
   LoadStats::PerModel& stats = load_stats_.models[model.tag.name];
   const auto& bounds = LoadStats::Bounds();

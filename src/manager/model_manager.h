@@ -82,7 +82,12 @@ struct ManagerOptions {
   bool batching = true;
   int max_batch_size = 32;
   double max_latency_ms = 60000;  // BentoML's default, and the default request timeout
-  int max_inflight_batches = 2;
+  int max_inflight_batches = 0;  // 0: batching::InflightBatchesFor(the sessions' threads)
+  // ONNX Runtime intra-op threads of a model that is not batched, where nothing else sets them
+  // (session_options and the CPU provider's options leave them at 0). Its requests run at once,
+  // one per API worker, each on its own intra-op pool: `bento serve` sets this to the CPUs over
+  // the workers, so that those pools do not share cores. 0: the session's own default.
+  int unbatched_threads = 0;
 
   // For tags given without a version; a tag with one serves that version alone.
   VersionPolicy version_policy;
@@ -267,6 +272,9 @@ class ModelManager {
       REQUIRES(mu_);
   // Sets the labels of ManagerOptions::labels whose versions now serve and that are not set.
   void ApplyGivenLabels(Slot& slot) REQUIRES(mu_);
+  // Whether `model`'s requests go through a batcher: batching is on and its `run` signature
+  // is batchable.
+  bool Batched(const onnx::Model& model) const;
   std::shared_ptr<batching::Dispatcher> StartBatcher(const onnx::Model& model,
                                                      const onnx::Session& session) const;
   Slot* FindSlot(std::string_view name) REQUIRES(mu_);

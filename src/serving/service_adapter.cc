@@ -210,7 +210,9 @@ ServiceDef ServiceDefinition(Service& service, const BatchOverrides& overrides) 
       batching::BatchingOptions options;
       options.max_batch_size = overrides.max_batch_size.value_or(api.batch->max_batch_size);
       options.max_latency_ms = overrides.max_latency_ms.value_or(api.batch->max_latency_ms);
-      options.max_inflight_batches = overrides.max_inflight_batches;
+      options.max_inflight_batches = overrides.max_inflight_batches > 0
+                                         ? overrides.max_inflight_batches
+                                         : batching::InflightBatchesFor(0);
       options.input_batch_dim = api.batch->batch_dim.first;
       options.output_batch_dim = api.batch->batch_dim.second;
       std::string param = api.params.at(0).name;

@@ -17,7 +17,7 @@ struct BatchOverrides {
   bool batching = true;  // false: every request runs on its own (--no-batching)
   std::optional<int> max_batch_size;
   std::optional<double> max_latency_ms;
-  int max_inflight_batches = 2;
+  int max_inflight_batches = 0;  // 0: batching::InflightBatchesFor(0)
 };
 
 // REQUIRES: `service` outlives the returned definition.
