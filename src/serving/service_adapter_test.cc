@@ -277,7 +277,8 @@ TEST(ServiceAdapterTest, RequestsQueuedBehindRunningBatchesGoTogether) {
     std::lock_guard lock(service.gate_mu);
     service.gate_open = false;
   }
-  App app(ServiceDefinition(service), {.workers = 16});
+  // Two batch slots (the default is one per CPU's share of the intra-op threads).
+  App app(ServiceDefinition(service, {.max_inflight_batches = 2}), {.workers = 16});
   std::atomic<int> wrong{0};
   auto client = [&](int c) {
     float v = static_cast<float>(c);
@@ -287,9 +288,13 @@ TEST(ServiceAdapterTest, RequestsQueuedBehindRunningBatchesGoTogether) {
     if (r.status != 200 || r.body != want) ++wrong;
   };
   std::vector<std::thread> clients;
+  auto entered = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (int c = 0; c < 2; ++c) {  // one request per batch slot, each held at the gate
     clients.emplace_back(client, c);
-    while (service.calls.load() == c) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (service.calls.load() == c && std::chrono::steady_clock::now() < entered) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(service.calls.load(), c + 1) << "batch slot " << c << " never ran";
   }
   for (int c = 2; c < 16; ++c) clients.emplace_back(client, c);
   auto queued = [&] {  // the gauge's value for twice_patient, as /metrics renders it
