@@ -10,8 +10,8 @@
 #include <cstring>
 #include <limits>
 #include <memory>
-#include <string>
 #include <optional>
+#include <string>
 
 namespace bento::io {
 namespace {
