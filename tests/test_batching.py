@@ -170,3 +170,59 @@ def test_the_pools_that_run_at_once_fit_the_cpus(bento, ocr_cls_model):
     assert "max_inflight_batches=2" in batching and threads == "1"
     batching, threads = _load_lines(Server(bento, "single", "--threads", "3"), "single")
     assert threads == "3"
+
+
+def _batch_add_model(path, batch_of_one):
+    """y = x + (1, 2, 3, 4) on x float[n, 4]; with `batch_of_one`, x is first reshaped to
+    [1, 4], so every batch but one fails inside ONNX Runtime though the shapes allow it."""
+    nodes, x = [], "x"
+    if batch_of_one:
+        nodes.append(helper.make_node("Reshape", ["x", "one_row"], ["x_one"]))
+        x = "x_one"
+    nodes.append(helper.make_node("Add", [x, "w"], ["y"]))
+    graph = helper.make_graph(
+        nodes, "batch_add",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])],
+        [numpy_helper.from_array(np.arange(1, 5, dtype=np.float32), "w"),
+         numpy_helper.from_array(np.array([1, 4], dtype=np.int64), "one_row")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
+                                ir_version=8), path)
+    return path
+
+
+def test_batch_sizes_are_timed_at_load_unless_the_max_is_given(bento, tmp_path):
+    """By default a batchable model's batch sizes are timed when it loads, and its batches
+    grow no larger than the size past which an item stops getting cheaper; the log says the
+    timings. A model that fails at any batch but one is found out there, and still serves.
+    --max-batch-size is kept as given, with no timing."""
+    bento.save(_batch_add_model(tmp_path / "add.onnx", False), "add", "--batchable")
+    bento.save(_batch_add_model(tmp_path / "one.onnx", True), "one", "--batchable")
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    server = Server(bento, "add", "one")
+    server.wait_ready()
+    try:
+        r = requests.post(server.url + "/one/run", json={"x": x.tolist()})
+        assert r.status_code == 200, r.text
+        np.testing.assert_array_equal(np.array(r.json()["y"], dtype=np.float32), x + [1, 2, 3, 4])
+    finally:
+        assert server.stop() == 0
+    log = "".join(server.log)
+    timed = re.search(r"model add:\S+: batch sizes timed at load: 1: \S+ ms/item, 2: .*"
+                      r"\(largest batch: (\d+)\)", log)
+    assert timed, log
+    assert re.search(rf"model add:\S+: adaptive batching on \(max_batch_size={timed.group(1)},",
+                     log)
+    assert re.search(r"model one:\S+: a batch of 2 fails \(.*\); batches of up to 1", log), log
+    assert re.search(r"model one:\S+: adaptive batching on \(max_batch_size=1,", log), log
+
+    server = Server(bento, "one", "--max-batch-size", "4")
+    server.wait_ready()
+    try:
+        r = requests.post(server.url + "/run", json={"x": x.tolist()})
+        assert r.status_code != 200  # the whole request reaches the model, which fails
+    finally:
+        assert server.stop() == 0
+    log = "".join(server.log)
+    assert "timed at load" not in log and "fails" not in log.split("adaptive batching")[0]
+    assert re.search(r"model one:\S+: adaptive batching on \(max_batch_size=4,", log), log

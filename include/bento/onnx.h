@@ -105,6 +105,15 @@ struct SessionOptions {
   std::filesystem::path optimized_model_filepath;  // when set, the optimized graph is written there
 };
 
+// Per-call options of Session::Run.
+struct RunOptions {
+  // Give ONNX Runtime's CPU arena back, once the run is done, what it grew by for this run
+  // (ONNX Runtime's memory.enable_memory_arena_shrinkage). For a one-off run of an unusual
+  // size, such as bento's batch-size probe at load, whose memory the arena would otherwise
+  // keep for as long as the session lives. Costs the next run of that size its allocations.
+  bool shrink_arena = false;
+};
+
 // A loaded model, ready to run. Copies share the same ONNX Runtime session.
 class Session {
  public:
@@ -122,7 +131,8 @@ class Session {
   // checked against the model's specs first, and a mismatch is an INVALID_ARGUMENT naming the
   // input, the expected spec and what came. Input bytes are borrowed, not copied.
   StatusOr<std::vector<Tensor>> Run(const std::map<std::string, Tensor>& inputs,
-                                    const std::vector<std::string>& output_names = {}) const;
+                                    const std::vector<std::string>& output_names = {},
+                                    const RunOptions& options = {}) const;
 
  private:
   std::shared_ptr<const Impl> impl_;

@@ -7,9 +7,13 @@
 #include <charconv>
 #include <chrono>
 #include <future>
+#include <limits>
+#include <optional>
 #include <set>
 
 #include "base/cpu.h"
+#include "base/strings.h"
+#include "batching/batch_probe.h"
 #include "bento/models.h"
 #include "bento/validation.h"
 
@@ -63,45 +67,106 @@ Status SameInterface(std::string_view what, const std::vector<TensorSpec>& serve
                                  "); unload the model first to change them");
 }
 
-// One run on zeros (empty strings) before the version serves, so that its first request
-// does not pay for ONNX Runtime's lazy initialisation, and a version that cannot run does
-// not replace one that can. Skipped when an input has a free dimension other than a
-// batchable signature's batch dimension: no shape can be made up for it.
-Status WarmUp(const onnx::Model& model, const onnx::Session& session) {
+// The batchable signature's batch dimension of `model`'s inputs, or -1.
+int InputBatchDim(const onnx::Model& model) {
   auto signature = model.info.signatures.find("run");
-  int batch_dim = signature != model.info.signatures.end() && signature->second.batchable
-                      ? signature->second.batch_dim.first
-                      : -1;
+  return signature != model.info.signatures.end() && signature->second.batchable
+             ? signature->second.batch_dim.first
+             : -1;
+}
+
+// DummyInput for each input (bento/validation.h), with `batch` items along `batch_dim`;
+// nullopt when an input has no declared shape, or a free dimension other than `batch_dim`:
+// no shape can be made up for it. `why` says which (for the log).
+std::optional<std::map<std::string, Tensor>> DummyInputs(const onnx::Session& session,
+                                                         int batch_dim, int64_t batch,
+                                                         std::string* why) {
   std::map<std::string, Tensor> inputs;
   for (const TensorSpec& spec : session.inputs()) {
     if (!spec.has_shape) {
-      spdlog::debug("model {}: no warm-up run, since input {} has no declared shape",
-                    model.tag.ToString(), spec.name);
-      return OkStatus();
+      *why = "input " + spec.name + " has no declared shape";
+      return std::nullopt;
     }
-    std::vector<int64_t> shape;
-    for (const Dim& dim : spec.dims) shape.push_back(dim.value);
-    for (size_t d = 0; d < shape.size(); ++d) {
-      if (shape[d] >= 0) continue;
-      if (static_cast<int>(d) != batch_dim) {
-        spdlog::debug("model {}: no warm-up run, since input {} has a free dimension {}",
-                      model.tag.ToString(), spec.name, d);
-        return OkStatus();
+    for (size_t d = 0; d < spec.dims.size(); ++d) {
+      const bool batch_d = static_cast<int>(d) == batch_dim;
+      if (spec.dims[d].fixed() && batch_d && batch != 1) {
+        *why = "input " + spec.name + "'s batch dimension is fixed";
+        return std::nullopt;
       }
-      shape[d] = 1;
+      if (!spec.dims[d].fixed() && !batch_d) {
+        *why = "input " + spec.name + " has a free dimension " + std::to_string(d);
+        return std::nullopt;
+      }
     }
-    if (spec.dtype == DType::kString) {
-      int64_t n = 1;
-      for (int64_t d : shape) n *= d;
-      inputs.emplace(spec.name, Tensor::Strings(shape, std::vector<std::string>(n)));
-    } else {
-      inputs.emplace(spec.name, Tensor::Zeros(spec.dtype, shape));
+    StatusOr<Tensor> input = DummyInput(spec, batch);
+    if (!input.ok()) {
+      *why = input.status().message();
+      return std::nullopt;
     }
+    inputs.emplace(spec.name, *std::move(input));
   }
-  auto outputs = session.Run(inputs);
+  return inputs;
+}
+
+// One run on made-up inputs before the version serves, so that its first request does not
+// pay for ONNX Runtime's lazy initialisation, and a version that cannot run does not replace
+// one that can. Skipped when no input shape can be made up (DummyInputs).
+Status WarmUp(const onnx::Model& model, const onnx::Session& session) {
+  std::string why;
+  auto inputs = DummyInputs(session, InputBatchDim(model), 1, &why);
+  if (!inputs) {
+    spdlog::debug("model {}: no warm-up run, since {}", model.tag.ToString(), why);
+    return OkStatus();
+  }
+  auto outputs = session.Run(*inputs);
   if (!outputs.ok()) return FailedPreconditionError("its warm-up run failed: " +
                                                     outputs.status().message());
   return OkStatus();
+}
+
+// The largest batch a batchable version forms: batches of 1, 2, 4, ... up to
+// `max_batch_size` are timed on made-up inputs before it serves, and BatchSizeProbe keeps the size
+// past which an item no longer gets cheaper. Each size runs once untimed (ONNX Runtime plans
+// the memory of a new shape on its first run), then at least kRuns times and for at least
+// kMinSeconds (a tiny model's Run takes microseconds), the fastest run counting.
+// The last run of each size gives the arena back what it grew by, so the sizes timed hold no
+// memory afterwards (shrinking on every run would time the page faults of fresh memory).
+// `max_batch_size` when no input shape can be made up; a size that fails to run ends the
+// probe at the sizes below it.
+int ChooseBatchSize(const onnx::Model& model, const onnx::Session& session, int max_batch_size) {
+  constexpr int kRuns = 3;
+  constexpr double kMinSeconds = 0.01;
+  constexpr double kBudgetSeconds = 2;
+  batching::BatchSizeProbe probe(max_batch_size, kBudgetSeconds);
+  while (auto size = probe.Next()) {
+    std::string why;
+    auto inputs = DummyInputs(session, InputBatchDim(model), *size, &why);
+    if (!inputs) {
+      spdlog::info("model {}: batches of up to {} (no batch sizes timed, since {})",
+                   model.tag.ToString(), max_batch_size, why);
+      return max_batch_size;
+    }
+    auto start = SteadyClock::now();
+    double fastest = std::numeric_limits<double>::infinity();
+    for (int run = 0;; ++run) {
+      const bool last = run >= kRuns && SecondsSince(start) >= kMinSeconds;
+      auto run_start = SteadyClock::now();
+      auto outputs = session.Run(*inputs, {}, onnx::RunOptions{.shrink_arena = last});
+      if (!outputs.ok()) {
+        int chosen = *size == 1 ? 1 : probe.chosen();
+        spdlog::warn("model {}: a batch of {} fails ({}); batches of up to {}",
+                     model.tag.ToString(), *size, FirstLine(outputs.status().message()),
+                     chosen);
+        return chosen;
+      }
+      if (run > 0) fastest = std::min(fastest, SecondsSince(run_start));
+      if (last) break;
+    }
+    probe.Record(*size, fastest, SecondsSince(start));
+  }
+  spdlog::info("model {}: batch sizes timed at load: {}; --max-batch-size sets it instead",
+               model.tag.ToString(), probe.Summary());
+  return probe.chosen();
 }
 
 // The store's versions of `name` that `policy` selects, newest first (`latest` first).
@@ -328,6 +393,7 @@ StatusOr<std::unique_ptr<ModelManager>> ModelManager::Adopt(
   std::unique_ptr<ModelManager> manager(new ModelManager(std::move(options)));
   {
     MutexLock lock(manager->mu_);
+    manager->started_ = true;  // the service's code has loaded them all
     for (const auto& session : sessions) {
       if (manager->FindSlot(session.tag().name) != nullptr) {
         spdlog::info("model {} is loaded twice; its first session serves the KServe protocol",
@@ -340,7 +406,8 @@ StatusOr<std::unique_ptr<ModelManager>> ModelManager::Adopt(
       slot->policy = VersionPolicy{VersionPolicy::Kind::kSpecific, 1, {model.tag.version}};
       std::shared_ptr<ServedModel> served(
           new ServedModel(model, session, manager->options_.max_batch_size));
-      served->batcher_ = manager->StartBatcher(model, session);
+      served->batcher_ =
+          manager->StartBatcher(model, session, manager->options_.max_batch_size);
       slot->served.push_back(std::move(served));
       slot->given = std::move(model);
       manager->slots_.push_back(std::move(slot));
@@ -413,12 +480,13 @@ bool ModelManager::Batched(const onnx::Model& model) const {
          signature->second.batchable;
 }
 
-std::shared_ptr<batching::Dispatcher> ModelManager::StartBatcher(
-    const onnx::Model& model, const onnx::Session& session) const {
+std::shared_ptr<batching::Dispatcher> ModelManager::StartBatcher(const onnx::Model& model,
+                                                                 const onnx::Session& session,
+                                                                 int max_batch_size) const {
   if (!Batched(model)) return nullptr;
   auto signature = model.info.signatures.find("run");
   batching::BatchingOptions batching;
-  batching.max_batch_size = options_.max_batch_size;
+  batching.max_batch_size = max_batch_size;
   batching.max_latency_ms = options_.max_latency_ms;
   batching.max_inflight_batches =
       options_.max_inflight_batches > 0
@@ -470,7 +538,11 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
   }
   RETURN_IF_ERROR(WarmUp(model, session));
   std::shared_ptr<ServedModel> served(new ServedModel(model, session, options_.max_batch_size));
-  served->batcher_ = StartBatcher(model, session);
+  int max_batch_size = options_.max_batch_size;
+  if (Batched(model) && options_.choose_batch_size && max_batch_size > 1) {
+    max_batch_size = ChooseBatchSize(model, session, max_batch_size);
+  }
+  served->batcher_ = StartBatcher(model, session, max_batch_size);
   double seconds = SecondsSince(start);
   spdlog::info("model {} loaded in {:.3f} s (intra-op threads: {})", model.tag.ToString(),
                seconds, threads);
@@ -750,6 +822,8 @@ Status ModelManager::LoadAll() {
       }
     }
     polling_ = options_.control_mode == ControlMode::kPoll;
+    MutexLock lock(mu_);
+    started_ = true;
   });
   return first;
 }
@@ -869,6 +943,7 @@ const ModelManager::Slot* ModelManager::FindSlot(std::string_view name) const {
 
 bool ModelManager::ready() const {
   MutexLock lock(mu_);
+  if (!started_) return false;
   for (const auto& slot : slots_) {
     if (slot->unloaded) continue;
     if (slot->served.empty() || slot->between_versions) return false;

@@ -81,6 +81,11 @@ struct ManagerOptions {
   // comes from the signature. Non-batchable models run one request per call.
   bool batching = true;
   int max_batch_size = 32;
+  // Whether a batchable version's batches may stop short of max_batch_size: at load, batches
+  // of 1, 2, 4, ... are timed, and batches grow no larger than the size past which an item
+  // no longer gets cheaper (batching::BatchSizeProbe). `bento serve` turns it off when
+  // --max-batch-size is given. Not for adopted sessions, which a service's code runs too.
+  bool choose_batch_size = true;
   double max_latency_ms = 60000;  // BentoML's default, and the default request timeout
   int max_inflight_batches = 0;  // 0: batching::InflightBatchesFor(the sessions' threads)
   // ONNX Runtime intra-op threads of a model that is not batched, where nothing else sets them
@@ -187,7 +192,9 @@ class ModelManager {
   // Loads every model's versions on the loader thread and waits; call once. In poll mode,
   // polling starts after. Returns the first failure (the other models still load).
   Status LoadAll();
-  // True when every model has a version serving and none is between versions.
+  // True once LoadAll is done (every version its policy selects loaded or failed, and the
+  // labels given applied), while every model has a version serving and none is between
+  // versions.
   bool ready() const;
 
   // The models given at start, as the store resolved their tags then.
@@ -275,8 +282,11 @@ class ModelManager {
   // Whether `model`'s requests go through a batcher: batching is on and its `run` signature
   // is batchable.
   bool Batched(const onnx::Model& model) const;
+  // The batcher of a batched version (null otherwise), forming batches of at most
+  // `max_batch_size` items.
   std::shared_ptr<batching::Dispatcher> StartBatcher(const onnx::Model& model,
-                                                     const onnx::Session& session) const;
+                                                     const onnx::Session& session,
+                                                     int max_batch_size) const;
   Slot* FindSlot(std::string_view name) REQUIRES(mu_);
   const Slot* FindSlot(std::string_view name) const REQUIRES(mu_);
 
@@ -285,6 +295,9 @@ class ModelManager {
   mutable Mutex mu_;
   std::vector<std::unique_ptr<Slot>> slots_ GUARDED_BY(mu_);  // in the order given
   LoadStats load_stats_ GUARDED_BY(mu_);
+  // Set when LoadAll is done (at once for adopted sessions): until then a model may serve one
+  // of the versions its policy selects, and not yet its labels.
+  bool started_ GUARDED_BY(mu_) = false;
 
   Mutex jobs_mu_ ACQUIRED_AFTER(mu_);
   std::deque<Job> jobs_ GUARDED_BY(jobs_mu_);

@@ -205,6 +205,54 @@ TEST_F(ModelManagerTest, BatchableModelsInferThroughTheirBatcher) {
   EXPECT_EQ(static_cast<uint64_t>(stats->batch_size.sum), 6u);
 }
 
+// The largest batch a served model's batcher forms (its batch-size histogram's last bound).
+double LargestBatch(const ServedModel& model) {
+  auto stats = model.batcher_stats();
+  return stats && !stats->batch_size.bounds.empty() ? stats->batch_size.bounds.back() : 0;
+}
+
+TEST_F(ModelManagerTest, BatchSizesAreTimedAtLoadUnlessTheMaxIsGiven) {
+  ASSERT_TRUE(onnx::save_model("tiny", onnx::ModelBytes{testing::BatchAddModel(4)}, Batchable())
+                  .ok());
+  ASSERT_TRUE(onnx::save_model("one", onnx::ModelBytes{testing::BatchAddModel(4, true)},
+                               Batchable())
+                  .ok());
+  // Three items in one request: x = 0..11 as rows of four, y = x + (1, 2, 3, 4).
+  std::vector<float> x(12), want(12);
+  for (int i = 0; i < 12; ++i) {
+    x[i] = static_cast<float>(i);
+    want[i] = static_cast<float>(i + 1 + i % 4);
+  }
+  auto three_rows = [&] {
+    std::map<std::string, Tensor> inputs;
+    inputs.emplace("x", Tensor::Of<float>({3, 4}, x));
+    return inputs;
+  };
+
+  auto chosen = *ModelManager::Create({"tiny", "one"}, Options());
+  ASSERT_TRUE(chosen->LoadAll().ok());
+  // A model whose Run is all fixed cost: every doubling halves an item's cost, up to the max.
+  EXPECT_EQ(LargestBatch(**chosen->Find("tiny")), 32);
+  // A model that fails at any batch but one is found out at load, and batches of one carry
+  // a request of three items, one run each.
+  ModelRef one = *chosen->Find("one");
+  EXPECT_EQ(LargestBatch(*one), 1);
+  auto got = InferNow(*one, three_rows());
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ((*got)[0].shape(), (std::vector<int64_t>{3, 4}));
+  auto y = (*got)[0].values<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), want);
+
+  // Given a max, the manager keeps it: the same request reaches the model whole, and fails.
+  ManagerOptions given = Options();
+  given.choose_batch_size = false;
+  auto kept = *ModelManager::Create({"one"}, given);
+  ASSERT_TRUE(kept->LoadAll().ok());
+  one = *kept->Find("one");
+  EXPECT_EQ(LargestBatch(*one), 32);
+  EXPECT_FALSE(InferNow(*one, three_rows()).ok());
+}
+
 TEST(VersionPolicyTest, ParsesTritonsNamesAndRefusesOthers) {
   EXPECT_EQ(VersionPolicy::Parse("latest")->ToString(), "latest:1");
   EXPECT_EQ(VersionPolicy::Parse("latest:3")->latest, 3);
@@ -312,6 +360,34 @@ TEST_F(ModelManagerTest, VersionPolicyAndLabelsChooseWhatServes) {
   // A given label comes back with its version.
   ASSERT_TRUE(LoadNow(*manager, "add", {{"version_policy", "latest:2"}}).ok());
   EXPECT_EQ((*manager->Find("add", "stable"))->version(), v2);
+}
+
+// Ready means every version the policy selects is in, with its labels: not the first version
+// loaded (a client of `stable` would get 404 in between).
+TEST_F(ModelManagerTest, ReadyOnlyOnceEverySelectedVersionAndLabelIsIn) {
+  ASSERT_TRUE(onnx::save_model("cls2", testing::OcrModel("ch_ppocr_mobile_v2.0_cls_infer.onnx"))
+                  .ok());
+  auto v1 = onnx::save_model("cls2", testing::OcrModel("ch_ppocr_mobile_v2.0_cls_infer.onnx"));
+  ASSERT_TRUE(v1.ok());
+  ManagerOptions options = Options();
+  options.version_policy = *VersionPolicy::Parse("latest:2");
+  options.labels["cls2"] = {{"stable", v1->version}};  // the older: loaded second
+  auto manager = *ModelManager::Create({"cls2"}, options);
+  std::atomic<bool> loaded{false};
+  std::thread load([&] {
+    EXPECT_TRUE(manager->LoadAll().ok());
+    loaded = true;
+  });
+  bool was_ready = false;
+  while (!loaded && !was_ready) {
+    if (manager->ready()) {
+      was_ready = true;
+      EXPECT_EQ(manager->Served("cls2").size(), 2u);
+      EXPECT_TRUE(manager->Find("cls2", "stable").ok());
+    }
+  }
+  load.join();
+  EXPECT_TRUE(manager->ready());
 }
 
 TEST_F(ModelManagerTest, ExplicitModeLoadsAndUnloadsAnyStoredModel) {

@@ -57,7 +57,8 @@ const std::vector<TensorSpec>& Session::outputs() const { return impl_->outputs;
 const std::vector<std::string>& Session::providers() const { return impl_->providers; }
 
 StatusOr<std::vector<Tensor>> Session::Run(const std::map<std::string, Tensor>& inputs,
-                                           const std::vector<std::string>& output_names) const {
+                                           const std::vector<std::string>& output_names,
+                                           const RunOptions& options) const {
   const Impl& impl = *impl_;
   RETURN_IF_ERROR(ValidateInputs(inputs, impl.inputs));
   std::vector<const char*> in_names;
@@ -98,7 +99,12 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::map<std::string, Tensor>& 
         out_names.push_back(name.c_str());
       }
     }
-    auto results = impl.session->Run(Ort::RunOptions{nullptr}, in_names.data(), in_values.data(),
+    Ort::RunOptions run_options{nullptr};
+    if (options.shrink_arena) {
+      run_options = Ort::RunOptions();
+      run_options.AddConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
+    }
+    auto results = impl.session->Run(run_options, in_names.data(), in_values.data(),
                                      in_values.size(), out_names.data(), out_names.size());
     std::vector<Tensor> outputs;
     outputs.reserve(results.size());

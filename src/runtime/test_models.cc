@@ -7,28 +7,48 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <vector>
 
 #include "base/fs.h"
 
 namespace bento::testing {
 
-std::string AddModel(int n, const std::filesystem::path& dir,
-                     const std::string& external_location, bool identity) {
+namespace {
+
+// An empty model of opset 13 whose graph is named `name`.
+onnx::ModelProto NewModel(const char* name) {
   onnx::ModelProto model;
   model.set_ir_version(8);
   model.set_producer_name("bento-test");
   model.add_opset_import()->set_version(13);
+  model.mutable_graph()->set_name(name);
+  return model;
+}
+
+// A float32 value named `name` of `dims` (a negative dim is free, named "batch").
+void FloatValue(onnx::ValueInfoProto* v, const char* name, std::initializer_list<int64_t> dims) {
+  v->set_name(name);
+  auto* t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : dims) {
+    auto* dim = t->mutable_shape()->add_dim();
+    if (d < 0) {
+      dim->set_dim_param("batch");
+    } else {
+      dim->set_dim_value(d);
+    }
+  }
+}
+
+}  // namespace
+
+std::string AddModel(int n, const std::filesystem::path& dir,
+                     const std::string& external_location, bool identity) {
+  onnx::ModelProto model = NewModel("add");
   auto* graph = model.mutable_graph();
-  graph->set_name("add");
-  auto add_value = [&](onnx::ValueInfoProto* v, const char* name) {
-    v->set_name(name);
-    auto* t = v->mutable_type()->mutable_tensor_type();
-    t->set_elem_type(onnx::TensorProto::FLOAT);
-    t->mutable_shape()->add_dim()->set_dim_value(n);
-  };
-  add_value(graph->add_input(), "x");
-  add_value(graph->add_output(), "y");
+  FloatValue(graph->add_input(), "x", {n});
+  FloatValue(graph->add_output(), "y", {n});
   auto* w = graph->add_initializer();
   w->set_name("w");
   w->set_data_type(onnx::TensorProto::FLOAT);
@@ -60,6 +80,39 @@ std::string AddModel(int n, const std::filesystem::path& dir,
   return model.SerializeAsString();
 }
 
+std::string BatchAddModel(int n, bool batch_of_one) {
+  onnx::ModelProto model = NewModel("batch_add");
+  auto* graph = model.mutable_graph();
+  FloatValue(graph->add_input(), "x", {-1, n});
+  FloatValue(graph->add_output(), "y", {-1, n});
+  auto* w = graph->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_dims(n);
+  for (int i = 0; i < n; ++i) w->add_float_data(static_cast<float>(i + 1));
+  std::string x = "x";
+  if (batch_of_one) {
+    auto* shape = graph->add_initializer();
+    shape->set_name("one_row");
+    shape->set_data_type(onnx::TensorProto::INT64);
+    shape->add_dims(2);
+    shape->add_int64_data(1);
+    shape->add_int64_data(n);
+    auto* reshape = graph->add_node();
+    reshape->set_op_type("Reshape");
+    reshape->add_input("x");
+    reshape->add_input("one_row");
+    reshape->add_output("x_one");
+    x = "x_one";
+  }
+  auto* node = graph->add_node();
+  node->set_op_type("Add");
+  node->add_input(x);
+  node->add_input("w");
+  node->add_output("y");
+  return model.SerializeAsString();
+}
+
 int NodeCount(const std::filesystem::path& path) {
   onnx::ModelProto model;
   std::ifstream in(path, std::ios::binary);
@@ -68,12 +121,8 @@ int NodeCount(const std::filesystem::path& path) {
 }
 
 std::string StringIdentityModel() {
-  onnx::ModelProto model;
-  model.set_ir_version(8);
-  model.set_producer_name("bento-test");
-  model.add_opset_import()->set_version(13);
+  onnx::ModelProto model = NewModel("string_identity");
   auto* graph = model.mutable_graph();
-  graph->set_name("string_identity");
   auto string_value = [](onnx::ValueInfoProto* v, const char* name) {
     v->set_name(name);
     // No shape field at all: an unranked tensor, so a test may pick any shape.

@@ -16,6 +16,11 @@ namespace bento::testing {
 std::string AddModel(int n, const std::filesystem::path& dir = {},
                      const std::string& external_location = "", bool identity = false);
 
+// y = x + w, x and y float32[batch, n] with a free batch dimension, w (float32[n], values
+// 1..n) an initializer. With `batch_of_one`, x first goes through a Reshape to [1, n], so any
+// batch but one fails inside ONNX Runtime although the declared shapes allow it.
+std::string BatchAddModel(int n, bool batch_of_one = false);
+
 // The number of nodes in the graph of the ONNX model file at `path`; -1 if it cannot be read.
 int NodeCount(const std::filesystem::path& path);
 

@@ -1,0 +1,48 @@
+#include "batching/batch_probe.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace bento::batching {
+
+BatchSizeProbe::BatchSizeProbe(int max_batch_size, double budget_seconds)
+    : max_batch_size_(std::max(1, max_batch_size)),
+      budget_seconds_(budget_seconds),
+      chosen_(max_batch_size_) {}
+
+std::optional<int> BatchSizeProbe::Next() const {
+  if (done_) return std::nullopt;
+  return next_;
+}
+
+void BatchSizeProbe::Record(int size, double fastest_seconds, double spent_seconds) {
+  if (done_ || !next_ || size != *next_) return;
+  spent_seconds_ += spent_seconds;
+  double per_item = fastest_seconds / size;
+  per_item_.emplace_back(size, per_item);
+  if (per_item_.size() == 1 || per_item <= cheapest_per_item_ * (1 - kMinGain)) {
+    cheapest_per_item_ = per_item;
+    chosen_ = size;
+  } else {
+    done_ = true;  // an item no longer gets cheaper
+    return;
+  }
+  if (size >= max_batch_size_ || spent_seconds_ >= budget_seconds_) {
+    done_ = true;
+    return;
+  }
+  next_ = std::min(size * 2, max_batch_size_);
+}
+
+std::string BatchSizeProbe::Summary() const {
+  std::string out;
+  for (const auto& [size, per_item] : per_item_) {
+    out += fmt::format("{}{}: {:.3g}{}", out.empty() ? "" : ", ", size, per_item * 1e3,
+                       out.empty() ? " ms/item" : "");
+  }
+  if (out.empty()) out = "no sizes timed";
+  return out + fmt::format(" (largest batch: {})", chosen_);
+}
+
+}  // namespace bento::batching

@@ -1,0 +1,68 @@
+// BatchSizeProbe: chooses a batchable model's largest batch from runs timed when it loads,
+// as Triton's preferred batch sizes are chosen by hand: the size past which a bigger batch
+// no longer makes an item cheaper.
+//
+// On a CPU the cost of an item stops falling early for a compute-bound model (MobileNetV2 on
+// two cores: no cheaper past 2-4 items) and late for a tiny one, whose Run is mostly fixed
+// cost. A batch larger than it needs buys no throughput and costs memory: ONNX Runtime's
+// arena keeps the activations of the largest batch that ever ran (MobileNetV2 at batch 32
+// peaks at 640 MiB of resident memory against 220 MiB unbatched), and every distinct shape
+// gets its own memory plan. Capping batches at the chosen size bounds both.
+//
+// It is a state machine, like Batcher: it runs nothing and reads no clock. The caller times
+// each size it is handed and records the fastest of a few runs:
+//
+//   BatchSizeProbe probe(max_batch_size, budget_seconds);
+//   while (auto n = probe.Next()) probe.Record(*n, fastest_seconds, seconds_spent_on_n);
+//   int size = probe.chosen();
+//
+// Sizes are 1, 2, 4, ... and max_batch_size last. A size is kept when its cost per item is
+// at least kMinGain below the cheapest so far; the first size that is not ends the probe (its
+// per-item cost has flattened), as does running out of budget: the chosen size is then the
+// last one kept. An item's cost is never compared against a noisier figure than the fastest
+// of several runs, and a gain under kMinGain is within this kind of measurement's noise.
+//
+// Thread-safety: none.
+#ifndef BENTO_BATCHING_BATCH_PROBE_H_
+#define BENTO_BATCHING_BATCH_PROBE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bento::batching {
+
+class BatchSizeProbe {
+ public:
+  static constexpr double kMinGain = 0.05;  // a bigger batch must make an item 5% cheaper
+
+  // max_batch_size >= 1; budget_seconds: the time all timed runs may take together.
+  BatchSizeProbe(int max_batch_size, double budget_seconds);
+
+  // The next batch size to time, or nullopt when the probe is done.
+  std::optional<int> Next() const;
+
+  // `size` (the one Next returned) ran in `fastest_seconds` at best, and its runs took
+  // `spent_seconds` in all.
+  void Record(int size, double fastest_seconds, double spent_seconds);
+
+  // The largest batch to form: the last size kept (max_batch_size if none was timed).
+  int chosen() const { return chosen_; }
+
+  // "1: 6.02 ms/item, 2: 4.38, 4: 4.21 (kept: 2)" for the log.
+  std::string Summary() const;
+
+ private:
+  const int max_batch_size_;
+  const double budget_seconds_;
+  double spent_seconds_ = 0;
+  double cheapest_per_item_ = 0;  // of the sizes kept
+  int chosen_;
+  bool done_ = false;
+  std::optional<int> next_ = 1;
+  std::vector<std::pair<int, double>> per_item_;  // (size, seconds per item), in order
+};
+
+}  // namespace bento::batching
+
+#endif  // BENTO_BATCHING_BATCH_PROBE_H_

@@ -1,0 +1,72 @@
+#include "batching/batch_probe.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <vector>
+
+namespace bento::batching {
+namespace {
+
+// Runs the probe against a model whose batch of n takes cost(n) seconds; returns the sizes
+// it timed.
+std::vector<int> Drive(BatchSizeProbe& probe, const std::function<double(int)>& cost) {
+  std::vector<int> timed;
+  while (auto n = probe.Next()) {
+    timed.push_back(*n);
+    probe.Record(*n, cost(*n), 4 * cost(*n));
+  }
+  return timed;
+}
+
+TEST(BatchSizeProbeTest, AFixedCostModelGetsItsLargestBatch) {
+  // A tiny model: 1 ms a run whatever the batch, so an item always gets cheaper.
+  BatchSizeProbe probe(32, 10);
+  EXPECT_EQ(Drive(probe, [](int) { return 0.001; }), (std::vector<int>{1, 2, 4, 8, 16, 32}));
+  EXPECT_EQ(probe.chosen(), 32);
+}
+
+TEST(BatchSizeProbeTest, StopsWhereAnItemNoLongerGetsCheaper) {
+  // MobileNetV2 on two cores, as measured: 6.0, 4.4, 4.1 and 4.5 ms an item at 1, 2, 4, 8.
+  std::vector<double> per_item = {0, 6.0e-3, 4.4e-3, 0, 4.1e-3, 0, 0, 0, 4.5e-3};
+  BatchSizeProbe probe(32, 10);
+  EXPECT_EQ(Drive(probe, [&](int n) { return per_item[n] * n; }), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(probe.chosen(), 4);  // 4.1 is 7% under 4.4; 4.5 is dearer than 4.1
+  EXPECT_EQ(probe.Summary(), "1: 6 ms/item, 2: 4.4, 4: 4.1, 8: 4.5 (largest batch: 4)");
+}
+
+TEST(BatchSizeProbeTest, AGainWithinTheNoiseDoesNotCount) {
+  // 3% cheaper at 2 is not enough: batches stay at one item.
+  BatchSizeProbe probe(32, 10);
+  EXPECT_EQ(Drive(probe, [](int n) { return n == 1 ? 0.010 : 0.0097 * n; }),
+            (std::vector<int>{1, 2}));
+  EXPECT_EQ(probe.chosen(), 1);
+}
+
+TEST(BatchSizeProbeTest, EndsWithTheMaxBatchSizeWhenItIsNotAPowerOfTwo) {
+  BatchSizeProbe probe(12, 10);
+  EXPECT_EQ(Drive(probe, [](int) { return 0.001; }), (std::vector<int>{1, 2, 4, 8, 12}));
+  EXPECT_EQ(probe.chosen(), 12);
+
+  BatchSizeProbe one(1, 10);
+  EXPECT_EQ(Drive(one, [](int) { return 0.001; }), (std::vector<int>{1}));
+  EXPECT_EQ(one.chosen(), 1);
+}
+
+TEST(BatchSizeProbeTest, StopsWhenTheBudgetIsSpentAndKeepsTheLastSizeKept) {
+  // Each size's runs cost 4 * 0.1 s; a budget of 1 s is spent after sizes 1, 2 and 4.
+  BatchSizeProbe probe(32, 1.0);
+  EXPECT_EQ(Drive(probe, [](int) { return 0.1; }), (std::vector<int>{1, 2, 4}));
+  EXPECT_EQ(probe.chosen(), 4);
+}
+
+TEST(BatchSizeProbeTest, IgnoresARecordForASizeItDidNotAskFor) {
+  BatchSizeProbe probe(32, 10);
+  probe.Record(8, 0.001, 0.004);
+  EXPECT_EQ(probe.Next(), 1);
+  EXPECT_EQ(probe.chosen(), 32);
+  EXPECT_EQ(probe.Summary(), "no sizes timed (largest batch: 32)");
+}
+
+}  // namespace
+}  // namespace bento::batching
