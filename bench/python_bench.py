@@ -13,6 +13,7 @@
     .venv/bin/python bench/python_bench.py [--seconds 5] [--out bench/results]
 """
 import argparse
+import contextlib
 import json
 import os
 import pathlib
@@ -86,18 +87,25 @@ def noop(args, env, home, tmp, logdir):
         "Python": lambda port: python_server("bento_python_services:Noop", port, env, home,
                                              logdir / "noop-python.log"),
     }
-    points = {}
-    for name, launch in servers.items():
-        print(f"no-op API: {name}", file=sys.stderr, flush=True)
-        port = benchlib.free_port()
-        with launch(port) as server:
+    # Both servers run at once and their repetitions alternate, so that what the machine does
+    # meanwhile falls on both alike: the figure is a difference of two p50s of ~100 us, which
+    # one server's run minutes after the other's can move by tens of us.
+    with contextlib.ExitStack() as stack:
+        urls = {}
+        for name, launch in servers.items():
+            server = stack.enter_context(launch(benchlib.free_port()))
             server.wait_ready()
-            url = server.url + "/noop"
-            benchlib.wrk(url, body, 1, args.warmup)
-            points[name] = {c: benchlib.median_point(
-                [benchlib.wrk(url, body, c, args.seconds) for _ in range(args.reps)])
-                for c in (1, 32)}
-    return points
+            urls[name] = server.url + "/noop"
+            benchlib.wrk(urls[name], body, 1, args.warmup)
+        runs = {name: {c: [] for c in (1, 32)} for name in servers}
+        for rep in range(args.reps):
+            for c in (1, 32):
+                for name, url in urls.items():
+                    print(f"no-op API: {name}, c={c}, rep {rep + 1}/{args.reps}",
+                          file=sys.stderr, flush=True)
+                    runs[name][c].append(benchlib.wrk(url, body, c, args.seconds))
+    return {name: {c: benchlib.median_point(r) for c, r in by_c.items()}
+            for name, by_c in runs.items()}
 
 
 def batched(args, env, home, tmp, logdir):
@@ -110,13 +118,25 @@ def batched(args, env, home, tmp, logdir):
         server.wait_ready()
         url = server.url + "/double"
         benchlib.wrk(url, body, 32, args.warmup)
+        items_before, batches_before = _settled_totals(server.url)
         calls_before = _post_json(server.url + "/calls_so_far", {})
-        items_before, batches_before = benchlib.batch_totals(server.url)
         point = benchlib.wrk(url, body, 32, args.seconds)
+        items, batches = _settled_totals(server.url)
         calls = _post_json(server.url + "/calls_so_far", {}) - calls_before
-        items, batches = benchlib.batch_totals(server.url)
     return {**point, "python_calls": calls, "batches": batches - batches_before,
             "items": items - items_before}
+
+
+def _settled_totals(url):
+    """The batcher's item and batch totals once they stop moving: wrk stops with requests
+    still queued or in a batch, whose Python call would otherwise land between two reads."""
+    totals = benchlib.batch_totals(url)
+    for _ in range(50):
+        time.sleep(0.1)
+        totals, before = benchlib.batch_totals(url), totals
+        if totals == before:
+            break
+    return totals
 
 
 def _post_json(url, body):
@@ -160,7 +180,9 @@ def markdown(args, guide, noops, batch, wall):
             f"**1/{1 / p99 if p99 else float('inf'):.2f}** ({'met' if p99 <= 1 / 3 else 'missed'}).",
             "", "## What calling Python adds to a request", "",
             "A no-op API, `{\"text\": \"hello\"}` in and out: bench/noop_service.cc (C++) "
-            "against bench/bento_python_services.py `Noop` (Python), both on bento's server.", ""]
+            "against bench/bento_python_services.py `Noop` (Python), both on bento's server, "
+            f"running at once, their {args.reps} runs of {args.seconds:g} s at each concurrency "
+            "alternating (median quoted).", ""]
     rows = []
     for c in (1, 32):
         cpp, pyn = noops["C++"][c], noops["Python"][c]
