@@ -11,13 +11,8 @@ BatchSizeProbe::BatchSizeProbe(int max_batch_size, double budget_seconds)
       budget_seconds_(budget_seconds),
       chosen_(max_batch_size_) {}
 
-std::optional<int> BatchSizeProbe::Next() const {
-  if (done_) return std::nullopt;
-  return next_;
-}
-
 void BatchSizeProbe::Record(int size, double fastest_seconds, double spent_seconds) {
-  if (done_ || !next_ || size != *next_) return;
+  if (next_ != size) return;
   spent_seconds_ += spent_seconds;
   double per_item = fastest_seconds / size;
   per_item_.emplace_back(size, per_item);
@@ -25,11 +20,11 @@ void BatchSizeProbe::Record(int size, double fastest_seconds, double spent_secon
     cheapest_per_item_ = per_item;
     chosen_ = size;
   } else {
-    done_ = true;  // an item no longer gets cheaper
+    next_.reset();  // an item no longer gets cheaper
     return;
   }
   if (size >= max_batch_size_ || spent_seconds_ >= budget_seconds_) {
-    done_ = true;
+    next_.reset();
     return;
   }
   next_ = std::min(size * 2, max_batch_size_);

@@ -40,7 +40,7 @@ class BatchSizeProbe {
   BatchSizeProbe(int max_batch_size, double budget_seconds);
 
   // The next batch size to time, or nullopt when the probe is done.
-  std::optional<int> Next() const;
+  std::optional<int> Next() const { return next_; }
 
   // `size` (the one Next returned) ran in `fastest_seconds` at best, and its runs took
   // `spent_seconds` in all.
@@ -58,8 +58,7 @@ class BatchSizeProbe {
   double spent_seconds_ = 0;
   double cheapest_per_item_ = 0;  // of the sizes kept
   int chosen_;
-  bool done_ = false;
-  std::optional<int> next_ = 1;
+  std::optional<int> next_ = 1;  // nullopt once done
   std::vector<std::pair<int, double>> per_item_;  // (size, seconds per item), in order
 };
 

@@ -125,8 +125,8 @@ Status WarmUp(const onnx::Model& model, const onnx::Session& session) {
 }
 
 // The largest batch a batchable version forms: batches of 1, 2, 4, ... up to
-// `max_batch_size` are timed on made-up inputs before it serves, and BatchSizeProbe keeps the size
-// past which an item no longer gets cheaper. Each size runs once untimed (ONNX Runtime plans
+// `max_batch_size` are timed on made-up inputs before it serves, and BatchSizeProbe keeps the
+// size past which an item no longer gets cheaper. Each size runs once untimed (ONNX Runtime plans
 // the memory of a new shape on its first run), then at least kRuns times and for at least
 // kMinSeconds (a tiny model's Run takes microseconds), the fastest run counting.
 // The last run of each size gives the arena back what it grew by, so the sizes timed hold no
