@@ -99,8 +99,9 @@ def make_stores(tmp, env):
 
 
 def scenarios(args):
-    # bento's own default unless a size is given: at most 32, and no larger than the size past
-    # which an item stops getting cheaper (timed when the model loads, in its log).
+    # bento's own default unless a size is given: at most 32, no larger than the size past
+    # which an item stops getting cheaper, and no batching where batches do not beat requests
+    # run at once (timed when the model loads, in its log).
     batching = (["--max-batch-size", str(args.max_batch_size)] if args.max_batch_size else []) + [
         "--max-latency-ms", str(args.max_latency_ms)]
     serve = [str(benchlib.BENTO), "serve", "--no-access-log", *batching]

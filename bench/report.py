@@ -182,9 +182,9 @@ def markdown(results):
             "`workers=1` (one worker process), `threads=1` (its default). Batching on `/run`, "
             + (f"both sides: max batch size {meta['max_batch_size']}, "
                if meta.get("max_batch_size") else
-               "max batch size 32 for BentoML; bento's default for bento (at most 32, and no "
-               "larger than the size past which an item stops getting cheaper, timed when the "
-               "model loads), ") +
+               "max batch size 32 for BentoML; bento's default for bento (at most 32, no "
+               "larger than the size past which an item stops getting cheaper, and batching "
+               "only where batches beat requests run at once, timed when the model loads), ") +
             f"max latency {meta['max_latency_ms']} ms. `/classify_image` is not batchable in the "
             "guide nor in bento's port.", "", "![headline](headline.png)", "", "## Targets", ""]
     rows = [(what, got, "yes" if ok else "**no**", "" if ok else miss, why)

@@ -192,27 +192,31 @@ def _batch_add_model(path, batch_of_one):
 
 
 def test_batch_sizes_are_timed_at_load_unless_the_max_is_given(bento, tmp_path):
-    """By default a batchable model's batch sizes are timed when it loads, and its batches
-    grow no larger than the size past which an item stops getting cheaper; the log says the
-    timings. A model that fails at any batch but one is found out there, and still serves.
-    --max-batch-size is kept as given, with no timing."""
+    """By default a batchable model's batch sizes are timed when it loads, its batches grow no
+    larger than the size past which an item stops getting cheaper, and it is batched only if
+    batches of that size beat requests run at once unbatched; the log says the timings. A model
+    whose Run takes microseconds is served unbatched: handing its requests to a batch would
+    cost more than it saves. A model that fails at any batch but one is found out there, and
+    still serves. --max-batch-size is kept as given, with no timing."""
     bento.save(_batch_add_model(tmp_path / "add.onnx", False), "add", "--batchable")
     bento.save(_batch_add_model(tmp_path / "one.onnx", True), "one", "--batchable")
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
     server = Server(bento, "add", "one")
     server.wait_ready()
     try:
-        r = requests.post(server.url + "/one/run", json={"x": x.tolist()})
-        assert r.status_code == 200, r.text
-        np.testing.assert_array_equal(np.array(r.json()["y"], dtype=np.float32), x + [1, 2, 3, 4])
+        for name in ("add", "one"):
+            r = requests.post(f"{server.url}/{name}/run", json={"x": x.tolist()})
+            assert r.status_code == 200, r.text
+            np.testing.assert_array_equal(np.array(r.json()["y"], dtype=np.float32),
+                                          x + [1, 2, 3, 4])
     finally:
         assert server.stop() == 0
     log = "".join(server.log)
-    timed = re.search(r"model add:\S+: batch sizes timed at load: 1: \S+ ms/item, 2: .*"
-                      r"\(largest batch: (\d+)\)", log)
+    timed = re.search(r"model add:\S+: batch sizes timed at load: 1: \S+ .s/item, 2: .*"
+                      r"\(largest batch: (\d+)\); at once, \d+ batch\(es\) of \1: .*"
+                      r"so batching is off \(", log)
     assert timed, log
-    assert re.search(rf"model add:\S+: adaptive batching on \(max_batch_size={timed.group(1)},",
-                     log)
+    assert not re.search(r"model add:\S+: adaptive batching on", log), log
     assert re.search(r"model one:\S+: a batch of 2 fails \(.*\); batches of up to 1", log), log
     assert re.search(r"model one:\S+: adaptive batching on \(max_batch_size=1,", log), log
 

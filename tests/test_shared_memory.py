@@ -24,9 +24,12 @@ NBYTES = X.nbytes
 
 @pytest.fixture
 def server(bento, request):
-    bento.save(ADD_MODEL, "add", *getattr(request, "param", []))
+    batchable = getattr(request, "param", [])
+    bento.save(ADD_MODEL, "add", *batchable)
     grpc_port = _free_port()
-    s = Server(bento, "add", "--grpc-port", str(grpc_port))
+    # Given a max, the add model is batched: timed at load, its Run is too quick to be.
+    s = Server(bento, "add", "--grpc-port", str(grpc_port),
+               *(["--max-batch-size", "32"] if batchable else []))
     s.grpc_port = grpc_port
     s.wait_ready()
     yield s

@@ -33,11 +33,19 @@ void BatchSizeProbe::Record(int size, double fastest_seconds, double spent_secon
 std::string BatchSizeProbe::Summary() const {
   std::string out;
   for (const auto& [size, per_item] : per_item_) {
-    out += fmt::format("{}{}: {:.3g}{}", out.empty() ? "" : ", ", size, per_item * 1e3,
-                       out.empty() ? " ms/item" : "");
+    out += fmt::format("{}{}: {}", out.empty() ? "" : ", ", size, PerItem(per_item));
   }
   if (out.empty()) out = "no sizes timed";
   return out + fmt::format(" (largest batch: {})", chosen_);
+}
+
+std::string PerItem(double seconds) {
+  return seconds < 1e-3 ? fmt::format("{:.3g} us/item", seconds * 1e6)
+                        : fmt::format("{:.3g} ms/item", seconds * 1e3);
+}
+
+bool BatchingPays(double batched, double unbatched) {
+  return batched + kHandOffSeconds <= unbatched * (1 - kMinBatchingGain);
 }
 
 }  // namespace bento::batching

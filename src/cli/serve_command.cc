@@ -159,6 +159,7 @@ int RunServe(const ServeArgs& args) {
   manager::ManagerOptions options = args.model.models;
   const int workers = args.serve.app.workers > 0 ? args.serve.app.workers : AvailableCpus();
   options.unbatched_threads = std::max(1, AvailableCpus() / workers);
+  options.api_workers = workers;
   options.choose_batch_size = !args.model.max_batch_size_given;
   auto manager = manager::ModelManager::Create(args.tags, std::move(options));
   if (!manager.ok()) {

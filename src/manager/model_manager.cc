@@ -4,12 +4,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <barrier>
 #include <charconv>
 #include <chrono>
 #include <future>
 #include <limits>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "base/cpu.h"
 #include "base/strings.h"
@@ -124,26 +127,63 @@ Status WarmUp(const onnx::Model& model, const onnx::Session& session) {
   return OkStatus();
 }
 
-// The largest batch a batchable version forms: batches of 1, 2, 4, ... up to
-// `max_batch_size` are timed on made-up inputs before it serves, and BatchSizeProbe keeps the
-// size past which an item no longer gets cheaper. Each size runs once untimed (ONNX Runtime plans
-// the memory of a new shape on its first run), then at least kRuns times and for at least
-// kMinSeconds (a tiny model's Run takes microseconds), the fastest run counting.
-// The last run of each size gives the arena back what it grew by, so the sizes timed hold no
-// memory afterwards (shrinking on every run would time the page faults of fresh memory).
+// Seconds per item when `callers` threads run `inputs` (`items` of them) over and over at once,
+// each at least `min_runs` times and all for at least `min_seconds`: the throughput of serving
+// with that many runs in flight. Each thread first runs once untimed, since a shape run at once
+// for the first time grows the arena. nullopt when a run fails.
+std::optional<double> SecondsPerItemAtOnce(const onnx::Session& session,
+                                           const std::map<std::string, Tensor>& inputs,
+                                           int items, int callers, int min_runs,
+                                           double min_seconds) {
+  std::atomic<bool> failed{false};
+  std::atomic<int64_t> runs{0};
+  SteadyClock::time_point start;
+  std::barrier started(callers, [&]() noexcept { start = SteadyClock::now(); });
+  auto run = [&] {
+    if (!session.Run(inputs).ok()) failed = true;
+    started.arrive_and_wait();
+    for (int n = 0; !failed.load(); ++n) {
+      if (n >= min_runs && SecondsSince(start) >= min_seconds) break;
+      if (!session.Run(inputs).ok()) failed = true;
+      runs.fetch_add(1);
+    }
+  };
+  std::vector<std::thread> others;
+  for (int i = 1; i < callers; ++i) others.emplace_back(run);
+  run();
+  for (auto& t : others) t.join();
+  if (failed) return std::nullopt;
+  return SecondsSince(start) / static_cast<double>(runs.load() * items);
+}
+
+// Whether a batchable version is batched, and its largest batch (nullopt: it is served
+// unbatched). Batches of 1, 2, 4, ... up to `max_batch_size` are timed on made-up inputs
+// before it serves, and BatchSizeProbe keeps the size past which an item no longer gets
+// cheaper. Each size runs once untimed (ONNX Runtime plans the memory of a new shape on its
+// first run), then at least kRuns times and for at least kMinSeconds (a tiny model's Run takes
+// microseconds), the fastest run counting. The last run of each size gives the arena back what
+// it grew by, so the sizes timed hold no memory afterwards (shrinking on every run would time
+// the page faults of fresh memory).
+// Then the chosen size, `inflight` batches at once, is timed against single items run by
+// `workers` threads at once, as the API workers run an unbatched model's requests, and the
+// version is batched only if that pays (batching::BatchingPays).
 // `max_batch_size` when no input shape can be made up; a size that fails to run ends the
-// probe at the sizes below it.
-int ChooseBatchSize(const onnx::Model& model, const onnx::Session& session, int max_batch_size) {
+// probe at the sizes below it, and the version is batched, so that a request of more items
+// than its largest batch is split.
+std::optional<int> ChooseBatching(const onnx::Model& model, const onnx::Session& session,
+                                  int max_batch_size, int inflight, int workers) {
   constexpr int kRuns = 3;
   constexpr double kMinSeconds = 0.01;
+  constexpr double kAtOnceSeconds = 0.05;  // each of the two timings at once
   constexpr double kBudgetSeconds = 2;
+  const std::string tag = model.tag.ToString();
   batching::BatchSizeProbe probe(max_batch_size, kBudgetSeconds);
   while (auto size = probe.Next()) {
     std::string why;
     auto inputs = DummyInputs(session, InputBatchDim(model), *size, &why);
     if (!inputs) {
-      spdlog::info("model {}: batches of up to {} (no batch sizes timed, since {})",
-                   model.tag.ToString(), max_batch_size, why);
+      spdlog::info("model {}: batches of up to {} (no batch sizes timed, since {})", tag,
+                   max_batch_size, why);
       return max_batch_size;
     }
     auto start = SteadyClock::now();
@@ -154,9 +194,8 @@ int ChooseBatchSize(const onnx::Model& model, const onnx::Session& session, int 
       auto outputs = session.Run(*inputs, {}, onnx::RunOptions{.shrink_arena = last});
       if (!outputs.ok()) {
         int chosen = *size == 1 ? 1 : probe.chosen();
-        spdlog::warn("model {}: a batch of {} fails ({}); batches of up to {}",
-                     model.tag.ToString(), *size, FirstLine(outputs.status().message()),
-                     chosen);
+        spdlog::warn("model {}: a batch of {} fails ({}); batches of up to {}", tag, *size,
+                     FirstLine(outputs.status().message()), chosen);
         return chosen;
       }
       if (run > 0) fastest = std::min(fastest, SecondsSince(run_start));
@@ -164,9 +203,35 @@ int ChooseBatchSize(const onnx::Model& model, const onnx::Session& session, int 
     }
     probe.Record(*size, fastest, SecondsSince(start));
   }
-  spdlog::info("model {}: batch sizes timed at load: {}; --max-batch-size sets it instead",
-               model.tag.ToString(), probe.Summary());
-  return probe.chosen();
+  const int chosen = probe.chosen();
+  std::string why;
+  auto one = DummyInputs(session, InputBatchDim(model), 1, &why);
+  auto batch = DummyInputs(session, InputBatchDim(model), chosen, &why);
+  std::optional<double> unbatched, batched;
+  if (one && batch) {
+    unbatched = SecondsPerItemAtOnce(session, *one, 1, workers, kRuns, kAtOnceSeconds);
+    batched = SecondsPerItemAtOnce(session, *batch, chosen, inflight, kRuns, kAtOnceSeconds);
+    // The arena gives back what running at once grew it by.
+    (void)session.Run(*batch, {}, onnx::RunOptions{.shrink_arena = true});
+  }
+  if (!unbatched || !batched) {
+    spdlog::info("model {}: batch sizes timed at load: {}; --max-batch-size sets it instead",
+                 tag, probe.Summary());
+    return chosen;
+  }
+  const bool pays = batching::BatchingPays(*batched, *unbatched);
+  spdlog::info(
+      "model {}: batch sizes timed at load: {}; at once, {} batch(es) of {}: {}, {} "
+      "request(s) unbatched: {}, so batching is {}; --max-batch-size sets it instead",
+      tag, probe.Summary(), inflight, chosen, batching::PerItem(*batched), workers,
+      batching::PerItem(*unbatched),
+      pays ? "on"
+           : fmt::format("off (a batched item must cost {:g}% less, after {:g} us to hand it "
+                         "over)",
+                         batching::kMinBatchingGain * 100,
+                         batching::kHandOffSeconds * 1e6));
+  if (!pays) return std::nullopt;
+  return chosen;
 }
 
 // The store's versions of `name` that `policy` selects, newest first (`latest` first).
@@ -480,6 +545,12 @@ bool ModelManager::Batched(const onnx::Model& model) const {
          signature->second.batchable;
 }
 
+int ModelManager::InflightBatches() const {
+  return options_.max_inflight_batches > 0
+             ? options_.max_inflight_batches
+             : batching::InflightBatchesFor(options_.session_options.intra_op_num_threads);
+}
+
 std::shared_ptr<batching::Dispatcher> ModelManager::StartBatcher(const onnx::Model& model,
                                                                  const onnx::Session& session,
                                                                  int max_batch_size) const {
@@ -488,10 +559,7 @@ std::shared_ptr<batching::Dispatcher> ModelManager::StartBatcher(const onnx::Mod
   batching::BatchingOptions batching;
   batching.max_batch_size = max_batch_size;
   batching.max_latency_ms = options_.max_latency_ms;
-  batching.max_inflight_batches =
-      options_.max_inflight_batches > 0
-          ? options_.max_inflight_batches
-          : batching::InflightBatchesFor(options_.session_options.intra_op_num_threads);
+  batching.max_inflight_batches = InflightBatches();
   batching.input_batch_dim = signature->second.batch_dim.first;
   batching.output_batch_dim = signature->second.batch_dim.second;
   return batching::StartBatching(
@@ -538,11 +606,13 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
   }
   RETURN_IF_ERROR(WarmUp(model, session));
   std::shared_ptr<ServedModel> served(new ServedModel(model, session, options_.max_batch_size));
-  int max_batch_size = options_.max_batch_size;
-  if (Batched(model) && options_.choose_batch_size && max_batch_size > 1) {
-    max_batch_size = ChooseBatchSize(model, session, max_batch_size);
+  std::optional<int> max_batch_size = options_.max_batch_size;
+  if (Batched(model) && options_.choose_batch_size && *max_batch_size > 1) {
+    max_batch_size = ChooseBatching(model, session, *max_batch_size, InflightBatches(),
+                                    options_.api_workers > 0 ? options_.api_workers
+                                                             : AvailableCpus());
   }
-  served->batcher_ = StartBatcher(model, session, max_batch_size);
+  if (max_batch_size) served->batcher_ = StartBatcher(model, session, *max_batch_size);
   double seconds = SecondsSince(start);
   spdlog::info("model {} loaded in {:.3f} s (intra-op threads: {})", model.tag.ToString(),
                seconds, threads);

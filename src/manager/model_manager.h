@@ -81,11 +81,15 @@ struct ManagerOptions {
   // comes from the signature. Non-batchable models run one request per call.
   bool batching = true;
   int max_batch_size = 32;
-  // Whether a batchable version's batches may stop short of max_batch_size: at load, batches
-  // of 1, 2, 4, ... are timed, and batches grow no larger than the size past which an item
-  // no longer gets cheaper (batching::BatchSizeProbe). `bento serve` turns it off when
-  // --max-batch-size is given. Not for adopted sessions, which a service's code runs too.
+  // Whether a batchable version's batching is chosen at load: batches of 1, 2, 4, ... are
+  // timed, and batches grow no larger than the size past which an item no longer gets cheaper
+  // (batching::BatchSizeProbe); then that size is timed against requests run at once
+  // unbatched, api_workers of them, and a version whose batches do not pay
+  // (batching::BatchingPays) is served unbatched, on the same session. `bento serve` turns it
+  // off when --max-batch-size is given. Not for adopted sessions, which a service's code runs
+  // too.
   bool choose_batch_size = true;
+  int api_workers = 0;  // the requests that run at once unbatched (0: one per CPU)
   double max_latency_ms = 60000;  // BentoML's default, and the default request timeout
   int max_inflight_batches = 0;  // 0: batching::InflightBatchesFor(the sessions' threads)
   // ONNX Runtime intra-op threads of a model that is not batched, where nothing else sets them
@@ -284,6 +288,8 @@ class ModelManager {
   bool Batched(const onnx::Model& model) const;
   // The batcher of a batched version (null otherwise), forming batches of at most
   // `max_batch_size` items.
+  // The batches a batcher lets run at once (ManagerOptions::max_inflight_batches).
+  int InflightBatches() const;
   std::shared_ptr<batching::Dispatcher> StartBatcher(const onnx::Model& model,
                                                      const onnx::Session& session,
                                                      int max_batch_size) const;

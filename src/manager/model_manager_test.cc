@@ -214,6 +214,9 @@ double LargestBatch(const ServedModel& model) {
 TEST_F(ModelManagerTest, BatchSizesAreTimedAtLoadUnlessTheMaxIsGiven) {
   ASSERT_TRUE(onnx::save_model("tiny", onnx::ModelBytes{testing::BatchAddModel(4)}, Batchable())
                   .ok());
+  ASSERT_TRUE(onnx::save_model("fixed", onnx::ModelBytes{testing::FixedCostBatchModel(256, 40)},
+                               Batchable())
+                  .ok());
   ASSERT_TRUE(onnx::save_model("one", onnx::ModelBytes{testing::BatchAddModel(4, true)},
                                Batchable())
                   .ok());
@@ -229,10 +232,14 @@ TEST_F(ModelManagerTest, BatchSizesAreTimedAtLoadUnlessTheMaxIsGiven) {
     return inputs;
   };
 
-  auto chosen = *ModelManager::Create({"tiny", "one"}, Options());
+  auto chosen = *ModelManager::Create({"tiny", "fixed", "one"}, Options());
   ASSERT_TRUE(chosen->LoadAll().ok());
-  // A model whose Run is all fixed cost: every doubling halves an item's cost, up to the max.
-  EXPECT_EQ(LargestBatch(**chosen->Find("tiny")), 32);
+  // A model whose Run is almost all fixed cost (about 0.4 ms): every doubling halves an
+  // item's cost, up to the max, and batches of 32 beat requests run at once many times over.
+  EXPECT_EQ(LargestBatch(**chosen->Find("fixed")), 32);
+  // A model whose Run takes microseconds gets cheaper by the item too, but saves less than
+  // handing a request to a batch costs: it is served unbatched.
+  EXPECT_FALSE((*chosen->Find("tiny"))->batcher_stats().has_value());
   // A model that fails at any batch but one is found out at load, and batches of one carry
   // a request of three items, one run each.
   ModelRef one = *chosen->Find("one");

@@ -113,6 +113,41 @@ std::string BatchAddModel(int n, bool batch_of_one) {
   return model.SerializeAsString();
 }
 
+std::string FixedCostBatchModel(int n, int matmuls) {
+  onnx::ModelProto model = NewModel("fixed_cost");
+  auto* graph = model.mutable_graph();
+  FloatValue(graph->add_input(), "x", {-1, n});
+  FloatValue(graph->add_output(), "y", {-1, n});
+  auto* axes = graph->add_initializer();
+  axes->set_name("axes");
+  axes->set_data_type(onnx::TensorProto::INT64);
+  axes->add_dims(1);
+  axes->add_int64_data(0);
+  auto* w = graph->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_dims(n);
+  w->add_dims(n);
+  for (int i = 0; i < n * n; ++i) w->add_float_data(i % (n + 1) == 0 ? 1.0f : 0.0f);
+  auto* zero = graph->add_initializer();
+  zero->set_name("zero");
+  zero->set_data_type(onnx::TensorProto::FLOAT);
+  zero->add_float_data(0.0f);
+  auto node = [&](const char* op, std::initializer_list<std::string> in, const std::string& out) {
+    auto* nd = graph->add_node();
+    nd->set_op_type(op);
+    for (const auto& name : in) nd->add_input(name);
+    nd->add_output(out);
+  };
+  node("ReduceSum", {"x", "axes"}, "s0");
+  for (int i = 0; i < matmuls; ++i) {
+    node("MatMul", {"s" + std::to_string(i), "w"}, "s" + std::to_string(i + 1));
+  }
+  node("Mul", {"s" + std::to_string(matmuls), "zero"}, "nothing");
+  node("Add", {"x", "nothing"}, "y");
+  return model.SerializeAsString();
+}
+
 int NodeCount(const std::filesystem::path& path) {
   onnx::ModelProto model;
   std::ifstream in(path, std::ios::binary);

@@ -21,6 +21,11 @@ std::string AddModel(int n, const std::filesystem::path& dir = {},
 // batch but one fails inside ONNX Runtime although the declared shapes allow it.
 std::string BatchAddModel(int n, bool batch_of_one = false);
 
+// y = x + 0 * (the sum of x's rows times w, `matmuls` times over), x and y float32[batch, n],
+// w the n-by-n identity: y = x for finite x, in a Run whose cost is almost all fixed (the
+// matmuls of one row), whatever the batch.
+std::string FixedCostBatchModel(int n, int matmuls);
+
 // The number of nodes in the graph of the ONNX model file at `path`; -1 if it cannot be read.
 int NodeCount(const std::filesystem::path& path);
 
