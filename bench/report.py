@@ -47,8 +47,14 @@ def _context(e, c):
     return (f"raw ORT's best is {fmt(best['items_per_s'], 0)} items/s (batch {best['batch']}, "
             f"{best['concurrency']} thread(s)); bento serves {div(b['rps'], best['items_per_s']):.0%} "
             f"of it, BentoML {div(m['rps'], best['items_per_s']):.0%}"
-            + (f"; mean batch: bento {b['mean_batch']:.1f}, BentoML {m['mean_batch']:.1f}"
+            + (f"; mean batch: bento {_batch(b)}, BentoML {_batch(m)}"
                if b.get("mean_batch") or m.get("mean_batch") else "; no batching on this API"))
+
+
+def _batch(p):
+    """A point's mean batch, or "-" where nothing was batched (for bento's default: batching
+    did not pay when the model was timed at load)."""
+    return fmt(p["mean_batch"]) if p.get("mean_batch") else "-"
 
 
 def _phases(e):
@@ -123,8 +129,11 @@ def targets(results):
             on_off = div(served["rps"], point(e, EXTRA, c)["rps"])
             rows.append((f"{key}: batching on >= 1.0x off at c=32", f"{on_off:.2f}x",
                          on_off >= 1.0, f"{on_off:.0%} of the target",
-                         f"mean batch {served.get('mean_batch', 0):.1f}; peak RSS batched "
-                         f"{fmt(med(e['bento']['peak_rss']) / MIB, 0)} MiB, unbatched "
+                         (f"mean batch {served['mean_batch']:.1f}"
+                          if served.get("mean_batch") else
+                          "bento's default served it unbatched: batching did not pay when the "
+                          "model was timed at load") + "; peak RSS by default "
+                         f"{fmt(med(e['bento']['peak_rss']) / MIB, 0)} MiB, with --no-batching "
                          f"{fmt(med(e[EXTRA]['peak_rss']) / MIB, 0)} MiB"))
             mem = div(med(e["bento"]["peak_rss"]), med(e[EXTRA]["peak_rss"]))
             rows.append((f"{key}: batched peak RSS <= 1.5x unbatched", f"{mem:.2f}x",
@@ -201,9 +210,9 @@ def markdown(results):
             b, m = point(e, "bento", c), point(e, "bentoml", c)
             raw1 = e["raw"]["batch1"][str(c)]
             rows.append([c, fmt(b["rps"]), fmt(b["p50_ms"], 2), fmt(b["p99_ms"], 2), b["errors"],
-                         fmt(b.get("mean_batch", 0)),
+                         _batch(b),
                          fmt(m["rps"]), fmt(m["p50_ms"], 2), fmt(m["p99_ms"], 2), m["errors"],
-                         fmt(m.get("mean_batch", 0)),
+                         _batch(m),
                          f"{div(b['rps'], m['rps']):.1f}x", f"{div(m['p99_ms'], b['p99_ms']):.1f}x",
                          fmt(raw1["rps"]), f"{div(b['rps'], best):.0%}"] +
                         ([fmt(e["path"]["points"][str(c)]["rps"]),
