@@ -101,7 +101,8 @@ def make_stores(tmp, env):
 def scenarios(args):
     # bento's own default unless a size is given: at most 32, no larger than the size past
     # which an item stops getting cheaper, and no batching where batches do not beat requests
-    # run at once (timed when the model loads, in its log).
+    # run at once (timed when the model loads, or on its first request when no input can be
+    # made up for it, in its log).
     batching = (["--max-batch-size", str(args.max_batch_size)] if args.max_batch_size else []) + [
         "--max-latency-ms", str(args.max_latency_ms)]
     serve = [str(benchlib.BENTO), "serve", "--no-access-log", *batching]

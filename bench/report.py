@@ -53,7 +53,7 @@ def _context(e, c):
 
 def _batch(p):
     """A point's mean batch, or "-" where nothing was batched (for bento's default: batching
-    did not pay when the model was timed at load)."""
+    did not pay when the model was timed, at load or on its first request)."""
     return fmt(p["mean_batch"]) if p.get("mean_batch") else "-"
 
 
@@ -132,7 +132,7 @@ def targets(results):
                          (f"mean batch {served['mean_batch']:.1f}"
                           if served.get("mean_batch") else
                           "bento's default served it unbatched: batching did not pay when the "
-                          "model was timed at load") + "; peak RSS by default "
+                          "model was timed (at load, or on its first request)") + "; peak RSS by default "
                          f"{fmt(med(e['bento']['peak_rss']) / MIB, 0)} MiB, with --no-batching "
                          f"{fmt(med(e[EXTRA]['peak_rss']) / MIB, 0)} MiB"))
             mem = div(med(e["bento"]["peak_rss"]), med(e[EXTRA]["peak_rss"]))
@@ -193,7 +193,8 @@ def markdown(results):
                if meta.get("max_batch_size") else
                "max batch size 32 for BentoML; bento's default for bento (at most 32, no "
                "larger than the size past which an item stops getting cheaper, and batching "
-               "only where batches beat requests run at once, timed when the model loads), ") +
+               "only where batches beat requests run at once, timed when the model loads or, "
+               "when no input can be made up for it, on its first request), ") +
             f"max latency {meta['max_latency_ms']} ms. `/classify_image` is not batchable in the "
             "guide nor in bento's port.", "", "![headline](headline.png)", "", "## Targets", ""]
     rows = [(what, got, "yes" if ok else "**no**", "" if ok else miss, why)

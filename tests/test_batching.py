@@ -152,10 +152,13 @@ def _load_lines(server, model):
 
 def test_the_pools_that_run_at_once_fit_the_cpus(bento, ocr_cls_model):
     """With default flags a batched model runs one batch at a time on every core, and an
-    unbatched one gets one thread per API worker's share of the CPUs; flags given win."""
+    unbatched one gets one thread per API worker's share of the CPUs; flags given win. (The
+    max batch size is given, so that the batcher starts at load: this model's free width would
+    leave the choice to its first request.)"""
     bento.save(ocr_cls_model, "batched", "--batchable")
     bento.save(ocr_cls_model, "single")
-    batching, threads = _load_lines(Server(bento, "batched", "single"), "batched")
+    batching, threads = _load_lines(
+        Server(bento, "batched", "single", "--max-batch-size", "32"), "batched")
     assert "max_inflight_batches=1" in batching
     assert threads == "ONNX Runtime's default, one per core" or threads.isdigit()  # cgroup limit
     batching, threads = _load_lines(Server(bento, "batched", "single"), "single")
@@ -166,7 +169,8 @@ def test_the_pools_that_run_at_once_fit_the_cpus(bento, ocr_cls_model):
     assert threads.isdigit() and int(threads) <= os.cpu_count()
     # Given flags are kept: two batches at once on one thread each, or three threads.
     batching, threads = _load_lines(
-        Server(bento, "batched", "--threads", "1", "--max-inflight-batches", "2"), "batched")
+        Server(bento, "batched", "--threads", "1", "--max-inflight-batches", "2",
+               "--max-batch-size", "32"), "batched")
     assert "max_inflight_batches=2" in batching and threads == "1"
     batching, threads = _load_lines(Server(bento, "single", "--threads", "3"), "single")
     assert threads == "3"
@@ -191,17 +195,19 @@ def _batch_add_model(path, batch_of_one):
     return path
 
 
-def test_batch_sizes_are_timed_at_load_unless_the_max_is_given(bento, tmp_path):
+def test_batch_sizes_are_timed_at_load_unless_the_max_is_given(bento, tmp_path, ocr_cls_model):
     """By default a batchable model's batch sizes are timed when it loads, its batches grow no
     larger than the size past which an item stops getting cheaper, and it is batched only if
     batches of that size beat requests run at once unbatched; the log says the timings. A model
     whose Run takes microseconds is served unbatched: handing its requests to a batch would
     cost more than it saves. A model that fails at any batch but one is found out there, and
-    still serves. --max-batch-size is kept as given, with no timing."""
+    still serves. A model whose free width leaves nothing to time at load is timed on its first
+    request's inputs. --max-batch-size is kept as given, with no timing."""
     bento.save(_batch_add_model(tmp_path / "add.onnx", False), "add", "--batchable")
     bento.save(_batch_add_model(tmp_path / "one.onnx", True), "one", "--batchable")
+    bento.save(ocr_cls_model, "wide", "--batchable")
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
-    server = Server(bento, "add", "one")
+    server = Server(bento, "add", "one", "wide")
     server.wait_ready()
     try:
         for name in ("add", "one"):
@@ -209,9 +215,21 @@ def test_batch_sizes_are_timed_at_load_unless_the_max_is_given(bento, tmp_path):
             assert r.status_code == 200, r.text
             np.testing.assert_array_equal(np.array(r.json()["y"], dtype=np.float32),
                                           x + [1, 2, 3, 4])
+        log = "".join(server.log)
+        assert re.search(r"model wide:\S+: batching is chosen on its first request, whose "
+                         r"inputs are timed then, since input x has a free dimension", log), log
+        assert "timed on a request's inputs" not in log  # not before its first request
+        image = np.random.default_rng(6).random((2, 3, 48, 160), dtype=np.float32)
+        r = requests.post(f"{server.url}/wide/run", json={"x": image.tolist()})
+        assert r.status_code == 200, r.text
+        want = ort.InferenceSession(str(ocr_cls_model)).run(None, {"x": image})[0]
+        np.testing.assert_allclose(np.array(next(iter(r.json().values()))), want,
+                                   rtol=1e-5, atol=1e-6)
     finally:
         assert server.stop() == 0
     log = "".join(server.log)
+    assert re.search(r"model wide:\S+: batch sizes timed on a request's inputs: 1: \S+ .s/item"
+                     r".*so batching is (on|off)", log), log
     timed = re.search(r"model add:\S+: batch sizes timed at load: 1: \S+ .s/item, 2: .*"
                       r"\(largest batch: (\d+)\); at once, \d+ batch\(es\) of \1: .*"
                       r"so batching is off \(", log)

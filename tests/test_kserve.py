@@ -185,13 +185,16 @@ def test_grpc_health_metadata_config_and_statistics(server):
 
 
 def test_grpc_and_http_share_the_batcher(tmp_path, ocr_cls_model):
-    """A batchable model's gRPC and HTTP requests meet in one batcher; both are right."""
+    """A batchable model's gRPC and HTTP requests meet in one batcher; both are right. (The
+    max batch size is given: unbatched by its first request's timing, the model would have no
+    batcher to meet in.)"""
     from conftest import Bento
     home = tmp_path / "bentoml"
     home.mkdir()
     bento = Bento(home)
     bento.save(ocr_cls_model, "cls", "--batchable")
-    s = Server(bento, "cls", "--grpc-port", _free_port(), "--max-latency-ms", "2000")
+    s = Server(bento, "cls", "--max-batch-size", "32", "--grpc-port", _free_port(),
+               "--max-latency-ms", "2000")
     try:
         s.wait_ready()
         grpc = f"127.0.0.1:{s.args[-3]}"

@@ -149,8 +149,9 @@ void AddModelFlags(CLI::App& app, ModelFlags* flags) {
   app.add_option("--max-batch-size", flags->models.max_batch_size,
                  "Adaptive batching: most items per ONNX Runtime call, for models saved with "
                  "a batchable signature (and a service's batchable APIs). Not given, a model's "
-                 "batches are also capped at load where an item stops getting cheaper, and a "
-                 "model whose batches do not beat requests run at once is served unbatched")
+                 "batches are also capped where an item stops getting cheaper, and a model "
+                 "whose batches do not beat requests run at once is served unbatched, as "
+                 "timed at load (on its first request when no input can be made up)")
       ->check(IntegerIn(1, 65536))
       ->capture_default_str();
   app.add_option("--max-latency-ms", flags->models.max_latency_ms,

@@ -17,6 +17,7 @@
 #include "base/cpu.h"
 #include "base/strings.h"
 #include "batching/batch_probe.h"
+#include "batching/concat.h"
 #include "bento/models.h"
 #include "bento/validation.h"
 
@@ -156,35 +157,74 @@ std::optional<double> SecondsPerItemAtOnce(const onnx::Session& session,
   return SecondsSince(start) / static_cast<double>(runs.load() * items);
 }
 
+// Inputs of `batch` items along the batch dimension, for timing batch sizes; nullopt, with
+// `why`, when none can be made.
+using InputMaker = std::function<std::optional<batching::TensorMap>(int64_t batch,
+                                                                    std::string* why)>;
+
+// Made-up inputs (DummyInputs): what a version is timed on when it loads.
+InputMaker MadeUpInputs(const onnx::Model& model, const onnx::Session& session) {
+  return [&session, dim = InputBatchDim(model)](int64_t batch, std::string* why) {
+    return DummyInputs(session, dim, batch, why);
+  };
+}
+
+// A request's first item repeated `batch` times: what a version whose inputs cannot be made
+// up is timed on, at its first request.
+InputMaker RequestInputs(const batching::TensorMap& request, int batch_dim) {
+  return [&request, batch_dim](int64_t batch,
+                               std::string* why) -> std::optional<batching::TensorMap> {
+    auto item = batching::SliceMap(request, batch_dim, 0, 1);
+    if (!item.ok()) {
+      *why = "its first item cannot be taken: " + item.status().message();
+      return std::nullopt;
+    }
+    std::vector<batching::TensorMap> items(static_cast<size_t>(batch), *item);
+    auto inputs = batching::ConcatMaps(items, batch_dim);
+    if (!inputs.ok()) {
+      *why = inputs.status().message();
+      return std::nullopt;
+    }
+    return *std::move(inputs);
+  };
+}
+
 // Whether a batchable version is batched, and its largest batch (nullopt: it is served
-// unbatched). Batches of 1, 2, 4, ... up to `max_batch_size` are timed on made-up inputs
-// before it serves, and BatchSizeProbe keeps the size past which an item no longer gets
-// cheaper. Each size runs once untimed (ONNX Runtime plans the memory of a new shape on its
-// first run), then at least kRuns times and for at least kMinSeconds (a tiny model's Run takes
-// microseconds), the fastest run counting. The last run of each size gives the arena back what
-// it grew by, so the sizes timed hold no memory afterwards (shrinking on every run would time
-// the page faults of fresh memory).
+// unbatched), timed on the inputs `make` gives; `when` says when, for the log ("at load").
+// Batches of 1, 2, 4, ... up to `max_batch_size` are timed before it serves, and
+// BatchSizeProbe keeps the size past which an item no longer gets cheaper. Each size runs
+// once untimed (ONNX Runtime plans the memory of a new shape on its first run), then at least
+// kRuns times and for at least kMinSeconds (a tiny model's Run takes microseconds), the
+// fastest run counting. The last run of each size gives the arena back what it grew by, so
+// the sizes timed hold no memory afterwards (shrinking on every run would time the page
+// faults of fresh memory).
 // Then the chosen size, `inflight` batches at once, is timed against single items run by
 // `workers` threads at once, as the API workers run an unbatched model's requests, and the
 // version is batched only if that pays (batching::BatchingPays).
-// `max_batch_size` when no input shape can be made up; a size that fails to run ends the
-// probe at the sizes below it, and the version is batched, so that a request of more items
-// than its largest batch is split.
-std::optional<int> ChooseBatching(const onnx::Model& model, const onnx::Session& session,
-                                  int max_batch_size, int inflight, int workers) {
+// FAILED_PRECONDITION, saying why, when no input of one item can be made or a batch of one
+// fails: nothing was timed. A larger size that cannot be made or fails to run ends the probe
+// at the sizes below it, and the version is batched, so that a request of more items than
+// its largest batch is split.
+StatusOr<std::optional<int>> ChooseBatching(const onnx::Model& model,
+                                            const onnx::Session& session,
+                                            const InputMaker& make, std::string_view when,
+                                            int max_batch_size, int inflight, int workers) {
   constexpr int kRuns = 3;
   constexpr double kMinSeconds = 0.01;
   constexpr double kAtOnceSeconds = 0.05;  // each of the two timings at once
   constexpr double kBudgetSeconds = 2;
   const std::string tag = model.tag.ToString();
   batching::BatchSizeProbe probe(max_batch_size, kBudgetSeconds);
+  // The inputs of one item and of the largest size kept, for the timings at once.
+  std::optional<batching::TensorMap> one, largest;
   while (auto size = probe.Next()) {
     std::string why;
-    auto inputs = DummyInputs(session, InputBatchDim(model), *size, &why);
+    auto inputs = make(*size, &why);
     if (!inputs) {
-      spdlog::info("model {}: batches of up to {} (no batch sizes timed, since {})", tag,
-                   max_batch_size, why);
-      return max_batch_size;
+      if (*size == 1) return FailedPreconditionError(why);
+      spdlog::warn("model {}: no batch of {} can be made ({}); batches of up to {}", tag,
+                   *size, why, probe.chosen());
+      return probe.chosen();
     }
     auto start = SteadyClock::now();
     double fastest = std::numeric_limits<double>::infinity();
@@ -193,45 +233,63 @@ std::optional<int> ChooseBatching(const onnx::Model& model, const onnx::Session&
       auto run_start = SteadyClock::now();
       auto outputs = session.Run(*inputs, {}, onnx::RunOptions{.shrink_arena = last});
       if (!outputs.ok()) {
-        int chosen = *size == 1 ? 1 : probe.chosen();
+        if (*size == 1) {
+          return FailedPreconditionError("a batch of 1 fails: " +
+                                         std::string(FirstLine(outputs.status().message())));
+        }
         spdlog::warn("model {}: a batch of {} fails ({}); batches of up to {}", tag, *size,
-                     FirstLine(outputs.status().message()), chosen);
-        return chosen;
+                     FirstLine(outputs.status().message()), probe.chosen());
+        return probe.chosen();
       }
       if (run > 0) fastest = std::min(fastest, SecondsSince(run_start));
       if (last) break;
     }
     probe.Record(*size, fastest, SecondsSince(start));
+    if (*size == 1) one = inputs;
+    if (probe.chosen() == *size) largest = std::move(inputs);
   }
   const int chosen = probe.chosen();
-  std::string why;
-  auto one = DummyInputs(session, InputBatchDim(model), 1, &why);
-  auto batch = DummyInputs(session, InputBatchDim(model), chosen, &why);
   std::optional<double> unbatched, batched;
-  if (one && batch) {
+  if (one && largest) {
     unbatched = SecondsPerItemAtOnce(session, *one, 1, workers, kRuns, kAtOnceSeconds);
-    batched = SecondsPerItemAtOnce(session, *batch, chosen, inflight, kRuns, kAtOnceSeconds);
+    batched = SecondsPerItemAtOnce(session, *largest, chosen, inflight, kRuns, kAtOnceSeconds);
     // The arena gives back what running at once grew it by.
-    (void)session.Run(*batch, {}, onnx::RunOptions{.shrink_arena = true});
+    (void)session.Run(*largest, {}, onnx::RunOptions{.shrink_arena = true});
   }
   if (!unbatched || !batched) {
-    spdlog::info("model {}: batch sizes timed at load: {}; --max-batch-size sets it instead",
-                 tag, probe.Summary());
+    spdlog::info("model {}: batch sizes timed {}: {}; --max-batch-size sets it instead", tag,
+                 when, probe.Summary());
     return chosen;
   }
   const bool pays = batching::BatchingPays(*batched, *unbatched);
   spdlog::info(
-      "model {}: batch sizes timed at load: {}; at once, {} batch(es) of {}: {}, {} "
+      "model {}: batch sizes timed {}: {}; at once, {} batch(es) of {}: {}, {} "
       "request(s) unbatched: {}, so batching is {}; --max-batch-size sets it instead",
-      tag, probe.Summary(), inflight, chosen, batching::PerItem(*batched), workers,
+      tag, when, probe.Summary(), inflight, chosen, batching::PerItem(*batched), workers,
       batching::PerItem(*unbatched),
       pays ? "on"
            : fmt::format("off (a batched item must cost {:g}% less, after {:g} us to hand it "
                          "over)",
                          batching::kMinBatchingGain * 100,
                          batching::kHandOffSeconds * 1e6));
-  if (!pays) return std::nullopt;
+  if (!pays) return std::optional<int>();
   return chosen;
+}
+
+// The batcher of a batched version, running its batches on `session`.
+std::shared_ptr<batching::Dispatcher> StartModelBatcher(const onnx::Model& model,
+                                                        const onnx::Session& session,
+                                                        const batching::BatchingOptions& options) {
+  return batching::StartBatching(
+      "model " + model.tag.ToString(), options,
+      [session](const batching::TensorMap& inputs) -> StatusOr<batching::TensorMap> {
+        ASSIGN_OR_RETURN(auto outputs, session.Run(inputs));
+        batching::TensorMap named;
+        for (size_t i = 0; i < outputs.size(); ++i) {
+          named.emplace(session.outputs()[i].name, std::move(outputs[i]));
+        }
+        return named;
+      });
 }
 
 // The store's versions of `name` that `policy` selects, newest first (`latest` first).
@@ -387,8 +445,34 @@ uint64_t ServedModel::Items(const std::map<std::string, Tensor>& inputs) const {
   return dim < shape.size() ? static_cast<uint64_t>(shape[dim]) : 1;
 }
 
+void ServedModel::DecideBatching(const std::map<std::string, Tensor>& request) const {
+  Undecided& u = *undecided_;
+  {
+    MutexLock lock(u.mu);
+    while (u.choosing) u.cv.Wait(u.mu);
+    if (!u.pending.load(std::memory_order_relaxed)) return;  // chosen while this one waited
+    u.choosing = true;
+  }
+  // The other requests wait meanwhile, so that the timings have the cores to themselves.
+  auto batcher = u.choose(request);
+  {
+    MutexLock lock(u.mu);
+    u.choosing = false;
+    if (batcher.ok()) {
+      batcher_ = *std::move(batcher);
+      u.pending.store(false, std::memory_order_release);
+    } else {
+      spdlog::info("model {}: batching not chosen on a request's inputs, since {}; the next "
+                   "request's are timed",
+                   model_.tag.ToString(), batcher.status().message());
+    }
+  }
+  u.cv.NotifyAll();
+}
+
 void ServedModel::Infer(std::map<std::string, Tensor> inputs,
                         std::function<void(StatusOr<std::vector<Tensor>>)> done) const {
+  if (undecided()) DecideBatching(inputs);
   if (!batcher_) {
     done(session_.Run(inputs));
     return;
@@ -407,7 +491,7 @@ void ServedModel::Infer(std::map<std::string, Tensor> inputs,
 }
 
 std::optional<batching::BatcherStats> ServedModel::batcher_stats() const {
-  if (!batcher_) return std::nullopt;
+  if (undecided() || !batcher_) return std::nullopt;
   return batcher_->stats();
 }
 
@@ -551,10 +635,8 @@ int ModelManager::InflightBatches() const {
              : batching::InflightBatchesFor(options_.session_options.intra_op_num_threads);
 }
 
-std::shared_ptr<batching::Dispatcher> ModelManager::StartBatcher(const onnx::Model& model,
-                                                                 const onnx::Session& session,
-                                                                 int max_batch_size) const {
-  if (!Batched(model)) return nullptr;
+batching::BatchingOptions ModelManager::BatcherOptions(const onnx::Model& model,
+                                                      int max_batch_size) const {
   auto signature = model.info.signatures.find("run");
   batching::BatchingOptions batching;
   batching.max_batch_size = max_batch_size;
@@ -562,16 +644,14 @@ std::shared_ptr<batching::Dispatcher> ModelManager::StartBatcher(const onnx::Mod
   batching.max_inflight_batches = InflightBatches();
   batching.input_batch_dim = signature->second.batch_dim.first;
   batching.output_batch_dim = signature->second.batch_dim.second;
-  return batching::StartBatching(
-      "model " + model.tag.ToString(), batching,
-      [session](const batching::TensorMap& inputs) -> StatusOr<batching::TensorMap> {
-        ASSIGN_OR_RETURN(auto outputs, session.Run(inputs));
-        batching::TensorMap named;
-        for (size_t i = 0; i < outputs.size(); ++i) {
-          named.emplace(session.outputs()[i].name, std::move(outputs[i]));
-        }
-        return named;
-      });
+  return batching;
+}
+
+std::shared_ptr<batching::Dispatcher> ModelManager::StartBatcher(const onnx::Model& model,
+                                                                 const onnx::Session& session,
+                                                                 int max_batch_size) const {
+  if (!Batched(model)) return nullptr;
+  return StartModelBatcher(model, session, BatcherOptions(model, max_batch_size));
 }
 
 StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
@@ -608,9 +688,32 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
   std::shared_ptr<ServedModel> served(new ServedModel(model, session, options_.max_batch_size));
   std::optional<int> max_batch_size = options_.max_batch_size;
   if (Batched(model) && options_.choose_batch_size && *max_batch_size > 1) {
-    max_batch_size = ChooseBatching(model, session, *max_batch_size, InflightBatches(),
-                                    options_.api_workers > 0 ? options_.api_workers
-                                                             : AvailableCpus());
+    const int max = *max_batch_size, inflight = InflightBatches(),
+              workers = options_.api_workers > 0 ? options_.api_workers : AvailableCpus();
+    StatusOr<std::optional<int>> chosen = ChooseBatching(
+        model, session, MadeUpInputs(model, session), "at load", max, inflight, workers);
+    if (chosen.ok()) {
+      max_batch_size = *chosen;
+    } else {
+      // No input could be made up: the first request's inputs are timed instead.
+      spdlog::info("model {}: batching is chosen on its first request, whose inputs are "
+                   "timed then, since {}",
+                   model.tag.ToString(), chosen.status().message());
+      max_batch_size.reset();
+      served->undecided_ = std::make_unique<ServedModel::Undecided>(
+          [model, session, max, inflight, workers, options = BatcherOptions(model, max)](
+              const std::map<std::string, Tensor>& request)
+              -> StatusOr<std::shared_ptr<batching::Dispatcher>> {
+            ASSIGN_OR_RETURN(std::optional<int> size,
+                             ChooseBatching(model, session,
+                                            RequestInputs(request, options.input_batch_dim),
+                                            "on a request's inputs", max, inflight, workers));
+            if (!size) return std::shared_ptr<batching::Dispatcher>();
+            batching::BatchingOptions chosen_options = options;
+            chosen_options.max_batch_size = *size;
+            return StartModelBatcher(model, session, chosen_options);
+          });
+    }
   }
   if (max_batch_size) served->batcher_ = StartBatcher(model, session, *max_batch_size);
   double seconds = SecondsSince(start);

@@ -32,6 +32,7 @@
 #ifndef BENTO_MANAGER_MODEL_MANAGER_H_
 #define BENTO_MANAGER_MODEL_MANAGER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -134,6 +135,8 @@ class ServedModel {
   // Runs validated inputs, through the batcher when the version has one, and calls `done`
   // once with the outputs in the model's order, on this thread or a batcher's. The caller
   // holds its ModelRef until `done` is called. REQUIRES: CheckInputs(inputs).ok().
+  // A version whose batching is chosen on its first request (see Undecided) times it on
+  // that request's inputs first, and every request waits for the choice.
   void Infer(std::map<std::string, Tensor> inputs,
              std::function<void(StatusOr<std::vector<Tensor>>)> done) const;
 
@@ -147,11 +150,36 @@ class ServedModel {
   ServedModel(onnx::Model model, onnx::Session session, int batch_limit)
       : model_(std::move(model)), session_(std::move(session)), batch_limit_(batch_limit) {}
 
+  // A batchable version whose batching could not be timed at load, since no input could be
+  // made up for it (an input's shape has a free dimension besides the batch one, as an
+  // image's width): it is timed on its first request's inputs instead. `choose` returns the
+  // batcher, null to serve unbatched, or an error when the request's inputs could not be
+  // timed (the next request's are then).
+  struct Undecided {
+    using Chooser = std::function<StatusOr<std::shared_ptr<batching::Dispatcher>>(
+        const std::map<std::string, Tensor>& request)>;
+    explicit Undecided(Chooser c) : choose(std::move(c)) {}
+    const Chooser choose;
+    std::atomic<bool> pending{true};  // set to false, once batcher_ is set, under mu
+    Mutex mu;
+    CondVar cv;                          // signalled when a choice ends, made or not
+    bool choosing GUARDED_BY(mu) = false;  // a request is timing the version
+  };
+  // Waits for the choice, or makes it on `request`'s inputs (Undecided).
+  void DecideBatching(const std::map<std::string, Tensor>& request) const;
+  // Whether the version is still undecided: batcher_ may be set by another thread until then.
+  bool undecided() const {
+    return undecided_ && undecided_->pending.load(std::memory_order_acquire);
+  }
+
   const onnx::Model model_;
   const onnx::Session session_;
   const int batch_limit_;  // ManagerOptions::max_batch_size, for max_batch_size()
   mutable InferStats stats_;
-  std::shared_ptr<batching::Dispatcher> batcher_;  // batchable models; set before publishing
+  std::unique_ptr<Undecided> undecided_;  // set before publishing
+  // Batched versions' batcher: set before publishing, or once by DecideBatching (then read
+  // only after undecided() is false).
+  mutable std::shared_ptr<batching::Dispatcher> batcher_;
 };
 
 // A snapshot of one served version, held by a request until it is answered.
@@ -286,10 +314,11 @@ class ModelManager {
   // Whether `model`'s requests go through a batcher: batching is on and its `run` signature
   // is batchable.
   bool Batched(const onnx::Model& model) const;
-  // The batcher of a batched version (null otherwise), forming batches of at most
-  // `max_batch_size` items.
   // The batches a batcher lets run at once (ManagerOptions::max_inflight_batches).
   int InflightBatches() const;
+  // The options of a batched version's batcher, forming batches of at most `max_batch_size`.
+  batching::BatchingOptions BatcherOptions(const onnx::Model& model, int max_batch_size) const;
+  // The batcher of a batched version (null otherwise).
   std::shared_ptr<batching::Dispatcher> StartBatcher(const onnx::Model& model,
                                                      const onnx::Session& session,
                                                      int max_batch_size) const;

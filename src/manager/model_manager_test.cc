@@ -171,7 +171,9 @@ TEST_F(ModelManagerTest, AFailedLoadKeepsItsReasonAndTheOthersServe) {
 }
 
 TEST_F(ModelManagerTest, BatchableModelsInferThroughTheirBatcher) {
-  auto manager = *ModelManager::Create({"cls"}, Options());
+  ManagerOptions given = Options();
+  given.choose_batch_size = false;  // batched at the max, whatever timing would choose
+  auto manager = *ModelManager::Create({"cls"}, given);
   ASSERT_TRUE(manager->LoadAll().ok());
   ModelRef cls = *manager->Find("cls");
   EXPECT_EQ(cls->max_batch_size(), 32);
@@ -258,6 +260,53 @@ TEST_F(ModelManagerTest, BatchSizesAreTimedAtLoadUnlessTheMaxIsGiven) {
   one = *kept->Find("one");
   EXPECT_EQ(LargestBatch(*one), 32);
   EXPECT_FALSE(InferNow(*one, three_rows()).ok());
+}
+
+// A model whose inputs cannot be made up at load (a free width) is timed on its first
+// request's inputs instead, while the other requests wait; a request that cannot be timed
+// (it fails to run) leaves the choice to the next one.
+TEST_F(ModelManagerTest, BatchingOfAModelWithAFreeWidthIsChosenOnItsFirstRequest) {
+  constexpr int kWidth = 256;
+  ASSERT_TRUE(onnx::save_model("wide",
+                               onnx::ModelBytes{testing::FixedCostBatchModel(kWidth, 40, true)},
+                               Batchable())
+                  .ok());
+  auto manager = *ModelManager::Create({"wide"}, Options());
+  ASSERT_TRUE(manager->LoadAll().ok());
+  ModelRef wide = *manager->Find("wide");
+  EXPECT_FALSE(wide->batcher_stats().has_value());  // nothing timed yet
+
+  auto rows = [](int n, int width) {
+    std::vector<float> x(static_cast<size_t>(n * width));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 1000);
+    std::map<std::string, Tensor> inputs;
+    inputs.emplace("x", Tensor::Of<float>({n, width}, x));
+    return inputs;
+  };
+  // Its declared shape allows a width of 3, but its weights do not.
+  auto wrong = rows(1, 3);
+  ASSERT_TRUE(wide->CheckInputs(wrong).ok());
+  EXPECT_FALSE(InferNow(*wide, wrong).ok());
+  EXPECT_FALSE(wide->batcher_stats().has_value());  // still undecided
+
+  // Eight requests at once, of one to eight rows: each gets its own rows back (y = x).
+  std::vector<std::thread> threads;
+  std::vector<StatusOr<std::vector<Tensor>>> got(8, InternalError("unset"));
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] { got[i] = InferNow(*wide, rows(i + 1, kWidth)); });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(got[i].ok()) << got[i].status();
+    auto x = rows(i + 1, kWidth);
+    auto want = x.at("x").values<float>();
+    auto y = (*got[i])[0].values<float>();
+    EXPECT_EQ(std::vector<float>(y.begin(), y.end()),
+              std::vector<float>(want.begin(), want.end()));
+  }
+  // Its Run is almost all fixed cost, so batches of 32 pay by far, as at load (above).
+  EXPECT_EQ(LargestBatch(*wide), 32);
+  EXPECT_TRUE(InferNow(*wide, rows(2, kWidth)).ok());
 }
 
 TEST(VersionPolicyTest, ParsesTritonsNamesAndRefusesOthers) {

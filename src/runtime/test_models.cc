@@ -113,11 +113,17 @@ std::string BatchAddModel(int n, bool batch_of_one) {
   return model.SerializeAsString();
 }
 
-std::string FixedCostBatchModel(int n, int matmuls) {
+std::string FixedCostBatchModel(int n, int matmuls, bool free_width) {
   onnx::ModelProto model = NewModel("fixed_cost");
   auto* graph = model.mutable_graph();
   FloatValue(graph->add_input(), "x", {-1, n});
   FloatValue(graph->add_output(), "y", {-1, n});
+  if (free_width) {
+    for (auto* v : {graph->mutable_input(0), graph->mutable_output(0)}) {
+      v->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(1)->set_dim_param(
+          "width");
+    }
+  }
   auto* axes = graph->add_initializer();
   axes->set_name("axes");
   axes->set_data_type(onnx::TensorProto::INT64);

@@ -23,8 +23,9 @@ std::string BatchAddModel(int n, bool batch_of_one = false);
 
 // y = x + 0 * (the sum of x's rows times w, `matmuls` times over), x and y float32[batch, n],
 // w the n-by-n identity: y = x for finite x, in a Run whose cost is almost all fixed (the
-// matmuls of one row), whatever the batch.
-std::string FixedCostBatchModel(int n, int matmuls);
+// matmuls of one row), whatever the batch. With `free_width`, x and y declare their second
+// dimension free (named "width"), although only n fits.
+std::string FixedCostBatchModel(int n, int matmuls, bool free_width = false);
 
 // The number of nodes in the graph of the ONNX model file at `path`; -1 if it cannot be read.
 int NodeCount(const std::filesystem::path& path);
