@@ -235,6 +235,9 @@ def test_batch_sizes_are_timed_at_load_unless_the_max_is_given(bento, tmp_path, 
                       r"so batching is off \(", log)
     assert timed, log
     assert not re.search(r"model add:\S+: adaptive batching on", log), log
+    # Timed, it runs on an unbatched model's threads (one per API worker, one worker per core),
+    # as --no-batching would serve it.
+    assert re.search(r"model add:\S+ loaded in \S+ s \(intra-op threads: 1\)", log), log
     assert re.search(r"model one:\S+: a batch of 2 fails \(.*\); batches of up to 1", log), log
     assert re.search(r"model one:\S+: adaptive batching on \(max_batch_size=1,", log), log
 

@@ -556,7 +556,8 @@ StatusOr<std::unique_ptr<ModelManager>> ModelManager::Adopt(
       std::shared_ptr<ServedModel> served(
           new ServedModel(model, session, manager->options_.max_batch_size));
       served->batcher_ =
-          manager->StartBatcher(model, session, manager->options_.max_batch_size);
+          manager->StartBatcher(model, session, manager->options_.max_batch_size,
+                                manager->options_.session_options.intra_op_num_threads);
       slot->served.push_back(std::move(served));
       slot->given = std::move(model);
       manager->slots_.push_back(std::move(slot));
@@ -629,19 +630,19 @@ bool ModelManager::Batched(const onnx::Model& model) const {
          signature->second.batchable;
 }
 
-int ModelManager::InflightBatches() const {
-  return options_.max_inflight_batches > 0
-             ? options_.max_inflight_batches
-             : batching::InflightBatchesFor(options_.session_options.intra_op_num_threads);
+int ModelManager::InflightBatches(int intra_op_threads) const {
+  return options_.max_inflight_batches > 0 ? options_.max_inflight_batches
+                                           : batching::InflightBatchesFor(intra_op_threads);
 }
 
 batching::BatchingOptions ModelManager::BatcherOptions(const onnx::Model& model,
-                                                      int max_batch_size) const {
+                                                      int max_batch_size,
+                                                      int intra_op_threads) const {
   auto signature = model.info.signatures.find("run");
   batching::BatchingOptions batching;
   batching.max_batch_size = max_batch_size;
   batching.max_latency_ms = options_.max_latency_ms;
-  batching.max_inflight_batches = InflightBatches();
+  batching.max_inflight_batches = InflightBatches(intra_op_threads);
   batching.input_batch_dim = signature->second.batch_dim.first;
   batching.output_batch_dim = signature->second.batch_dim.second;
   return batching;
@@ -649,9 +650,11 @@ batching::BatchingOptions ModelManager::BatcherOptions(const onnx::Model& model,
 
 std::shared_ptr<batching::Dispatcher> ModelManager::StartBatcher(const onnx::Model& model,
                                                                  const onnx::Session& session,
-                                                                 int max_batch_size) const {
+                                                                 int max_batch_size,
+                                                                 int intra_op_threads) const {
   if (!Batched(model)) return nullptr;
-  return StartModelBatcher(model, session, BatcherOptions(model, max_batch_size));
+  return StartModelBatcher(model, session,
+                           BatcherOptions(model, max_batch_size, intra_op_threads));
 }
 
 StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
@@ -668,7 +671,11 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
       threads = given.is_string() ? given.get<std::string>() : given.dump();
     }
   }
-  if (threads == "0" && !Batched(model) && options_.unbatched_threads > 0) {
+  // A model whose batching is timed gets the threads of an unbatched one too, so that the
+  // timing runs requests as they would run unbatched, and batches as many at once as fit.
+  const bool choose_batching =
+      Batched(model) && options_.choose_batch_size && options_.max_batch_size > 1;
+  if (threads == "0" && (!Batched(model) || choose_batching) && options_.unbatched_threads > 0) {
     session_options.intra_op_num_threads = options_.unbatched_threads;
     threads = std::to_string(options_.unbatched_threads);
   }
@@ -687,8 +694,9 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
   RETURN_IF_ERROR(WarmUp(model, session));
   std::shared_ptr<ServedModel> served(new ServedModel(model, session, options_.max_batch_size));
   std::optional<int> max_batch_size = options_.max_batch_size;
-  if (Batched(model) && options_.choose_batch_size && *max_batch_size > 1) {
-    const int max = *max_batch_size, inflight = InflightBatches(),
+  const int session_threads = session_options.intra_op_num_threads;
+  if (choose_batching) {
+    const int max = *max_batch_size, inflight = InflightBatches(session_threads),
               workers = options_.api_workers > 0 ? options_.api_workers : AvailableCpus();
     StatusOr<std::optional<int>> chosen = ChooseBatching(
         model, session, MadeUpInputs(model, session), "at load", max, inflight, workers);
@@ -701,7 +709,8 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
                    model.tag.ToString(), chosen.status().message());
       max_batch_size.reset();
       served->undecided_ = std::make_unique<ServedModel::Undecided>(
-          [model, session, max, inflight, workers, options = BatcherOptions(model, max)](
+          [model, session, max, inflight, workers,
+           options = BatcherOptions(model, max, session_threads)](
               const std::map<std::string, Tensor>& request)
               -> StatusOr<std::shared_ptr<batching::Dispatcher>> {
             ASSIGN_OR_RETURN(std::optional<int> size,
@@ -715,7 +724,9 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
           });
     }
   }
-  if (max_batch_size) served->batcher_ = StartBatcher(model, session, *max_batch_size);
+  if (max_batch_size) {
+    served->batcher_ = StartBatcher(model, session, *max_batch_size, session_threads);
+  }
   double seconds = SecondsSince(start);
   spdlog::info("model {} loaded in {:.3f} s (intra-op threads: {})", model.tag.ToString(),
                seconds, threads);

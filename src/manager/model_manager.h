@@ -93,10 +93,12 @@ struct ManagerOptions {
   int api_workers = 0;  // the requests that run at once unbatched (0: one per CPU)
   double max_latency_ms = 60000;  // BentoML's default, and the default request timeout
   int max_inflight_batches = 0;  // 0: batching::InflightBatchesFor(the sessions' threads)
-  // ONNX Runtime intra-op threads of a model that is not batched, where nothing else sets them
-  // (session_options and the CPU provider's options leave them at 0). Its requests run at once,
-  // one per API worker, each on its own intra-op pool: `bento serve` sets this to the CPUs over
-  // the workers, so that those pools do not share cores. 0: the session's own default.
+  // ONNX Runtime intra-op threads of a model that is not batched, or whose batching is timed
+  // (choose_batch_size), where nothing else sets them (session_options and the CPU provider's
+  // options leave them at 0). Its requests run at once, one per API worker, each on its own
+  // intra-op pool: `bento serve` sets this to the CPUs over the workers, so that those pools do
+  // not share cores. A timed model that is batched runs as many batches at once as fit
+  // (InflightBatchesFor these threads). 0: the session's own default.
   int unbatched_threads = 0;
 
   // For tags given without a version; a tag with one serves that version alone.
@@ -314,14 +316,17 @@ class ModelManager {
   // Whether `model`'s requests go through a batcher: batching is on and its `run` signature
   // is batchable.
   bool Batched(const onnx::Model& model) const;
-  // The batches a batcher lets run at once (ManagerOptions::max_inflight_batches).
-  int InflightBatches() const;
+  // The batches a batcher lets run at once (ManagerOptions::max_inflight_batches) on a
+  // session of `intra_op_threads` threads (0: ONNX Runtime's default).
+  int InflightBatches(int intra_op_threads) const;
   // The options of a batched version's batcher, forming batches of at most `max_batch_size`.
-  batching::BatchingOptions BatcherOptions(const onnx::Model& model, int max_batch_size) const;
+  batching::BatchingOptions BatcherOptions(const onnx::Model& model, int max_batch_size,
+                                           int intra_op_threads) const;
   // The batcher of a batched version (null otherwise).
   std::shared_ptr<batching::Dispatcher> StartBatcher(const onnx::Model& model,
                                                      const onnx::Session& session,
-                                                     int max_batch_size) const;
+                                                     int max_batch_size,
+                                                     int intra_op_threads) const;
   Slot* FindSlot(std::string_view name) REQUIRES(mu_);
   const Slot* FindSlot(std::string_view name) const REQUIRES(mu_);
 
