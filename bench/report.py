@@ -132,8 +132,10 @@ def targets(results):
                          on_off >= 1.0, f"{on_off:.0%} of the target",
                          (f"mean batch {served['mean_batch']:.1f}"
                           if served.get("mean_batch") else
-                          "bento's default served it unbatched: batching did not pay when the "
-                          "model was timed (at load, or on its first request)") + "; peak RSS by default "
+                          "bento's default served it unbatched, as --no-batching does (same "
+                          "threads, same path: the ratio is the noise between interleaved runs): "
+                          "batching did not pay when the model was timed (at load, or on its "
+                          "first request)") + "; peak RSS by default "
                          f"{fmt(med(e['bento']['peak_rss']) / MIB, 0)} MiB, with --no-batching "
                          f"{fmt(med(e[EXTRA]['peak_rss']) / MIB, 0)} MiB"))
             mem = div(med(e["bento"]["peak_rss"]), med(e[EXTRA]["peak_rss"]))
