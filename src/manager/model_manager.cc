@@ -292,6 +292,17 @@ std::shared_ptr<batching::Dispatcher> StartModelBatcher(const onnx::Model& model
       });
 }
 
+// The batcher of a version whose batching ChooseBatching chose: batches of up to `size`
+// items, or none (nullopt: served unbatched).
+std::shared_ptr<batching::Dispatcher> StartChosenBatcher(const onnx::Model& model,
+                                                         const onnx::Session& session,
+                                                         batching::BatchingOptions options,
+                                                         std::optional<int> size) {
+  if (!size) return nullptr;
+  options.max_batch_size = *size;
+  return StartModelBatcher(model, session, options);
+}
+
 // The store's versions of `name` that `policy` selects, newest first (`latest` first).
 StatusOr<std::vector<onnx::Model>> Selected(const std::string& name, const VersionPolicy& policy) {
   std::vector<onnx::Model> out;
@@ -693,39 +704,34 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
   }
   RETURN_IF_ERROR(WarmUp(model, session));
   std::shared_ptr<ServedModel> served(new ServedModel(model, session, options_.max_batch_size));
-  std::optional<int> max_batch_size = options_.max_batch_size;
   const int session_threads = session_options.intra_op_num_threads;
-  if (choose_batching) {
-    const int max = *max_batch_size, inflight = InflightBatches(session_threads),
-              workers = options_.api_workers > 0 ? options_.api_workers : AvailableCpus();
-    StatusOr<std::optional<int>> chosen = ChooseBatching(
-        model, session, MadeUpInputs(model, session), "at load", max, inflight, workers);
+  if (!choose_batching) {
+    served->batcher_ = StartBatcher(model, session, options_.max_batch_size, session_threads);
+  } else {
+    const batching::BatchingOptions options =
+        BatcherOptions(model, options_.max_batch_size, session_threads);
+    const int workers = options_.api_workers > 0 ? options_.api_workers : AvailableCpus();
+    StatusOr<std::optional<int>> chosen =
+        ChooseBatching(model, session, MadeUpInputs(model, session), "at load",
+                       options.max_batch_size, options.max_inflight_batches, workers);
     if (chosen.ok()) {
-      max_batch_size = *chosen;
+      served->batcher_ = StartChosenBatcher(model, session, options, *chosen);
     } else {
       // No input could be made up: the first request's inputs are timed instead.
       spdlog::info("model {}: batching is chosen on its first request, whose inputs are "
                    "timed then, since {}",
                    model.tag.ToString(), chosen.status().message());
-      max_batch_size.reset();
       served->undecided_ = std::make_unique<ServedModel::Undecided>(
-          [model, session, max, inflight, workers,
-           options = BatcherOptions(model, max, session_threads)](
-              const std::map<std::string, Tensor>& request)
+          [model, session, options, workers](const std::map<std::string, Tensor>& request)
               -> StatusOr<std::shared_ptr<batching::Dispatcher>> {
             ASSIGN_OR_RETURN(std::optional<int> size,
                              ChooseBatching(model, session,
                                             RequestInputs(request, options.input_batch_dim),
-                                            "on a request's inputs", max, inflight, workers));
-            if (!size) return std::shared_ptr<batching::Dispatcher>();
-            batching::BatchingOptions chosen_options = options;
-            chosen_options.max_batch_size = *size;
-            return StartModelBatcher(model, session, chosen_options);
+                                            "on a request's inputs", options.max_batch_size,
+                                            options.max_inflight_batches, workers));
+            return StartChosenBatcher(model, session, options, size);
           });
     }
-  }
-  if (max_batch_size) {
-    served->batcher_ = StartBatcher(model, session, *max_batch_size, session_threads);
   }
   double seconds = SecondsSince(start);
   spdlog::info("model {} loaded in {:.3f} s (intra-op threads: {})", model.tag.ToString(),
