@@ -125,15 +125,23 @@ def scenarios(args):
     ]
 
 
+# bento's other configurations on batched APIs, beside its default: batching off, which shows
+# what the batcher gains or costs on this machine; and the defaults bento had before it chose
+# batching (every batchable model batched at 32, on every core's intra-op threads), which
+# gives this run's before/after ratios.
+EXTRAS = {"bento-nobatch": ["--no-batching"], "bento-before": ["--max-batch-size", "32"]}
+
+
 def servers(scenario, args):
-    """bento and BentoML, configured alike; on batched APIs also bento with batching off,
-    which shows what bento's batcher gains or costs on this machine."""
-    extra = ["bento-nobatch"] if scenario["route"] == "/run" and not args.no_extra else []
+    """bento and BentoML, configured alike; on batched APIs also bento's EXTRAS (the
+    before-defaults only where no max batch size is given: with one, they are the default)."""
+    extra = ([] if scenario["route"] != "/run" or args.no_extra else
+             ["bento-nobatch"] + ([] if args.max_batch_size else ["bento-before"]))
     return ["bento", "bentoml", *extra]
 
 
 def bento_argv(scenario, server):
-    return scenario["bento"] + (["--no-batching"] if server == "bento-nobatch" else [])
+    return scenario["bento"] + EXTRAS.get(server, [])
 
 
 def launch(scenario, server, port, env, homes, logdir):
@@ -258,7 +266,8 @@ def main():
     parser.add_argument("--raw-batches", type=int, nargs="+",
                         default=[8] if quick else [2, 4, 8, 16, 32])
     parser.add_argument("--no-extra", action="store_true",
-                        help="leave out bento with --no-batching on /run")
+                        help="leave out bento with --no-batching, and with the defaults before "
+                        "batching was chosen, on /run")
     parser.add_argument("--max-batch-size", type=int,
                         help="both servers' max batch size (default: BentoML 32, bento its own "
                         "default: at most 32, capped at load where an item stops getting "

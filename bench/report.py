@@ -16,8 +16,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 SERVERS = ("bento", "bentoml")
 EXTRA = "bento-nobatch"  # bento with --no-batching, on batched APIs only
+# bento with the defaults it had before it chose batching (--max-batch-size 32), on batched
+# APIs only: the "before" of this run's before/after ratios.
+BEFORE = "bento-before"
 LABEL = {"bento": "bento", "bentoml": "BentoML 1.4", "raw": "raw ONNX Runtime",
-         EXTRA: "bento, batching off"}
+         EXTRA: "bento, batching off", BEFORE: "bento, defaults before batching was chosen"}
 COLOR = {"bento": "#1f77b4", "bentoml": "#ff7f0e", "raw": "#2ca02c", "raw1": "#98df8a",
          EXTRA: "#9467bd"}
 MIB = 1024 * 1024
@@ -120,7 +123,8 @@ def targets(results):
                          f"nginx reads the same {e['body_bytes'] / 1e3:,.0f} kB POST and answers "
                          f"a fixed body at {fmt(floor, 0)} rps; bento also decodes, runs and "
                          f"encodes ({_phases(e)}), and hands each request from its I/O thread to "
-                         "a worker and back: where its CPU goes, in tiny-profile.md"))
+                         "a worker and back: where its CPU goes, and what was tried, in "
+                         "tiny-profile.md"))
         shed = sum(point(e, s, c)["errors"] for s in ("bento", EXTRA) if s in e)
         rows.append((f"{key}: nothing shed or failed at c=32 with the default latency budget",
                      f"{shed} errors", shed == 0, f"{shed} errors",
@@ -145,6 +149,17 @@ def targets(results):
                          "its arena; raw ORT alone: " + ", ".join(
                              f"batch {b} {fmt(r['max_rss'] / MIB, 0)} MiB"
                              for b, r in e["raw"]["batches"].items() if "max_rss" in r)))
+        if BEFORE in e and "1" in e[BEFORE]["points"]:
+            now, was = point(e, "bento", "1"), point(e, BEFORE, "1")
+            ratio = div(now["p50_ms"], was["p50_ms"])
+            rows.append((f"{key}: p50 at c=1 within 10% of bento's defaults before batching "
+                         "was chosen (same run)", f"{ratio:.2f}x", ratio <= 1.1,
+                         f"{ratio / 1.1:.2f}x the allowed p50",
+                         f"p50 {fmt(now['p50_ms'], 2)} ms by default, "
+                         f"{fmt(was['p50_ms'], 2)} ms with `{_command(e['commands'][BEFORE])}`, "
+                         "which batches at 32 on every core's intra-op threads (a lone "
+                         "request's Run spreads over every core); by default a model served "
+                         "unbatched runs one intra-op thread per API worker"))
     for key, e in sc.items():
         # The target is the resident memory with the model loaded (at rest, read before the
         # first request, so before ONNX Runtime's arena holds any activations); the peak under load, which ONNX Runtime's arena for a batch's activations
@@ -165,6 +180,29 @@ def targets(results):
                      cold <= 0.1, f"{cold * 10:.1f}x the allowed time",
                      f"bento {med(e['bento']['cold_start_s']):.2f} s, BentoML "
                      f"{med(e['bentoml']['cold_start_s']):.2f} s"))
+    return rows
+
+
+def before_after(results):
+    """Rows of this run's before/after table: each batched API under bento's defaults before it
+    chose batching (BEFORE) and now, at the target concurrency and, for latency, at c=1."""
+    rows, c = [], str(TARGET_C)
+    for key, e in results["scenarios"].items():
+        if BEFORE not in e or c not in e[BEFORE]["points"]:
+            continue
+        was, now = point(e, BEFORE, c), point(e, "bento", c)
+        rss_was, rss_now = med(e[BEFORE]["peak_rss"]), med(e["bento"]["peak_rss"])
+        row = [key, f"{fmt(was['rps'])} → {fmt(now['rps'])}",
+               f"{div(now['rps'], was['rps']):.2f}x", f"{was['errors']} → {now['errors']}",
+               f"{_batch(was)} → {_batch(now)}",
+               f"{fmt(rss_was / MIB, 0)} → {fmt(rss_now / MIB, 0)}",
+               f"{div(rss_now, rss_was):.2f}x"]
+        if "1" in e[BEFORE]["points"]:
+            p_was, p_now = point(e, BEFORE, "1")["p50_ms"], point(e, "bento", "1")["p50_ms"]
+            row += [f"{fmt(p_was, 2)} → {fmt(p_now, 2)}", f"{div(p_now, p_was):.2f}x"]
+        else:
+            row += ["-", "-"]
+        rows.append(row)
     return rows
 
 
@@ -189,7 +227,9 @@ def markdown(results):
             f"({meta['cores']} cores, shared with wrk). ONNX Runtime keeps its default intra-op "
             "pool (one thread per physical core) in BentoML, in raw ONNX Runtime and in bento's "
             "services and models given a max batch size; bento gives a model it does not batch, "
-            "or whose batching it times, one thread per API worker (its default). "
+            "or whose batching it times, one thread per API worker, or every core's threads "
+            "where a lone request ran at least 15% faster on them when the model loaded (its "
+            "default; the server logs say which). "
             "bento: one HTTP I/O thread and one API worker per core (its defaults). BentoML: "
             "`workers=1` (one worker process), `threads=1` (its default). Batching on `/run`, "
             + (f"both sides: max batch size {meta['max_batch_size']}, "
@@ -203,6 +243,16 @@ def markdown(results):
     rows = [(what, got, "yes" if ok else "**no**", "" if ok else miss, why)
             for what, got, ok, miss, why in targets(results)]
     out += [_table(["target", "measured", "met", "where missed", "context"], rows), ""]
+    rows = before_after(results)
+    if rows:
+        out += ["## Before and after", "",
+                "Each batched API served with bento's defaults before it chose batching "
+                "(`--max-batch-size 32`: every batchable model batched at 32, on every core's "
+                "intra-op threads) and with today's, in this run, interleaved; "
+                f"throughput, errors, mean batch and peak RSS at c={TARGET_C}, p50 at c=1.", "",
+                _table(["API", f"rps before → now", "now / before", "errors", "mean batch",
+                        "peak RSS MiB", "now / before", "p50 c=1 ms", "now / before"], rows),
+                ""]
     for key, e in sc.items():
         out += [f"## {e['title']}", "", f"![{key}]({key}.png)", "",
                 f"Request body: {e['body_bytes']:,} bytes. Commands: `{_command(e['commands']['bento'])}` "
@@ -248,6 +298,18 @@ def markdown(results):
                     "comparison with its batched runs above:", "",
                     _table(["c", "rps", "p50 ms", "p99 ms", "err",
                             "rps batching on / off"], rows), ""]
+        if BEFORE in e:
+            rows = []
+            for c in meta["concurrency"]:
+                x, b = point(e, BEFORE, c), point(e, "bento", c)
+                rows.append([c, fmt(x["rps"]), fmt(x["p50_ms"], 2), fmt(x["p99_ms"], 2),
+                             x["errors"], _batch(x), f"{div(b['rps'], x['rps']):.2f}x",
+                             f"{div(b['p50_ms'], x['p50_ms']):.2f}x"])
+            out += [f"bento with the defaults it had before it chose batching "
+                    f"(`{_command(e['commands'][BEFORE])}`: batched at 32, on every core's "
+                    "intra-op threads), the before of this run's before/after ratios:", "",
+                    _table(["c", "rps", "p50 ms", "p99 ms", "err", "batch",
+                            "rps now / before", "p50 now / before"], rows), ""]
         raw_best = e["raw"]["best"]
         out += [f"Raw ONNX Runtime's best: {fmt(raw_best['items_per_s'])} items/s at batch "
                 f"{raw_best['batch']}, {raw_best['concurrency']} thread(s); by batch size "
@@ -260,7 +322,7 @@ def markdown(results):
         rows = [[LABEL[s], fmt(med(e[s]["cold_start_s"]), 2),
                  ", ".join(f"{x:.2f}" for x in e[s]["cold_start_s"]),
                  fmt(med(e[s]["idle_rss"]) / MIB, 0), fmt(med(e[s]["peak_rss"]) / MIB, 0),
-                 fmt(med(e[s]["peak_pss"]) / MIB, 0)] for s in SERVERS + (EXTRA,) if s in e]
+                 fmt(med(e[s]["peak_pss"]) / MIB, 0)] for s in SERVERS + (EXTRA, BEFORE) if s in e]
         out += [_table(["server", "cold start s (median)", "each launch", "RSS at rest MiB",
                         "peak RSS under load MiB", "peak PSS MiB"], rows), ""]
     out += ["Errors (`err`) are non-2xx answers, socket errors and timeouts summed over the "

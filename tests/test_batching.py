@@ -13,7 +13,7 @@ import requests
 from onnx import TensorProto, helper, numpy_helper
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import SANITIZER, Server, count_wrong_answers
+from conftest import MOBILENET, SANITIZER, Server, count_wrong_answers
 
 
 @pytest.fixture
@@ -176,6 +176,55 @@ def test_the_pools_that_run_at_once_fit_the_cpus(bento, ocr_cls_model):
     assert threads == "3"
 
 
+def _assert_answers_as_onnxruntime(url, model, name, x, rtol=1e-5, atol=1e-6):
+    """POSTs `x` as the input `name` to `url`: the answer must be onnxruntime's for `model`."""
+    r = requests.post(url, json={name: x.tolist()})
+    assert r.status_code == 200, r.text
+    want = ort.InferenceSession(str(model)).run(None, {name: x})[0]
+    np.testing.assert_allclose(np.array(next(iter(r.json().values()))), want,
+                               rtol=rtol, atol=atol)
+
+
+def _per_item(value, unit):
+    return float(value) * {"ms": 1e-3, "us": 1e-6}[unit]
+
+
+def test_an_unbatched_model_runs_on_the_threads_it_was_timed_faster_on(bento):
+    """A model served unbatched on a worker's share of the CPUs (one thread each, by default)
+    is timed at load on every CPU's threads too, a lone request on each, and runs on them when
+    it ran at least 15% faster there (batching::WideThreadsPay); the log says the timings and
+    the choice, which must follow from them, and the model answers on the session chosen.
+    --threads, or one worker, leaves nothing to choose."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs two CPUs, so that a worker's share is smaller than all of them")
+    model = MOBILENET / "mobilenet_v2.onnx"
+    # Batchable, so that an input can be made up for the timing (its batch dimension is free);
+    # served with --no-batching, as a model without the signature would be.
+    bento.save(model, "mnv2", "--batchable")
+    server = Server(bento, "mnv2", "--no-batching")
+    server.wait_ready()
+    try:
+        x = np.random.default_rng(7).random((1, 3, 224, 224), dtype=np.float32)
+        _assert_answers_as_onnxruntime(server.url + "/run", model, "input", x, 1e-4, 1e-5)
+    finally:
+        assert server.stop() == 0
+    log = "".join(server.log)
+    timed = re.search(r"model mnv2:\S+: intra-op threads timed at load: a lone request "
+                      r"(\S+) (ms|us)/item on 1 thread\(s\), (\S+) (ms|us)/item on (\d+), "
+                      r"so it runs on (\d+)", log)
+    assert timed, log
+    narrow, wide = _per_item(*timed.group(1, 2)), _per_item(*timed.group(3, 4))
+    cpus, chosen = int(timed.group(5)), int(timed.group(6))
+    assert cpus >= 2
+    assert chosen == (cpus if wide <= narrow * (1 - 0.15) else 1), log
+    assert re.search(rf"model mnv2:\S+ loaded in \S+ s \(intra-op threads: {chosen}\)", log), log
+    for flags in (["--threads", "1"], ["--workers", "1"]):
+        server = Server(bento, "mnv2", "--no-batching", *flags)
+        server.wait_ready()
+        assert server.stop() == 0
+        assert "intra-op threads timed" not in "".join(server.log), flags
+
+
 def _batch_add_model(path, batch_of_one):
     """y = x + (1, 2, 3, 4) on x float[n, 4]; with `batch_of_one`, x is first reshaped to
     [1, 4], so every batch but one fails inside ONNX Runtime though the shapes allow it."""
@@ -220,11 +269,7 @@ def test_batch_sizes_are_timed_at_load_unless_the_max_is_given(bento, tmp_path, 
                          r"inputs are timed then, since input x has a free dimension", log), log
         assert "timed on a request's inputs" not in log  # not before its first request
         image = np.random.default_rng(6).random((2, 3, 48, 160), dtype=np.float32)
-        r = requests.post(f"{server.url}/wide/run", json={"x": image.tolist()})
-        assert r.status_code == 200, r.text
-        want = ort.InferenceSession(str(ocr_cls_model)).run(None, {"x": image})[0]
-        np.testing.assert_allclose(np.array(next(iter(r.json().values()))), want,
-                                   rtol=1e-5, atol=1e-6)
+        _assert_answers_as_onnxruntime(f"{server.url}/wide/run", ocr_cls_model, "x", image)
     finally:
         assert server.stop() == 0
     log = "".join(server.log)

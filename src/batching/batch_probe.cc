@@ -48,4 +48,8 @@ bool BatchingPays(double batched, double unbatched) {
   return batched + kHandOffSeconds <= unbatched * (1 - kMinBatchingGain);
 }
 
+bool WideThreadsPay(double lone_narrow, double lone_wide) {
+  return lone_wide <= lone_narrow * (1 - kMinWideGain);
+}
+
 }  // namespace bento::batching

@@ -85,6 +85,21 @@ inline constexpr double kHandOffSeconds = 20e-6;
 inline constexpr double kMinBatchingGain = 0.25;
 bool BatchingPays(double batched, double unbatched);
 
+// Whether a model served unbatched runs on every CPU's intra-op threads (`wide`) rather than
+// on an API worker's share of them (`narrow`: one thread each, with one worker per CPU):
+// whether a lone request, in seconds, runs at least kMinWideGain faster on wide. Large kernels
+// gain (MobileNetV2 on two cores: its Run 5.4-6.5 ms against 7.8 on one thread, with idle
+// threads sleeping as bento has them, and a lone /run 9.5 ms against 12.0); small ones
+// lose, each parallel step waking a second thread for less work than the wake-up costs (the
+// OCR classifier: 2.2 ms against 1.85), and lose more under load (about two thirds of the
+// throughput at c=32). Requests at once are not timed: two callers running Run back to back
+// on wide cost MobileNetV2 an item 6-25% more than on narrow at load, yet served at c=32 both
+// made 144-147 requests/s, since each worker also decodes and encodes a request and wide's
+// threads take the core the other worker leaves meanwhile; and the timing was too noisy to
+// decide on.
+inline constexpr double kMinWideGain = 0.15;
+bool WideThreadsPay(double lone_narrow, double lone_wide);
+
 // "6.02 ms/item", "355 us/item": seconds an item, for the log.
 std::string PerItem(double seconds);
 

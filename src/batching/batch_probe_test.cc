@@ -83,5 +83,16 @@ TEST(BatchingPaysTest, OnlyWhenABatchedItemWithItsHandOffIsCheaper) {
   EXPECT_TRUE(BatchingPays(1e-3 / 32, 1e-3 / 2));
 }
 
+TEST(WideThreadsPayTest, WhenALoneRequestRunsFasterByMoreThanTheNoise) {
+  // MobileNetV2 on two cores: alone 7.5 ms on one thread, 4.9 on two.
+  EXPECT_TRUE(WideThreadsPay(7.5e-3, 4.9e-3));
+  EXPECT_TRUE(WideThreadsPay(8e-3, 6.8e-3));     // at the bound
+  EXPECT_FALSE(WideThreadsPay(8e-3, 7.2e-3));    // 10% faster: within the noise
+  // Small kernels: the OCR classifier is slower on two threads.
+  EXPECT_FALSE(WideThreadsPay(1.16e-3, 1.3e-3));
+  // A tiny model: equal within noise.
+  EXPECT_FALSE(WideThreadsPay(3.84e-6, 3.89e-6));
+}
+
 }  // namespace
 }  // namespace bento::batching

@@ -276,6 +276,54 @@ StatusOr<std::optional<int>> ChooseBatching(const onnx::Model& model,
   return chosen;
 }
 
+// For a version served unbatched on an API worker's share of the CPUs (`narrow`, of
+// `narrow_threads` intra-op threads): a session on `wide_threads` instead when
+// batching::WideThreadsPay says so, timed on made-up inputs of one item: lone runs on each in
+// turn, at least kRuns each and for kMinSeconds in all, the fastest of each counting (so that
+// a burst of other work on the machine slows some runs of both, not the choice). nullopt
+// keeps `narrow`: no input can be made up (the choice is not made on a request's inputs,
+// since a served version's session never changes), the wide session fails to load or run, or
+// it does not pay.
+std::optional<onnx::Session> ChooseThreads(const onnx::Model& model, const onnx::Session& narrow,
+                                           const std::vector<onnx::Provider>& providers,
+                                           onnx::SessionOptions options, int narrow_threads,
+                                           int wide_threads) {
+  constexpr int kRuns = 8;
+  constexpr double kMinSeconds = 0.02;
+  const std::string tag = model.tag.ToString();
+  std::string why;
+  auto one = DummyInputs(narrow, InputBatchDim(model), 1, &why);
+  if (!one) {
+    spdlog::debug("model {}: intra-op threads not timed, since {}", tag, why);
+    return std::nullopt;
+  }
+  options.intra_op_num_threads = wide_threads;
+  StatusOr<onnx::Session> wide = onnx::load_model(model, providers, options);
+  Status warm = wide.ok() ? WarmUp(model, *wide) : wide.status();
+  if (!warm.ok()) {
+    spdlog::warn("model {}: no session on {} intra-op threads to time ({}); it runs on {}", tag,
+                 wide_threads, FirstLine(warm.message()), narrow_threads);
+    return std::nullopt;
+  }
+  double lone[2] = {std::numeric_limits<double>::infinity(),
+                    std::numeric_limits<double>::infinity()};
+  const auto start = SteadyClock::now();
+  for (int run = 0; run < kRuns || SecondsSince(start) < kMinSeconds; ++run) {
+    for (int i = 0; i < 2; ++i) {
+      const auto run_start = SteadyClock::now();
+      if (!(i == 0 ? narrow : *wide).Run(*one).ok()) return std::nullopt;
+      lone[i] = std::min(lone[i], SecondsSince(run_start));
+    }
+  }
+  const bool pays = batching::WideThreadsPay(lone[0], lone[1]);
+  spdlog::info("model {}: intra-op threads timed at load: a lone request {} on {} thread(s), "
+               "{} on {}, so it runs on {}; --threads sets them instead",
+               tag, batching::PerItem(lone[0]), narrow_threads, batching::PerItem(lone[1]),
+               wide_threads, pays ? wide_threads : narrow_threads);
+  if (!pays) return std::nullopt;
+  return *std::move(wide);
+}
+
 // The batcher of a batched version, running its batches on `session`.
 std::shared_ptr<batching::Dispatcher> StartModelBatcher(const onnx::Model& model,
                                                         const onnx::Session& session,
@@ -686,7 +734,9 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
   // timing runs requests as they would run unbatched, and batches as many at once as fit.
   const bool choose_batching =
       Batched(model) && options_.choose_batch_size && options_.max_batch_size > 1;
-  if (threads == "0" && (!Batched(model) || choose_batching) && options_.unbatched_threads > 0) {
+  const bool narrowed =
+      threads == "0" && (!Batched(model) || choose_batching) && options_.unbatched_threads > 0;
+  if (narrowed) {
     session_options.intra_op_num_threads = options_.unbatched_threads;
     threads = std::to_string(options_.unbatched_threads);
   }
@@ -703,10 +753,11 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
         SameInterface("its outputs", serving->outputs, session.outputs(), serving->version));
   }
   RETURN_IF_ERROR(WarmUp(model, session));
-  std::shared_ptr<ServedModel> served(new ServedModel(model, session, options_.max_batch_size));
   const int session_threads = session_options.intra_op_num_threads;
+  std::shared_ptr<batching::Dispatcher> batcher;
+  std::unique_ptr<ServedModel::Undecided> undecided;
   if (!choose_batching) {
-    served->batcher_ = StartBatcher(model, session, options_.max_batch_size, session_threads);
+    batcher = StartBatcher(model, session, options_.max_batch_size, session_threads);
   } else {
     const batching::BatchingOptions options =
         BatcherOptions(model, options_.max_batch_size, session_threads);
@@ -715,13 +766,13 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
         ChooseBatching(model, session, MadeUpInputs(model, session), "at load",
                        options.max_batch_size, options.max_inflight_batches, workers);
     if (chosen.ok()) {
-      served->batcher_ = StartChosenBatcher(model, session, options, *chosen);
+      batcher = StartChosenBatcher(model, session, options, *chosen);
     } else {
       // No input could be made up: the first request's inputs are timed instead.
       spdlog::info("model {}: batching is chosen on its first request, whose inputs are "
                    "timed then, since {}",
                    model.tag.ToString(), chosen.status().message());
-      served->undecided_ = std::make_unique<ServedModel::Undecided>(
+      undecided = std::make_unique<ServedModel::Undecided>(
           [model, session, options, workers](const std::map<std::string, Tensor>& request)
               -> StatusOr<std::shared_ptr<batching::Dispatcher>> {
             ASSIGN_OR_RETURN(std::optional<int> size,
@@ -733,6 +784,19 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
           });
     }
   }
+  // Served unbatched on a worker's share of the CPUs: every CPU's threads instead, where a
+  // lone request runs faster on them.
+  const int cpus = AvailableCpus();
+  if (narrowed && !batcher && !undecided && cpus > options_.unbatched_threads) {
+    if (auto wide = ChooseThreads(model, session, options_.providers, session_options,
+                                  options_.unbatched_threads, cpus)) {
+      session = *std::move(wide);
+      threads = std::to_string(cpus);
+    }
+  }
+  std::shared_ptr<ServedModel> served(new ServedModel(model, session, options_.max_batch_size));
+  served->batcher_ = std::move(batcher);
+  served->undecided_ = std::move(undecided);
   double seconds = SecondsSince(start);
   spdlog::info("model {} loaded in {:.3f} s (intra-op threads: {})", model.tag.ToString(),
                seconds, threads);

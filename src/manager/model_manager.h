@@ -98,7 +98,9 @@ struct ManagerOptions {
   // options leave them at 0). Its requests run at once, one per API worker, each on its own
   // intra-op pool: `bento serve` sets this to the CPUs over the workers, so that those pools do
   // not share cores. A timed model that is batched runs as many batches at once as fit
-  // (InflightBatchesFor these threads). 0: the session's own default.
+  // (InflightBatchesFor these threads). One that is served unbatched gets every CPU's
+  // threads instead where a lone request, timed at load, runs faster on them
+  // (batching::WideThreadsPay). 0: the session's own default.
   int unbatched_threads = 0;
 
   // For tags given without a version; a tag with one serves that version alone.
