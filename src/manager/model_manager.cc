@@ -793,6 +793,8 @@ StatusOr<ModelRef> ModelManager::LoadVersion(const onnx::Model& model,
       session = *std::move(wide);
       threads = std::to_string(cpus);
     }
+    // Give the session not kept back to the system, as Reap does a retired version's.
+    malloc_trim(0);
   }
   std::shared_ptr<ServedModel> served(new ServedModel(model, session, options_.max_batch_size));
   served->batcher_ = std::move(batcher);
