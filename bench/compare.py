@@ -19,7 +19,10 @@ decoding of the request, Run and encoding of the answer in one process, with no 
 load generator on the cores, from as many threads as each concurrency; its best is the path's
 limit, and each server point is also given as a fraction of it. The HTTP floor is Debian's
 nginx answering the same POST with a fixed body, at each concurrency: what no HTTP server on
-this machine can beat.
+this machine can beat. For the tiny model, bento's own floor too: a no-op API
+(bench/noop_service.cc) with no model, which is what bento's HTTP layer, policies and worker
+hand-off cost alone. bento's log says what each server chose when its model loaded (batch
+sizes, batching, intra-op threads); results.json keeps those lines for each launch.
 Every figure is the median over the repetitions.
 
     .venv/bin/python bench/compare.py                 # the full run (make bench)
@@ -31,6 +34,7 @@ import json
 import os
 import pathlib
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +67,8 @@ def make_bodies(tmp):
         "mobilenet-json": {"input": np.round(x.transpose(2, 0, 1)[None], 3).tolist()},
         "tiny": {"input": np.round(np.random.default_rng(0).uniform(0, 16, (1, 64)), 3).tolist()},
     }
+    tiny = len(json.dumps(bodies["tiny"]))
+    bodies["noop"] = {"text": "x" * (tiny - len(json.dumps({"text": ""})))}  # as long as tiny's
     paths = {}
     for name, body in bodies.items():
         paths[name] = tmp / f"{name}.json"
@@ -147,7 +153,9 @@ def bento_argv(scenario, server):
 def launch(scenario, server, port, env, homes, logdir):
     if server != "bentoml":
         argv = bento_argv(scenario, server) + ["--port", str(port)]
-        e = dict(env, BENTOML_HOME=str(homes[0]), BENTO_LOG_LEVEL="warn")
+        # info: the lines that say what was chosen when a model loaded (batch sizes, batching,
+        # intra-op threads); with --no-access-log nothing is logged per request.
+        e = dict(env, BENTOML_HOME=str(homes[0]), BENTO_LOG_LEVEL="info")
     else:
         argv = [str(BENTOML), "serve", scenario["bentoml"], "--port", str(port)]
         e = dict(env, BENTOML_HOME=str(homes[1]))
@@ -173,6 +181,8 @@ def run_server(scenario, server, args, env, homes, bodies, logdir):
     port = benchlib.free_port()
     body = bodies[scenario["key"]]
     url = f"http://127.0.0.1:{port}{scenario['route']}"
+    log = logdir / f"{scenario['key']}-{server}.log"
+    start = log.stat().st_size if log.exists() else 0  # each launch appends to the log
     with launch(scenario, server, port, env, homes, logdir) as s:
         cold = s.wait_ready()
         time.sleep(0.5)
@@ -191,7 +201,40 @@ def run_server(scenario, server, args, env, homes, bodies, logdir):
         s.stop()
         return {"cold_start_s": cold, "idle_rss": idle_rss, "idle_pss": idle_pss,
                 "peak_rss": s.peak_rss, "peak_pss": s.peak_pss, "answer": answer,
-                "points": points}
+                "points": points, "chosen_at_load": chosen_at_load(log, start)}
+
+
+# What bento's log says it chose when a model loaded, without the timestamp and level.
+_CHOICE = re.compile(r"^\S+ info (model \S+: .*timed at load.*|model \S+ loaded in .*)$")
+
+
+def chosen_at_load(log, start):
+    """The load-time choices a bento server logged since byte `start` of its log; [] for
+    BentoML's, or where nothing was timed (a service's own sessions)."""
+    if not log.exists():
+        return []
+    with open(log, "rb") as f:
+        f.seek(start)
+        lines = f.read().decode(errors="replace").splitlines()
+    return [m.group(1) for m in map(_CHOICE.match, lines) if m]
+
+
+def run_bento_floor(bodies, args):
+    """One repetition of bento's own floor (tiny only): bench/noop_service.cc, whose one API
+    returns the text it is given, under wrk at each concurrency with a body of the tiny model's
+    size. It is bento's HTTP layer, policies and worker hand-off with no model and no tensor:
+    what no model served over bento's HTTP can beat."""
+    port = benchlib.free_port()
+    body = bodies["noop"]
+    url = f"http://127.0.0.1:{port}/noop"
+    argv = [str(benchlib.BIN / "bento_bench_noop"), "--no-access-log", "--port", str(port)]
+    with benchlib.Server(argv, port) as noop:
+        noop.wait_ready()
+        benchlib.wrk(url, body, 8, 1, "application/json")
+        points = {c: benchlib.wrk(url, body, c, args.raw_seconds, "application/json")
+                  for c in args.concurrency}
+        noop.stop()
+    return points
 
 
 def run_raw(model, body, args):
@@ -296,6 +339,7 @@ def main():
         raw_runs = {str(s["model"]): [] for s in chosen}
         path_runs = {s["key"]: [] for s in chosen}
         floor_runs = {s["key"]: [] for s in chosen}
+        noop_runs = []  # bento's own floor, for the tiny model
         for rep in range(args.reps):
             # bento, BentoML and raw ONNX Runtime take turns, so that busy phases of the
             # machine hit all three.
@@ -317,6 +361,10 @@ def main():
                 print(f"[{time.monotonic() - started:6.0f} s] rep {rep + 1}/{args.reps} "
                       f"{s['key']} nginx floor", file=sys.stderr, flush=True)
                 floor_runs[s["key"]].append(run_floor(s, bodies, args, tmp))
+                if s["key"] == "tiny":
+                    print(f"[{time.monotonic() - started:6.0f} s] rep {rep + 1}/{args.reps} "
+                          "tiny bento's own floor (a no-op API)", file=sys.stderr, flush=True)
+                    noop_runs.append(run_bento_floor(bodies, args))
         raw = {model: raw_medians(reps) for model, reps in raw_runs.items()}
         for s in chosen:
             entry = {"title": s["title"], "route": s["route"],
@@ -328,10 +376,14 @@ def main():
                                                       bento_argv(s, server))
                                      for server in servers(s, args) if server != "bentoml"},
                                   "bentoml": f"bentoml serve {s['bentoml']}"}}
+            if s["key"] == "tiny" and noop_runs:
+                entry["bento_floor"] = {c: benchlib.median_point([r[c] for r in noop_runs])
+                                        for c in args.concurrency}
             for server in servers(s, args):
                 reps = runs[s["key"], server]
                 entry[server] = {
                     "answer": reps[0]["answer"],
+                    "chosen_at_load": [r["chosen_at_load"] for r in reps],  # per launch
                     "cold_start_s": [r["cold_start_s"] for r in reps],
                     **{k: [r[k] for r in reps] for k in ("idle_rss", "idle_pss", "peak_rss",
                                                          "peak_pss")},

@@ -6,6 +6,7 @@ targets) and PNG plots made with matplotlib. Needs only the standard library and
 """
 import json
 import pathlib
+import re
 import statistics
 import sys
 
@@ -52,6 +53,38 @@ def _context(e, c):
             f"of it, BentoML {div(m['rps'], best['items_per_s']):.0%}"
             + (f"; mean batch: bento {_batch(b)}, BentoML {_batch(m)}"
                if b.get("mean_batch") or m.get("mean_batch") else "; no batching on this API"))
+
+
+def _own_floor(e, served, nginx, c):
+    """What bento's own floor (a no-op API with no model) says of the tiny model's distance
+    from nginx: how much of it is bento's HTTP layer alone."""
+    if "bento_floor" not in e:
+        return ""
+    noop = e["bento_floor"][str(c)]["rps"]
+    return (f"; bento's own floor, a no-op API with no model, serves {fmt(noop, 0)} rps "
+            f"({div(noop, nginx):.0%} of nginx), and the tiny model {div(served['rps'], noop):.0%} "
+            "of that: the distance is bento's HTTP layer, not the model's path")
+
+
+def _chosen(e):
+    """What each bento configuration logged when its model loaded: the first launch's lines
+    whole (the timings behind the choice), then each launch's choices in short, since the
+    timings, and so the choices, can differ between launches."""
+    out = []
+    for server in ("bento", EXTRA, BEFORE):
+        launches = e.get(server, {}).get("chosen_at_load") or []
+        if not any(launches):
+            continue
+        out += [f"- {LABEL[server]}, launch 1: {line}" for line in launches[0]]
+        short = ["; ".join(m.group(0) for line in lines for m in _CHOICE.finditer(line))
+                 for lines in launches]
+        out.append(f"- {LABEL[server]}, each launch: " +
+                   " | ".join(f"{i}: {text or '-'}" for i, text in enumerate(short, 1)))
+    return (["What bento chose when the model loaded (its log):", ""] + out + [""]) if out else []
+
+
+# The choices in a load-time log line (bench/compare.py keeps them).
+_CHOICE = re.compile(r"largest batch: \d+|batching is \w+|intra-op threads: [^)]+")
 
 
 def _batch(p):
@@ -123,8 +156,8 @@ def targets(results):
                          f"nginx reads the same {e['body_bytes'] / 1e3:,.0f} kB POST and answers "
                          f"a fixed body at {fmt(floor, 0)} rps; bento also decodes, runs and "
                          f"encodes ({_phases(e)}), and hands each request from its I/O thread to "
-                         "a worker and back: where its CPU goes, and what was tried, in "
-                         "tiny-profile.md"))
+                         "a worker and back" + _own_floor(e, served, floor, c) +
+                         ": where its CPU goes, and what was tried, in tiny-profile.md"))
         shed = sum(point(e, s, c)["errors"] for s in ("bento", EXTRA) if s in e)
         rows.append((f"{key}: nothing shed or failed at c=32 with the default latency budget",
                      f"{shed} errors", shed == 0, f"{shed} errors",
@@ -275,20 +308,30 @@ def markdown(results):
                          if "path" in e else []) +
                         ([fmt(e["floor"][str(c)]["rps"]),
                           f"{div(b['rps'], e['floor'][str(c)]['rps']):.0%}"]
-                         if "floor" in e else []))
+                         if "floor" in e else []) +
+                        ([fmt(e["bento_floor"][str(c)]["rps"]),
+                          f"{div(b['rps'], e['bento_floor'][str(c)]['rps']):.0%}"]
+                         if "bento_floor" in e else []))
         out += [_table(["c", "bento rps", "p50 ms", "p99 ms", "err", "batch", "BentoML rps",
                         "p50 ms", "p99 ms", "err", "batch", "rps bento/BentoML", "p99 BentoML/bento",
                         "raw ORT rps (batch 1, c threads)", "bento / raw best"] +
                        (["path limit rps (c threads)", "bento / path limit"]
                         if "path" in e else []) +
-                       (["nginx floor rps", "bento / floor"] if "floor" in e else []), rows), ""]
+                       (["nginx floor rps", "bento / floor"] if "floor" in e else []) +
+                       (["bento no-op rps", "bento / no-op"] if "bento_floor" in e else []),
+                       rows), ""]
         if "path" in e:
             lim = e["path"]["best"]
             out += [f"Path limit ({e['path']['kind']}: bento's own decoding, Run and encoding "
                     "in one process, no HTTP, bench/path_bench.cc): best "
                     f"{fmt(lim['items_per_s'])} rps at {lim['concurrency']} threads; "
                     f"{_phases(e)}. The nginx floor: Debian's nginx reading the same POST and "
-                    "answering a fixed body (the most any HTTP server here can answer).", ""]
+                    "answering a fixed body (the most any HTTP server here can answer)." +
+                    (" bento's no-op floor: bento's own server with a no-op API and no model "
+                     "(bench/noop_service.cc: it returns the text it is given, in a body of "
+                     "the same size), the most any model served over bento's HTTP can answer."
+                     if "bento_floor" in e else ""), ""]
+        out += _chosen(e)
         if EXTRA in e:
             out += [f"bento with batching off (`{_command(e['commands'][EXTRA])}`), for "
                     "comparison with its batched runs above:", "",
