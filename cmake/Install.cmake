@@ -3,6 +3,7 @@
 #
 #   bin/bento                  the CLI
 #   lib/libbento.so*           every layer in one library (bento::bento)
+#   lib/libbento_imgcodecs.so  OpenCV's decoders, a plugin libbento loads on first use
 #   lib/libonnxruntime*.so*    ONNX Runtime, which Debian does not package
 #   libexec/bento/<example>    the examples' service executables
 #   share/bento/swagger-ui/    the Swagger UI assets served at /static_content/
@@ -17,6 +18,7 @@ include(CMakePackageConfigHelpers)
 
 install(TARGETS bento RUNTIME DESTINATION bin)
 install(TARGETS bento_shared EXPORT bentoTargets LIBRARY DESTINATION lib)
+install(TARGETS bento_imgcodecs LIBRARY DESTINATION lib)
 install(EXPORT bentoTargets NAMESPACE bento:: DESTINATION lib/cmake/bento)
 configure_package_config_file(cmake/bentoConfig.cmake.in
   ${CMAKE_BINARY_DIR}/bentoConfig.cmake INSTALL_DESTINATION lib/cmake/bento)

@@ -1,8 +1,10 @@
 # Runs at install time, after every other rule: moves the debug info of bento's own
-# binaries (bin/, lib/libbento.so.*, libexec/bento/) into .debug/<name>.debug beside each,
-# strips them, and links each to its debug file (.gnu_debuglink).
+# binaries (bin/, lib/libbento.so.*, lib/libbento_imgcodecs.so, libexec/bento/) into
+# .debug/<name>.debug beside each, strips them, and links each to its debug file
+# (.gnu_debuglink).
 set(root "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}")
-file(GLOB binaries "${root}/bin/bento" "${root}/lib/libbento.so.*.*.*" "${root}/libexec/bento/*")
+file(GLOB binaries "${root}/bin/bento" "${root}/lib/libbento.so.*.*.*"
+  "${root}/lib/libbento_imgcodecs.so" "${root}/libexec/bento/*")
 foreach(binary ${binaries})
   if(IS_SYMLINK "${binary}" OR IS_DIRECTORY "${binary}")
     continue()

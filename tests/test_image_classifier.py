@@ -1,5 +1,6 @@
 """examples/image_classifier end to end: the guide's ONNXImageClassifier on a real MobileNetV2,
 checked against a reference run of the guide's Python preprocessing (Pillow) and onnxruntime."""
+import io
 import json
 import pathlib
 
@@ -105,6 +106,29 @@ def test_bad_images_are_400(classifier):
     assert r.status_code == 400 and "multipart" in r.json()["error"]
     doc = requests.get(classifier.url + "/docs.json").json()
     assert {"/classify_image", "/classify_batch"} <= set(doc["paths"])
+
+
+def test_opencv_is_loaded_only_for_an_image_bento_does_not_decode_itself(classifier,
+                                                                         custom_objects, tmp_path):
+    """bento decodes PNG itself, and JPEG and the rest through OpenCV, in a plugin it loads on
+    first use (src/io/imgcodecs_plugin.h): a server that only ever gets PNGs never maps OpenCV
+    (~140 libraries as Debian builds it), and the first JPEG loads it and is classified as the
+    guide's Pillow pipeline classifies it."""
+    def mapped():
+        maps = pathlib.Path(f"/proc/{classifier.proc.pid}/maps").read_text()
+        return "libbento_imgcodecs.so" in maps, "libopencv_imgcodecs" in maps
+
+    assert post_image(classifier, SKIMAGE / "chelsea.png").status_code == 200
+    assert mapped() == (False, False)
+    jpeg = tmp_path / "chelsea.jpg"
+    Image.open(SKIMAGE / "chelsea.png").convert("RGB").save(jpeg, "JPEG", quality=95)
+    r = requests.post(classifier.url + "/classify_image",
+                      files={"image": (jpeg.name, jpeg.read_bytes(), "image/jpeg")})
+    assert r.status_code == 200, r.text
+    assert mapped() == (True, True)
+    want = reference(jpeg, custom_objects)
+    assert r.json()["predicted_class"] == int(np.argmax(want))
+    assert abs(r.json()["confidence"] - want.max()) < 1e-3
 
 
 def test_a_model_with_a_fixed_batch_of_one_refuses_two_images_with_400(bento, tmp_path):

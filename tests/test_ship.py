@@ -5,6 +5,7 @@ The install is copied out of the place it was installed to, which is then remove
 nothing can resolve through either the checkout or the first install. The images are unpacked
 into a root filesystem and run with chroot, as their own user, with their own entrypoint and
 environment; nothing of the host is visible to them but the kernel and loopback."""
+import io
 import json
 import pathlib
 import shutil
@@ -15,6 +16,7 @@ import threading
 import numpy as np
 import pytest
 import requests
+from PIL import Image
 
 from conftest import BIN, ONNX_TESTDATA, ROOT, Server, _free_port
 
@@ -96,10 +98,17 @@ def post_add(url, route="/add"):
     return np.array(r.json()["sum"], dtype=np.float32)
 
 
-def classify(url):
-    with open(SKIMAGE / "chelsea.png", "rb") as f:
-        r = requests.post(url + "/classify_image",
-                          files={"image": ("chelsea.png", f, "image/png")}, timeout=60)
+def classify(url, jpeg=False):
+    """Classifies chelsea.png, or a JPEG of it: bento decodes PNG itself, and every other
+    format through OpenCV, in a plugin it loads on first use (src/io/imgcodecs_plugin.h),
+    which a shipped tree or image must hold with OpenCV's own libraries."""
+    data = (SKIMAGE / "chelsea.png").read_bytes()
+    name, kind = "chelsea.png", "image/png"
+    if jpeg:
+        out = io.BytesIO()
+        Image.open(io.BytesIO(data)).convert("RGB").save(out, "JPEG", quality=95)
+        data, name, kind = out.getvalue(), "chelsea.jpg", "image/jpeg"
+    r = requests.post(url + "/classify_image", files={"image": (name, data, kind)}, timeout=60)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -161,6 +170,7 @@ def test_the_relocated_image_classifier_classifies(install, bento):
     try:
         server.wait_ready()
         assert classify(server.url)["predicted_class"] in {281, 282, 283, 284, 285}
+        assert classify(server.url, jpeg=True)["predicted_class"] in {281, 282, 283, 284, 285}
     finally:
         assert server.stop() == 0
 
@@ -258,6 +268,7 @@ def test_a_bento_serves_its_own_models_after_the_store_loses_them(bento, classif
     try:
         server.wait_ready()
         assert classify(server.url)["predicted_class"] in {281, 282, 283, 284, 285}
+        assert classify(server.url, jpeg=True)["predicted_class"] in {281, 282, 283, 284, 285}
     finally:
         assert server.stop() == 0
 
@@ -360,6 +371,7 @@ def test_the_image_classifier_image_classifies_and_archives_load(bento, classifi
         out = classify(server.url)
         assert out["predicted_class"] in {281, 282, 283, 284, 285}
         assert out["predicted_class_name"]
+        assert classify(server.url, jpeg=True)["predicted_class"] in {281, 282, 283, 284, 285}
     finally:
         assert server.stop() == 0
     for fmt in ("oci-archive", "docker-archive"):

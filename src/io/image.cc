@@ -1,15 +1,19 @@
-// Image: decoding through OpenCV's imgcodecs, conversion and the float tensor. Resizing is in
-// resample.cc. OpenCV types stay inside this file.
+// Image: decoding (PNG here, the other formats through the imgcodecs plugin), conversion and
+// the float tensor. Resizing is in resample.cc.
 #include "bento/image.h"
+
+#include <dlfcn.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cassert>
-#include <exception>
+#include <cstdlib>
 #include <limits>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include <memory>
 
+#include "base/fs.h"
 #include "io/image_header.h"
+#include "io/imgcodecs_plugin.h"
 #include "io/png.h"
 #include "io/resample.h"
 
@@ -20,33 +24,75 @@ Status NotAnImage(std::string_view why) {
   return InvalidArgumentError("not an image: " + std::string(why));
 }
 
-// Copies an 8- or 16-bit OpenCV image into interleaved RGB(A)/gray bytes: BGR(A) becomes
-// RGB(A). 16-bit samples are reduced as Pillow reduces them: colour keeps the high byte
-// (Pillow's RGB;16 unpackers), gray is clipped to 255 (Pillow's I;16 -> L/RGB conversion).
-StatusOr<std::vector<uint8_t>> FromMat(const cv::Mat& mat) {
-  const int channels = mat.channels();
-  if (channels != 1 && channels != 3 && channels != 4) {
-    return NotAnImage("unsupported channel count " + std::to_string(channels));
-  }
-  const int depth = mat.depth();
-  if (depth != CV_8U && depth != CV_16U) return NotAnImage("unsupported sample depth");
-  std::vector<uint8_t> out(static_cast<size_t>(mat.rows) * mat.cols * channels);
-  uint8_t* dst = out.data();
-  for (int y = 0; y < mat.rows; ++y) {
-    for (int x = 0; x < mat.cols; ++x) {
-      for (int c = 0; c < channels; ++c) {
-        // BGR(A) -> RGB(A): swap channels 0 and 2.
-        const int from = (channels >= 3 && c < 3) ? 2 - c : c;
-        if (depth == CV_8U) {
-          *dst++ = mat.ptr<uint8_t>(y)[x * channels + from];
-        } else {
-          const uint16_t v = mat.ptr<uint16_t>(y)[x * channels + from];
-          *dst++ = static_cast<uint8_t>(channels == 1 ? std::min<uint16_t>(v, 255) : v >> 8);
-        }
-      }
+// The imgcodecs plugin's entry point (io/imgcodecs_plugin.h), loaded on first use and kept
+// for the process's life; null, with `error` saying why, when it could not be loaded.
+struct Imgcodecs {
+  BentoImgcodecsDecodeFn decode = nullptr;
+  std::string error;
+};
+
+const Imgcodecs& LoadImgcodecs() {
+  static const Imgcodecs loaded = [] {
+    Imgcodecs codecs;
+    const std::string path = (fs::InstallRoot() / "lib" / BENTO_IMGCODECS_PLUGIN).string();
+    if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL); handle == nullptr) {
+      const char* why = dlerror();
+      codecs.error = why ? why : path + ": not loaded";
+    } else if (codecs.decode = reinterpret_cast<BentoImgcodecsDecodeFn>(
+                   dlsym(handle, "bento_imgcodecs_decode"));
+               codecs.decode == nullptr) {
+      codecs.error = path + " has no bento_imgcodecs_decode";
     }
+    if (!codecs.error.empty()) spdlog::error("image decoding: {}", codecs.error);
+    return codecs;
+  }();
+  return loaded;
+}
+
+// The plugin's allocator: the pixels go straight into the vector the Image will hold.
+uint8_t* IntoVector(void* context, size_t size) {
+  auto* pixels = static_cast<std::vector<uint8_t>*>(context);
+  try {
+    pixels->resize(size);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
   }
-  return out;
+  return pixels->data();
+}
+
+// Decodes a format that only OpenCV decodes here, through the plugin.
+StatusOr<io::DecodedPixels> DecodeWithImgcodecs(std::string_view bytes,
+                                                const std::string& format) {
+  const Imgcodecs& codecs = LoadImgcodecs();
+  if (codecs.decode == nullptr) {
+    // An installation without its plugin, not a bad request.
+    return InternalError("decoding " + format + " needs bento's OpenCV plugin, which did not "
+                         "load: " + codecs.error);
+  }
+  io::DecodedPixels image;
+  BentoImgcodecsImage decoded{};
+  switch (codecs.decode(bytes.data(), bytes.size(), Image::kMaxPixels, &decoded, IntoVector,
+                        &image.pixels)) {
+    case kBentoImgcodecsOk:
+      image.width = decoded.width;
+      image.height = decoded.height;
+      image.channels = decoded.channels;
+      return image;
+    // OpenCV's own messages name its source files; the caller gets the format only.
+    case kBentoImgcodecsCorrupt:
+      return NotAnImage("corrupt " + format);
+    case kBentoImgcodecsTruncated:
+      return NotAnImage("corrupt or truncated " + format);
+    // The header said one size; a decoder must not have produced a bigger one, but check.
+    case kBentoImgcodecsTooLarge:
+      return NotAnImage("image too large");
+    case kBentoImgcodecsBadChannels:
+      return NotAnImage("unsupported channel count " + std::to_string(decoded.channels));
+    case kBentoImgcodecsBadDepth:
+      return NotAnImage("unsupported sample depth");
+    default:
+      return ResourceExhaustedError("out of memory decoding " + format);
+  }
 }
 
 }  // namespace
@@ -70,27 +116,12 @@ StatusOr<Image> Image::Decode(std::string_view bytes) {
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return InvalidArgumentError("image too large: over 2 GiB encoded");
   }
-  if (header.format == "png") {
-    ASSIGN_OR_RETURN(io::DecodedPixels png, io::DecodePng(bytes));
-    return Image(png.width, png.height, png.channels,
-                 std::make_shared<const std::vector<uint8_t>>(std::move(png.pixels)), "png");
-  }
-  cv::Mat mat;
-  // OpenCV's message names its source files; the caller gets the format only.
-  try {
-    // imdecode does not write to the buffer; the Mat header only wraps it.
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U,
-                         const_cast<char*>(bytes.data()));
-    mat = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
-  } catch (const std::exception&) {  // cv::Exception, std::bad_alloc
-    return NotAnImage("corrupt " + header.format);
-  }
-  if (mat.empty()) return NotAnImage("corrupt or truncated " + header.format);
-  // The header said one size; a decoder must not have produced a bigger one, but check.
-  if (int64_t{mat.rows} * mat.cols > kMaxPixels) return NotAnImage("image too large");
-  ASSIGN_OR_RETURN(std::vector<uint8_t> pixels, FromMat(mat));
-  return Image(mat.cols, mat.rows, mat.channels(),
-               std::make_shared<const std::vector<uint8_t>>(std::move(pixels)), header.format);
+  ASSIGN_OR_RETURN(io::DecodedPixels decoded, header.format == "png"
+                                                 ? io::DecodePng(bytes)
+                                                 : DecodeWithImgcodecs(bytes, header.format));
+  return Image(decoded.width, decoded.height, decoded.channels,
+               std::make_shared<const std::vector<uint8_t>>(std::move(decoded.pixels)),
+               header.format);
 }
 
 StatusOr<Image> Image::FromPixels(int width, int height, int channels,

@@ -154,6 +154,11 @@ StatusOr<BentoInstall> FindBentoInstall() {
   if (install.library.empty()) {
     return FailedPreconditionError("libbento is not in " + (root / "lib").string());
   }
+  install.imgcodecs = root / "lib" / "libbento_imgcodecs.so";
+  if (!stdfs::is_regular_file(install.imgcodecs, ec)) {
+    return FailedPreconditionError("bento's OpenCV plugin is not at " +
+                                   install.imgcodecs.string());
+  }
   ASSIGN_OR_RETURN(std::vector<stdfs::path> libraries, SharedLibraries({install.library}));
   for (const stdfs::path& library : libraries) {
     if (!library.filename().string().starts_with("libonnxruntime")) continue;
@@ -184,6 +189,9 @@ StatusOr<Image> BentoImage(const store::StoredBento& bento, const BentoInstall& 
   const std::string soname = install.library.filename().string();
   ASSIGN_OR_RETURN(stdfs::path lib, Stripped(stdfs::canonical(install.library), scratch, soname));
   own.entries.push_back(File(opt + "/lib/" + soname, lib, 0755));
+  const std::string plugin = install.imgcodecs.filename().string();
+  ASSIGN_OR_RETURN(stdfs::path imgcodecs, Stripped(install.imgcodecs, scratch, plugin));
+  own.entries.push_back(File(opt + "/lib/" + plugin, imgcodecs, 0755));
   for (const stdfs::path& ort : install.onnxruntime) {
     std::string path = opt + "/lib/" + ort.filename().string();
     if (stdfs::is_symlink(ort)) {
@@ -197,7 +205,7 @@ StatusOr<Image> BentoImage(const store::StoredBento& bento, const BentoInstall& 
         File(opt + "/share/bento/swagger-ui/" + asset, install.swagger_ui / asset, 0644));
   }
 
-  std::vector<stdfs::path> binaries = {install.executable, install.library};
+  std::vector<stdfs::path> binaries = install.binaries();
   std::optional<stdfs::path> service;
   if (!info.service.empty()) {
     service = bento.path / "bin" / info.service;

@@ -32,8 +32,13 @@ namespace bento::ship {
 struct BentoInstall {
   std::filesystem::path executable;       // bin/bento
   std::filesystem::path library;          // lib/libbento.so.<major>, the file itself
+  std::filesystem::path imgcodecs;        // lib/libbento_imgcodecs.so, loaded on first use
   std::vector<std::filesystem::path> onnxruntime;  // libonnxruntime*.so* beside the one it loads
   std::filesystem::path swagger_ui;       // share/bento/swagger-ui
+
+  // bento's own binaries, whose libraries a container needs: the executable, libbento and
+  // the plugin it loads (which ldd cannot see from libbento).
+  std::vector<std::filesystem::path> binaries() const { return {executable, library, imgcodecs}; }
 };
 StatusOr<BentoInstall> FindBentoInstall();
 
