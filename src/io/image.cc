@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstdlib>
 #include <limits>
 #include <memory>
+#include <new>
+#include <string>
+#include <vector>
 
 #include "base/fs.h"
 #include "io/image_header.h"
@@ -90,9 +92,10 @@ StatusOr<io::DecodedPixels> DecodeWithImgcodecs(std::string_view bytes,
       return NotAnImage("unsupported channel count " + std::to_string(decoded.channels));
     case kBentoImgcodecsBadDepth:
       return NotAnImage("unsupported sample depth");
-    default:
+    case kBentoImgcodecsOutOfMemory:
       return ResourceExhaustedError("out of memory decoding " + format);
   }
+  return InternalError("bento's OpenCV plugin gave an unknown result decoding " + format);
 }
 
 }  // namespace
