@@ -100,11 +100,15 @@ class Server:
         self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.verify = True  # for https: the CA bundle or certificate that requests checks
-        self.proc = subprocess.Popen(self.command() + [self.port_flag, str(self.port)],
-                                     env=self.environment(bento), cwd=self.cwd, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.log = []
-        threading.Thread(target=self._drain, daemon=True).start()
+        self._start(self.command() + [self.port_flag, str(self.port)], self.environment(bento),
+                    cwd=self.cwd)
+
+    def _start(self, argv, env, **popen):
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, **popen)
+        self._lines = []
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
 
     def command(self):
         return [str(BENTO), "serve", *self.args]
@@ -114,7 +118,24 @@ class Server:
 
     def _drain(self):
         for line in self.proc.stdout:
-            self.log.append(line)
+            self._lines.append(line)
+
+    @property
+    def log(self):
+        """The lines the server has printed so far: all of them once it has exited. A thread
+        reads them, a moment after the server writes them, so a line that follows an answer
+        may not be here when the answer is: wait for it with wait_log."""
+        if self.proc.poll() is not None:
+            self._drainer.join(timeout=10)
+        return self._lines
+
+    def wait_log(self, *texts, timeout=10):
+        """The whole log, once it holds every one of `texts`."""
+        def holds():
+            log = "".join(self.log)
+            assert all(t in log for t in texts), log
+            return log
+        return eventually(holds, timeout)
 
     def wait_ready(self, timeout=60):
         deadline = time.monotonic() + timeout

@@ -139,13 +139,9 @@ def test_a_corrupt_model_file_is_refused_and_the_others_serve(bento, ocr_cls_mod
     assert {m["tag"] for m in bento.list()} == {good, bad}  # listing reads only model.yaml
     server = Server(bento, "good", "bad")
     try:
-        deadline = time.monotonic() + 30
-        while "failed to load" not in "".join(server.log) and time.monotonic() < deadline:
-            assert server.proc.poll() is None
-            time.sleep(0.05)
-        log = "".join(server.log)
-        assert f"model {bad} failed to load" in log, log
+        server.wait_log(f"model {bad} failed to load", timeout=30)
         x = _x()
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the good model finishes loading
             r = requests.post(server.url + "/good/run", json={"x": x.tolist()})
             if r.status_code != 503:

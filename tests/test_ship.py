@@ -11,7 +11,6 @@ import pathlib
 import shutil
 import subprocess
 import tarfile
-import threading
 
 import numpy as np
 import pytest
@@ -74,11 +73,7 @@ class Command(Server):
         if not port_flag:
             env["PORT"] = str(self.port)
         extra = ["--port", str(self.port)] if port_flag else []
-        self.proc = subprocess.Popen(self.argv + extra, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True,
-                                     start_new_session=True)
-        self.log = []
-        threading.Thread(target=self._drain, daemon=True).start()
+        self._start(self.argv + extra, env, start_new_session=True)
 
 
 def ldd(binary):
