@@ -7,6 +7,7 @@ into a root filesystem and run with chroot, as their own user, with their own en
 environment; nothing of the host is visible to them but the kernel and loopback."""
 import io
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -170,6 +171,27 @@ def test_the_relocated_image_classifier_classifies(install, bento):
         assert server.stop() == 0
 
 
+def test_an_install_without_its_plugin_decodes_png_and_says_what_is_missing(install, bento,
+                                                                           tmp_path):
+    """An installation problem is the server's error, not the client's, and the rest serves."""
+    broken = tmp_path / "bento"
+    shutil.copytree(install, broken, symlinks=True, copy_function=os.link,
+                    ignore=shutil.ignore_patterns("libbento_imgcodecs.so", ".debug"))
+    bento.save_image_classifier()
+    server = Command(bento, [broken / "libexec" / "bento" / "image_classifier"])
+    try:
+        server.wait_ready()
+        jpeg = io.BytesIO()
+        Image.open(SKIMAGE / "chelsea.png").convert("RGB").save(jpeg, "JPEG")
+        r = requests.post(server.url + "/classify_image",
+                          files={"image": ("chelsea.jpg", jpeg.getvalue(), "image/jpeg")})
+        assert r.status_code == 500 and "needs bento's OpenCV plugin" in r.json()["error"], r.text
+        assert classify(server.url)["predicted_class"] in {281, 282, 283, 284, 285}
+    finally:
+        assert server.stop() == 0
+    assert "needs bento's OpenCV plugin" in "".join(server.log)
+
+
 def test_a_service_builds_out_of_tree_against_the_install(install, bento, tmp_path):
     project = tmp_path / "adder_service"
     project.mkdir()
@@ -242,7 +264,9 @@ def test_build_writes_a_bento_in_bentomls_layout(bento, adder_bento):
     assert (path / "models" / model_name / "latest").read_text() == model_version
     assert "Adds two tensors." in (path / "README.md").read_text()
     assert "/run:" in (path / "apis" / "openapi.yaml").read_text()
-    assert "ENTRYPOINT" in (path / "env" / "docker" / "Dockerfile").read_text()
+    dockerfile = (path / "env" / "docker" / "Dockerfile").read_text()
+    assert "ENTRYPOINT" in dockerfile
+    assert "opencv" not in dockerfile  # no-code serving decodes no image
     assert [b["tag"] for b in json.loads(bento.run("list", "-o", "json").stdout)] == [adder_bento]
 
 
@@ -349,6 +373,10 @@ def test_the_no_code_image_validates_is_reproducible_and_serves(bento, adder_ben
         np.testing.assert_array_equal(post_add(server.url, "/run"), X + Y)
     finally:
         assert server.stop() == 0
+    # No-code serving decodes no image: neither the decoders' plugin nor OpenCV is in it.
+    rootfs = tmp_path / "rootfs"
+    assert (rootfs / "opt" / "bento" / "lib" / "libbento.so.0").is_file()
+    assert not [p for p in rootfs.rglob("*") if "opencv" in p.name or "imgcodecs" in p.name]
     assert config["User"] == "1000:1000" and "3000/tcp" in config["ExposedPorts"]
     assert "BENTO_SHIP_TEST=yes" in config["Env"]
     assert config["Labels"]["owner"] == "ship-test"
@@ -379,6 +407,7 @@ def test_the_image_classifier_image_classifies_and_archives_load(bento, classifi
     bento.run("containerize", classifier_bento, "-o", context, "--format", "dockerfile")
     dockerfile = (context / "Dockerfile").read_text()
     assert "libopencv-imgcodecs" in dockerfile and "ENTRYPOINT" in dockerfile
+    assert (context / "opt" / "bento" / "lib" / "libbento_imgcodecs.so").is_file()
     assert (context / "opt" / "bento" / "bin" / "bento").is_file()
     assert (context / "bento" / "bin" / "image_classifier").is_file()
 

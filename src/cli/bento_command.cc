@@ -51,9 +51,8 @@ StatusOr<std::string> Describe(const stdfs::path& dir, const store::BentoInfo& i
 StatusOr<std::vector<std::string>> Packages(const stdfs::path& dir,
                                             const store::BentoInfo& info) {
   ASSIGN_OR_RETURN(ship::BentoInstall install, ship::FindBentoInstall());
-  std::vector<stdfs::path> binaries = install.binaries();
-  if (!info.service.empty()) binaries.push_back(dir / "bin" / info.service);
-  ASSIGN_OR_RETURN(std::vector<stdfs::path> libraries, ship::SharedLibraries(binaries));
+  ASSIGN_OR_RETURN(std::vector<stdfs::path> libraries,
+                   ship::SharedLibraries(install.binaries(info, dir)));
   return ship::DebianPackages(libraries);
 }
 

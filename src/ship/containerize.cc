@@ -139,6 +139,12 @@ Status AddTree(const stdfs::path& dir, const std::string& prefix, Layer& layer,
 
 }  // namespace
 
+std::vector<stdfs::path> BentoInstall::binaries(const store::BentoInfo& info,
+                                                const stdfs::path& bento_dir) const {
+  if (info.service.empty()) return {executable, library};
+  return {executable, library, imgcodecs, bento_dir / "bin" / info.service};
+}
+
 StatusOr<BentoInstall> FindBentoInstall() {
   const stdfs::path root = fs::InstallRoot();
   BentoInstall install;
@@ -189,9 +195,11 @@ StatusOr<Image> BentoImage(const store::StoredBento& bento, const BentoInstall& 
   const std::string soname = install.library.filename().string();
   ASSIGN_OR_RETURN(stdfs::path lib, Stripped(stdfs::canonical(install.library), scratch, soname));
   own.entries.push_back(File(opt + "/lib/" + soname, lib, 0755));
-  const std::string plugin = install.imgcodecs.filename().string();
-  ASSIGN_OR_RETURN(stdfs::path imgcodecs, Stripped(install.imgcodecs, scratch, plugin));
-  own.entries.push_back(File(opt + "/lib/" + plugin, imgcodecs, 0755));
+  if (!info.service.empty()) {
+    const std::string plugin = install.imgcodecs.filename().string();
+    ASSIGN_OR_RETURN(stdfs::path imgcodecs, Stripped(install.imgcodecs, scratch, plugin));
+    own.entries.push_back(File(opt + "/lib/" + plugin, imgcodecs, 0755));
+  }
   for (const stdfs::path& ort : install.onnxruntime) {
     std::string path = opt + "/lib/" + ort.filename().string();
     if (stdfs::is_symlink(ort)) {
@@ -205,13 +213,8 @@ StatusOr<Image> BentoImage(const store::StoredBento& bento, const BentoInstall& 
         File(opt + "/share/bento/swagger-ui/" + asset, install.swagger_ui / asset, 0644));
   }
 
-  std::vector<stdfs::path> binaries = install.binaries();
-  std::optional<stdfs::path> service;
-  if (!info.service.empty()) {
-    service = bento.path / "bin" / info.service;
-    binaries.push_back(*service);
-  }
-  ASSIGN_OR_RETURN(std::vector<stdfs::path> libraries, SharedLibraries(binaries));
+  ASSIGN_OR_RETURN(std::vector<stdfs::path> libraries,
+                   SharedLibraries(install.binaries(info, bento.path)));
   Layer runtime{"the runtime library closure of bento and its service, from this machine", {}};
   std::set<std::string> added;
   for (const stdfs::path& library : libraries) {
@@ -237,8 +240,9 @@ StatusOr<Image> BentoImage(const store::StoredBento& bento, const BentoInstall& 
   }
   Layer rest{"bento " + info.tag.ToString() + ": bento.yaml, its service and files", {}};
   RETURN_IF_ERROR(AddTree(bento.path, root, rest, {"models", "bin"}));
-  if (service) {
-    ASSIGN_OR_RETURN(stdfs::path stripped, Stripped(*service, scratch, info.service));
+  if (!info.service.empty()) {
+    ASSIGN_OR_RETURN(stdfs::path stripped,
+                     Stripped(bento.path / "bin" / info.service, scratch, info.service));
     rest.entries.push_back(File(root + "/bin/" + info.service, stripped, 0755));
   }
   image.layers.push_back(std::move(rest));

@@ -1,11 +1,12 @@
 // What goes into a bento's container image, and where:
 //
-//   layer 1  the runtime library closure: every shared library that bento, libbento, ONNX
-//            Runtime and the service load, copied from this machine at the paths its loader
-//            found them (with the /lib → usr/lib links of a merged-/usr system), plus
-//            /etc/passwd and /etc/group for the user `bento` (uid 1000), /tmp and its home;
-//   layer 2  bento itself under /opt/bento: bin/bento, lib/ (libbento, ONNX Runtime) and
-//            share/bento/swagger-ui, stripped of debug info;
+//   layer 1  the runtime library closure: every shared library loaded by bento, libbento,
+//            ONNX Runtime and, for a bento with a service, the service and the image
+//            decoders' plugin, copied from this machine at the paths its loader found them
+//            (with the /lib → usr/lib links of a merged-/usr system), plus /etc/passwd and
+//            /etc/group for the user `bento` (uid 1000), /tmp and its home;
+//   layer 2  bento itself under /opt/bento: bin/bento, lib/ (libbento, ONNX Runtime, and
+//            for a service the plugin) and share/bento/swagger-ui, stripped of debug info;
 //   layer 3+ one layer per model, /bento/models/<name>/<version>/, so that a new model
 //            version ships one layer;
 //   last     the rest of the bento under /bento: bento.yaml, apis/, bin/<service>, src/...
@@ -36,9 +37,12 @@ struct BentoInstall {
   std::vector<std::filesystem::path> onnxruntime;  // libonnxruntime*.so* beside the one it loads
   std::filesystem::path swagger_ui;       // share/bento/swagger-ui
 
-  // bento's own binaries, whose libraries a container needs: the executable, libbento and
-  // the plugin it loads (which ldd cannot see from libbento).
-  std::vector<std::filesystem::path> binaries() const { return {executable, library, imgcodecs}; }
+  // The binaries whose libraries the bento in `bento_dir` needs where it runs: the
+  // executable and libbento; for a bento with a service, its executable and the plugin, which
+  // ldd cannot see from libbento. No-code serving decodes no image, so its images and
+  // Dockerfiles leave out the plugin and OpenCV's libraries.
+  std::vector<std::filesystem::path> binaries(const store::BentoInfo& info,
+                                              const std::filesystem::path& bento_dir) const;
 };
 StatusOr<BentoInstall> FindBentoInstall();
 
