@@ -128,14 +128,26 @@ Status WarmUp(const onnx::Model& model, const onnx::Session& session) {
   return OkStatus();
 }
 
+// How long a timing runs: at least `min_runs` runs, then until `min_seconds` have passed or
+// `enough_runs` runs were made, whichever comes first. A tiny model's Run takes microseconds:
+// a few hundred runs time it as well as thousands would, and its server is ready sooner.
+struct TimingLength {
+  int min_runs;
+  double min_seconds;
+  int enough_runs;
+
+  bool Done(int runs, double seconds) const {
+    return runs >= min_runs && (seconds >= min_seconds || runs >= enough_runs);
+  }
+};
+
 // Seconds per item when `callers` threads run `inputs` (`items` of them) over and over at once,
-// each at least `min_runs` times and all for at least `min_seconds`: the throughput of serving
-// with that many runs in flight. Each thread first runs once untimed, since a shape run at once
-// for the first time grows the arena. nullopt when a run fails.
+// each for `length`: the throughput of serving with that many runs in flight. Each thread
+// first runs once untimed, since a shape run at once for the first time grows the arena.
+// nullopt when a run fails.
 std::optional<double> SecondsPerItemAtOnce(const onnx::Session& session,
                                            const std::map<std::string, Tensor>& inputs,
-                                           int items, int callers, int min_runs,
-                                           double min_seconds) {
+                                           int items, int callers, TimingLength length) {
   std::atomic<bool> failed{false};
   std::atomic<int64_t> runs{0};
   SteadyClock::time_point start;
@@ -144,7 +156,7 @@ std::optional<double> SecondsPerItemAtOnce(const onnx::Session& session,
     if (!session.Run(inputs).ok()) failed = true;
     started.arrive_and_wait();
     for (int n = 0; !failed.load(); ++n) {
-      if (n >= min_runs && SecondsSince(start) >= min_seconds) break;
+      if (length.Done(n, SecondsSince(start))) break;
       if (!session.Run(inputs).ok()) failed = true;
       runs.fetch_add(1);
     }
@@ -193,9 +205,8 @@ InputMaker RequestInputs(const batching::TensorMap& request, int batch_dim) {
 // unbatched), timed on the inputs `make` gives; `when` says when, for the log ("at load").
 // Batches of 1, 2, 4, ... up to `max_batch_size` are timed before it serves, and
 // BatchSizeProbe keeps the size past which an item no longer gets cheaper. Each size runs
-// once untimed (ONNX Runtime plans the memory of a new shape on its first run), then at least
-// kRuns times and for at least kMinSeconds (a tiny model's Run takes microseconds), the
-// fastest run counting. The last run of each size gives the arena back what it grew by, so
+// once untimed (ONNX Runtime plans the memory of a new shape on its first run), then for
+// kEach (TimingLength), the fastest run counting. The last run of each size gives the arena back what it grew by, so
 // the sizes timed hold no memory afterwards (shrinking on every run would time the page
 // faults of fresh memory).
 // Then the chosen size, `inflight` batches at once, is timed against single items run by
@@ -209,9 +220,9 @@ StatusOr<std::optional<int>> ChooseBatching(const onnx::Model& model,
                                             const onnx::Session& session,
                                             const InputMaker& make, std::string_view when,
                                             int max_batch_size, int inflight, int workers) {
-  constexpr int kRuns = 3;
-  constexpr double kMinSeconds = 0.01;
-  constexpr double kAtOnceSeconds = 0.05;  // each of the two timings at once
+  constexpr TimingLength kEach{.min_runs = 3, .min_seconds = 0.01, .enough_runs = 200};
+  // Each of the two timings at once, per thread.
+  constexpr TimingLength kAtOnce{.min_runs = 3, .min_seconds = 0.05, .enough_runs = 500};
   constexpr double kBudgetSeconds = 2;
   const std::string tag = model.tag.ToString();
   batching::BatchSizeProbe probe(max_batch_size, kBudgetSeconds);
@@ -229,7 +240,7 @@ StatusOr<std::optional<int>> ChooseBatching(const onnx::Model& model,
     auto start = SteadyClock::now();
     double fastest = std::numeric_limits<double>::infinity();
     for (int run = 0;; ++run) {
-      const bool last = run >= kRuns && SecondsSince(start) >= kMinSeconds;
+      const bool last = kEach.Done(run, SecondsSince(start));
       auto run_start = SteadyClock::now();
       auto outputs = session.Run(*inputs, {}, onnx::RunOptions{.shrink_arena = last});
       if (!outputs.ok()) {
@@ -251,8 +262,8 @@ StatusOr<std::optional<int>> ChooseBatching(const onnx::Model& model,
   const int chosen = probe.chosen();
   std::optional<double> unbatched, batched;
   if (one && largest) {
-    unbatched = SecondsPerItemAtOnce(session, *one, 1, workers, kRuns, kAtOnceSeconds);
-    batched = SecondsPerItemAtOnce(session, *largest, chosen, inflight, kRuns, kAtOnceSeconds);
+    unbatched = SecondsPerItemAtOnce(session, *one, 1, workers, kAtOnce);
+    batched = SecondsPerItemAtOnce(session, *largest, chosen, inflight, kAtOnce);
     // The arena gives back what running at once grew it by.
     (void)session.Run(*largest, {}, onnx::RunOptions{.shrink_arena = true});
   }
@@ -279,7 +290,7 @@ StatusOr<std::optional<int>> ChooseBatching(const onnx::Model& model,
 // For a version served unbatched on an API worker's share of the CPUs (`narrow`, of
 // `narrow_threads` intra-op threads): a session on `wide_threads` instead when
 // batching::WideThreadsPay says so, timed on made-up inputs of one item: lone runs on each in
-// turn, at least kRuns each and for kMinSeconds in all, the fastest of each counting (so that
+// turn, for kEach (TimingLength) in all, the fastest of each counting (so that
 // a burst of other work on the machine slows some runs of both, not the choice). nullopt
 // keeps `narrow`: no input can be made up (the choice is not made on a request's inputs,
 // since a served version's session never changes), the wide session fails to load or run, or
@@ -288,8 +299,7 @@ std::optional<onnx::Session> ChooseThreads(const onnx::Model& model, const onnx:
                                            const std::vector<onnx::Provider>& providers,
                                            onnx::SessionOptions options, int narrow_threads,
                                            int wide_threads) {
-  constexpr int kRuns = 8;
-  constexpr double kMinSeconds = 0.02;
+  constexpr TimingLength kEach{.min_runs = 8, .min_seconds = 0.02, .enough_runs = 200};
   const std::string tag = model.tag.ToString();
   std::string why;
   auto one = DummyInputs(narrow, InputBatchDim(model), 1, &why);
@@ -308,7 +318,7 @@ std::optional<onnx::Session> ChooseThreads(const onnx::Model& model, const onnx:
   double lone[2] = {std::numeric_limits<double>::infinity(),
                     std::numeric_limits<double>::infinity()};
   const auto start = SteadyClock::now();
-  for (int run = 0; run < kRuns || SecondsSince(start) < kMinSeconds; ++run) {
+  for (int run = 0; !kEach.Done(run, SecondsSince(start)); ++run) {
     for (int i = 0; i < 2; ++i) {
       const auto run_start = SteadyClock::now();
       if (!(i == 0 ? narrow : *wide).Run(*one).ok()) return std::nullopt;
