@@ -54,28 +54,39 @@ void RaiseOpenFileLimit() {
 struct Server::Impl {
   Impl(int threads, ServerOptions options, Handler handler,
        std::shared_ptr<net::ssl::context> tls, std::shared_ptr<policy::Admission> admission)
-      : ioc(threads),
-        thread_count(threads),
+      : contexts(MakeContexts(threads)),
+        ioc(*contexts.front()),
         state(std::make_shared<ServerState>(std::move(options), std::move(handler),
                                             std::move(tls), std::move(admission))),
         acceptor(net::make_strand(ioc)),
         accept_timer(acceptor.get_executor()) {}
 
+  static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int threads) {
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    for (int i = 0; i < threads; ++i) contexts.push_back(std::make_unique<net::io_context>(1));
+    return contexts;
+  }
+
   Status Listen();
   void Accept();
   void OnAccept(ErrorCode ec, tcp::socket socket);
-  void RunIoThread();
+  void RunIoThread(net::io_context& context);
   // Waits until every connection is gone, up to `timeout` (zero: no limit), or until
   // force_drain. Returns true when they are all gone.
   bool WaitDrained(std::chrono::milliseconds timeout) EXCLUDES(state->mu);
   std::vector<std::shared_ptr<Connection>> LiveConnections() EXCLUDES(state->mu);
 
-  net::io_context ioc;  // first member: destroyed last, after everything using it
-  const int thread_count;
+  // One io_context per I/O thread, each run by its thread alone, and each connection on one
+  // of them, in turn: a connection's handlers never wake another I/O thread, as they did
+  // when the threads shared one io_context, whose scheduler wakes an idle thread for each
+  // handler it queues. First member: destroyed last, after everything using them.
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  net::io_context& ioc;  // the first: the acceptor's, the resolver's and the signals'
+  size_t next_context = 0;  // the next accepted connection's, on the acceptor's strand
   const std::shared_ptr<ServerState> state;
   tcp::acceptor acceptor;        // on its own strand
   net::steady_timer accept_timer;  // retries accept after EMFILE and the like
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> threads;
 
   Mutex stop_mu;
@@ -117,7 +128,8 @@ Status Server::Impl::Listen() {
 }
 
 void Server::Impl::Accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](ErrorCode ec, tcp::socket socket) {
+  net::io_context& context = *contexts[next_context++ % contexts.size()];
+  acceptor.async_accept(net::make_strand(context), [this](ErrorCode ec, tcp::socket socket) {
     OnAccept(ec, std::move(socket));
   });
 }
@@ -143,10 +155,10 @@ void Server::Impl::OnAccept(ErrorCode ec, tcp::socket socket) {
   Accept();
 }
 
-void Server::Impl::RunIoThread() {
+void Server::Impl::RunIoThread(net::io_context& context) {
   for (;;) {
     try {
-      ioc.run();
+      context.run();
       return;
     } catch (const std::exception& e) {
       spdlog::error("exception escaped on an HTTP I/O thread: {}", e.what());
@@ -208,10 +220,13 @@ void Server::Start() {
   Impl& s = *impl_;
   if (s.started || s.shut_down) return;
   s.started = true;
-  s.work.emplace(net::make_work_guard(s.ioc));
+  for (auto& context : s.contexts) s.work.push_back(net::make_work_guard(*context));
   net::post(s.acceptor.get_executor(), [&s] { s.Accept(); });
-  for (int i = 0; i < s.thread_count; ++i) s.threads.emplace_back([&s] { s.RunIoThread(); });
-  spdlog::debug("http server listening on port {} with {} I/O threads", s.port, s.thread_count);
+  for (auto& context : s.contexts) {
+    s.threads.emplace_back([&s, &context = *context] { s.RunIoThread(context); });
+  }
+  spdlog::debug("http server listening on port {} with {} I/O threads", s.port,
+                s.contexts.size());
 }
 
 void Server::Shutdown() {
@@ -233,8 +248,8 @@ void Server::Shutdown() {
       live.clear();
       s.WaitDrained(kForceCloseWait);
     }
-    s.work.reset();
-    s.ioc.stop();
+    s.work.clear();
+    for (auto& context : s.contexts) context->stop();
     for (auto& thread : s.threads) thread.join();
     s.threads.clear();
   } else {
