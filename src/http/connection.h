@@ -3,8 +3,8 @@
 // A Connection reads one request at a time (header, then body), hands it to the Handler,
 // waits for the answer, writes it, and loops while keep-alive allows. It owns the socket,
 // the parser, the per-connection timeouts and the request timer. All of its work runs on
-// its own strand, so its members need no lock; other threads reach it only through
-// Post* functions, which hop onto the strand.
+// its I/O thread (the one thread that runs its io_context), so its members need no lock;
+// other threads reach it only through Post* functions, which hop onto that thread.
 //
 // Lifetime: a Connection is owned by the shared_ptrs its pending asynchronous operations
 // hold (shared_from_this). While the handler works, the pending request timer keeps it alive.
@@ -16,9 +16,10 @@
 #define BENTO_HTTP_CONNECTION_H_
 
 #include <atomic>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -68,7 +69,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Socket = boost::asio::ip::tcp::socket;
 
-  // `socket` must have been accepted on its own strand (asio::make_strand).
+  // `socket` must be on an io_context that one thread runs.
   Connection(std::shared_ptr<ServerState> state, Socket socket);
   ~Connection();
 

@@ -84,7 +84,7 @@ using Responder = std::function<void(HttpResponse)>;
 // Called on an I/O thread once per complete request. It must not block: long work
 // (inference, batching) goes elsewhere and calls `respond` when done. The connection reads
 // nothing more until `respond` is called or the request timeout passes, then writes the
-// answer on its own strand. An exception escaping the handler is logged and answered with
+// answer on its own I/O thread. An exception escaping the handler is logged and answered with
 // 500 (unless it already answered). Dropping every copy of `respond` without calling it
 // answers 500. The handler may be called concurrently for different connections.
 using Handler = std::function<void(HttpRequest&& request, Responder respond)>;

@@ -58,7 +58,7 @@ struct Server::Impl {
         ioc(*contexts.front()),
         state(std::make_shared<ServerState>(std::move(options), std::move(handler),
                                             std::move(tls), std::move(admission))),
-        acceptor(net::make_strand(ioc)),
+        acceptor(ioc),
         accept_timer(acceptor.get_executor()) {}
 
   static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int threads) {
@@ -79,12 +79,13 @@ struct Server::Impl {
   // One io_context per I/O thread, each run by its thread alone, and each connection on one
   // of them, in turn: a connection's handlers never wake another I/O thread, as they did
   // when the threads shared one io_context, whose scheduler wakes an idle thread for each
-  // handler it queues. First member: destroyed last, after everything using them.
+  // handler it queues. Since one thread runs each, what is on one needs no strand: its
+  // handlers run one at a time. First member: destroyed last, after everything using them.
   std::vector<std::unique_ptr<net::io_context>> contexts;
   net::io_context& ioc;  // the first: the acceptor's, the resolver's and the signals'
-  size_t next_context = 0;  // the next accepted connection's, on the acceptor's strand
+  size_t next_context = 0;  // the next accepted connection's, on the acceptor's thread
   const std::shared_ptr<ServerState> state;
-  tcp::acceptor acceptor;        // on its own strand
+  tcp::acceptor acceptor;        // on `ioc`
   net::steady_timer accept_timer;  // retries accept after EMFILE and the like
   std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> threads;
@@ -129,7 +130,7 @@ Status Server::Impl::Listen() {
 
 void Server::Impl::Accept() {
   net::io_context& context = *contexts[next_context++ % contexts.size()];
-  acceptor.async_accept(net::make_strand(context), [this](ErrorCode ec, tcp::socket socket) {
+  acceptor.async_accept(context, [this](ErrorCode ec, tcp::socket socket) {
     OnAccept(ec, std::move(socket));
   });
 }
