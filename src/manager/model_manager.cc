@@ -206,9 +206,9 @@ InputMaker RequestInputs(const batching::TensorMap& request, int batch_dim) {
 // Batches of 1, 2, 4, ... up to `max_batch_size` are timed before it serves, and
 // BatchSizeProbe keeps the size past which an item no longer gets cheaper. Each size runs
 // once untimed (ONNX Runtime plans the memory of a new shape on its first run), then for
-// kEach (TimingLength), the fastest run counting. The last run of each size gives the arena back what it grew by, so
-// the sizes timed hold no memory afterwards (shrinking on every run would time the page
-// faults of fresh memory).
+// kEach (TimingLength), the fastest run counting. The last run of each size gives the arena
+// back what it grew by, so the sizes timed hold no memory afterwards (shrinking on every run
+// would time the page faults of fresh memory).
 // Then the chosen size, `inflight` batches at once, is timed against single items run by
 // `workers` threads at once, as the API workers run an unbatched model's requests, and the
 // version is batched only if that pays (batching::BatchingPays).
