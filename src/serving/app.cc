@@ -97,6 +97,9 @@ constexpr std::string_view kSwaggerPage = R"(<!DOCTYPE html>
 </html>
 )";
 
+// Calls an API makes on the worker pool before its handler's time decides where it runs.
+constexpr int64_t kTimedCalls = 16;
+
 }  // namespace
 
 App::App(ServiceDef service, AppOptions options,
@@ -115,6 +118,7 @@ App::App(ServiceDef service, AppOptions options,
                                  "Requests waiting for a worker now: the queue an autoscaler "
                                  "can watch",
                                  {"endpoint", "model", "service_name", "service_version"})) {
+  handler_times_ = std::make_unique<HandlerTime[]>(service_.apis.size());
   if (service_.collect) metrics_->AddCollector(service_.collect);
   int workers = options_.workers > 0 ? options_.workers : AvailableCpus();
   workers_ = std::make_unique<boost::asio::thread_pool>(std::max(workers, 1));
@@ -254,19 +258,48 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
       if (name == "model") model = &value;
     }
   }
-  Post(api.route, *model, [&api, shared_request, finish = std::move(finish)]() mutable {
-    auto once = std::make_shared<std::atomic<bool>>(false);
-    auto done = [finish = std::make_shared<decltype(finish)>(std::move(finish)), once,
+  HandlerTime& time = handler_times_[&api - service_.apis.data()];
+  auto run = [&api, &time, shared_request, finish = std::move(finish)]() mutable {
+    // A handler must answer once: later answers are ignored. When it answers is kept, so
+    // that its time ends there: sending the answer on costs a worker more than the I/O
+    // thread (which needs no waking to take it).
+    struct Answer {
+      std::atomic<bool> given{false};
+      std::atomic<Clock::rep> at{0};
+    };
+    auto answer = std::make_shared<Answer>();
+    auto done = [finish = std::make_shared<decltype(finish)>(std::move(finish)), answer,
                  shared_request](StatusOr<Reply> reply) {
-      if (once->exchange(true)) return;  // a handler must answer once; ignore extras
+      if (answer->given.exchange(true)) return;
+      answer->at = Clock::now().time_since_epoch().count();
       (*finish)(std::move(reply));
     };
+    auto start = Clock::now();
     try {
       api.handler(*shared_request, done);
     } catch (const std::exception& e) {
       done(InternalError(std::string("unhandled exception in ") + api.name + ": " + e.what()));
     }
-  });
+    Clock::rep end = Clock::now().time_since_epoch().count();
+    if (Clock::rep at = answer->at.load(); at != 0) end = std::min(end, at);
+    int64_t took =
+        std::chrono::nanoseconds(Clock::duration(end) - start.time_since_epoch()).count();
+    // The first call pays for one-time work (a session's first Run) and is left out. Racing
+    // updates may lose one another's sample; the average stays a fair one.
+    int64_t calls = time.calls.fetch_add(1, std::memory_order_relaxed);
+    int64_t average = time.average_ns.load(std::memory_order_relaxed);
+    if (calls > 0) {
+      time.average_ns.store(calls == 1 ? took : average + (took - average) / 8,
+                            std::memory_order_relaxed);
+    }
+  };
+  auto inline_below = std::chrono::nanoseconds(options_.inline_below).count();
+  if (time.calls.load(std::memory_order_relaxed) >= kTimedCalls &&
+      time.average_ns.load(std::memory_order_relaxed) < inline_below) {
+    run();
+    return;
+  }
+  Post(api.route, *model, std::move(run));
 }
 
 void App::Post(const std::string& endpoint, const std::string& model,

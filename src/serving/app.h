@@ -3,9 +3,11 @@
 //   - infra routes: /livez, /healthz, /readyz, /metrics, /docs.json, / (Swagger UI);
 //   - API routing by path, method and content-type checks (405, 415), 404 for the rest; a
 //     routed request is named to its policy::Call (SetEndpoint), which counts it;
-//   - the worker pool: API handlers run there, never on an I/O thread, and so does the work
-//     other transports Post (gRPC inference), with the time each waited in
-//     bento_request_queue_seconds;
+//   - the worker pool: API handlers run there, and so does the work other transports Post
+//     (gRPC inference), with the time each waited in bento_request_queue_seconds. An API
+//     whose handler holds its thread for less than AppOptions::inline_below on average runs
+//     on the thread that called Handle (the HTTP I/O thread) instead: handing it to a worker
+//     and back would cost more than it does;
 //   - turning a handler's Status into a JSON error (policy/http_status.h).
 // The API key, the concurrency limit, the deadline, request metrics and the access log are
 // policy::Admission's, applied by the transport before Handle.
@@ -15,7 +17,9 @@
 #ifndef BENTO_SERVING_APP_H_
 #define BENTO_SERVING_APP_H_
 
+#include <atomic>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -33,6 +37,13 @@ struct AppOptions {
   // The server requires an API key (Serve sets it from --api-key): /docs.json declares
   // Bearer authentication, so Swagger UI offers "Authorize" and sends the key.
   bool bearer_auth = false;
+  // An API whose handler has held its thread for less than this on average (a moving
+  // average over its calls, the first 16 of which run on the pool) runs on the caller's
+  // thread; one slow call sends it back to the pool. Zero: every API runs on the pool.
+  // Handing a request to a worker and its answer back costs two thread wake-ups, tens of
+  // microseconds each when the threads sleep, and CPU time at every load; an I/O thread
+  // busy for this long delays its other connections by as much.
+  std::chrono::microseconds inline_below{100};
 };
 
 class App {
@@ -73,6 +84,12 @@ class App {
   std::shared_ptr<policy::MetricsRegistry> metrics_;
   policy::Family<policy::Histogram>& queue_duration_;
   policy::Family<policy::Gauge>& queued_;
+  // Per API (as service_.apis): how long its handler holds the thread that calls it.
+  struct HandlerTime {
+    std::atomic<int64_t> average_ns{0};  // moving average, a new call weighing 1/8
+    std::atomic<int64_t> calls{0};
+  };
+  std::unique_ptr<HandlerTime[]> handler_times_;
   std::unique_ptr<boost::asio::thread_pool> workers_;
 };
 

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
 
 namespace bento::serving {
 namespace {
@@ -173,6 +176,72 @@ TEST(AppTest, QueueMetricsNameServedModelsOnly) {
     EXPECT_NE(metrics.find(series), std::string::npos) << series << "\n" << metrics;
   }
   EXPECT_EQ(metrics.find("made-up"), std::string::npos) << metrics;
+}
+
+// An API whose handler is quick runs on the thread that calls Handle (in a server, the I/O
+// thread that read the request); a slow one, or one that turns slow, on the worker pool.
+struct ThreadProbe {
+  std::atomic<std::chrono::microseconds::rep> sleep_us{0};  // the handler's time
+  std::atomic<std::thread::id> ran_on;
+
+  ServiceDef Service() {
+    ServiceDef def;
+    def.name = "probe";
+    ApiDef api;
+    api.name = "probe";
+    api.route = "/probe";
+    api.handler = [this](const http::HttpRequest&, ReplyCallback done) {
+      ran_on = std::this_thread::get_id();
+      std::this_thread::sleep_for(std::chrono::microseconds(sleep_us.load()));
+      done(Reply{"application/json", "{}"});
+    };
+    def.apis.push_back(api);
+    return def;
+  }
+
+  // Whether one call ran on the calling thread.
+  bool RanInline(App& app) {
+    EXPECT_EQ(Call(app, Request("POST", "/probe")).status, 200);
+    return ran_on.load() == std::this_thread::get_id();
+  }
+};
+
+TEST(AppTest, QuickHandlersRunOnTheCallersThreadAndSlowOnesOnThePool) {
+  ThreadProbe probe;
+  App app(probe.Service(), {.workers = 2});
+  for (int i = 0; i < 16; ++i) EXPECT_FALSE(probe.RanInline(app)) << "call " << i;
+  // Timed on the pool first; a handler that does nothing then stays on the caller's thread
+  // (a sanitizer build, or a busy machine, may slow a few calls: allow for them).
+  bool moved = false;
+  for (int i = 0; i < 200 && !moved; ++i) moved = probe.RanInline(app);
+  ASSERT_TRUE(moved);
+  // One slow call (on the caller's thread) sends the API back to the pool.
+  probe.sleep_us = 5000;
+  EXPECT_TRUE(probe.RanInline(app));
+  EXPECT_FALSE(probe.RanInline(app));
+  EXPECT_FALSE(probe.RanInline(app));
+  // And it comes back once its calls are quick again.
+  probe.sleep_us = 0;
+  moved = false;
+  for (int i = 0; i < 200 && !moved; ++i) moved = probe.RanInline(app);
+  EXPECT_TRUE(moved);
+
+  // The pool's metrics count the calls it ran, and only those.
+  std::string metrics = Call(app, Request("GET", "/metrics")).body;
+  EXPECT_NE(metrics.find("bento_request_queue_seconds_count{endpoint=\"/probe\""),
+            std::string::npos);
+}
+
+TEST(AppTest, SlowHandlersAndAZeroInlineBelowAlwaysUseThePool) {
+  ThreadProbe slow;
+  slow.sleep_us = 500;  // five times AppOptions::inline_below
+  App slow_app(slow.Service(), {.workers = 2});
+  ThreadProbe quick;
+  App never(quick.Service(), {.workers = 2, .inline_below = {}});
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_FALSE(slow.RanInline(slow_app)) << "call " << i;
+    EXPECT_FALSE(quick.RanInline(never)) << "call " << i;
+  }
 }
 
 }  // namespace
