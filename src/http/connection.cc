@@ -4,8 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <iterator>
 #include <exception>
 
+#include "base/strings.h"
 #include "http/request_id.h"
 #include "policy/http_status.h"
 
@@ -32,6 +35,25 @@ std::string RequestIdOf(const bhttp::request_header<Fields>& req) {
 }
 
 bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+// An answer's header and body, as one buffer sequence for net::async_write. Not a std::array,
+// which Asio keeps whole from one write to the next: once the header is out, the next write
+// starts with an empty buffer, on which Beast's TLS stream (Boost 1.74) writes nothing and
+// so ends the write with the body unsent. Other sequences skip the buffers written.
+struct HeadAndBody {
+  using value_type = net::const_buffer;
+  using const_iterator = const net::const_buffer*;
+  const_iterator begin() const { return buffers.data(); }
+  const_iterator end() const { return buffers.data() + buffers.size(); }
+  std::array<net::const_buffer, 2> buffers;
+};
+
+// Fields that frame the message: the connection writes them, never a handler.
+bool IsFramingField(std::string_view name) {
+  return EqualsIgnoreAsciiCase(name, "Content-Length") ||
+         EqualsIgnoreAsciiCase(name, "Transfer-Encoding") ||
+         EqualsIgnoreAsciiCase(name, "Connection");
+}
 
 std::string FormatEndpoint(const tcp::endpoint& ep) {
   if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
@@ -350,40 +372,54 @@ void Connection::Write(HttpResponse response, bool close, bool linger) {
     spdlog::error("handler answered with invalid status {}", response.status);
     response = HttpResponse::Error(500, "internal error: invalid status");
   }
-  Response& res = response_.emplace();
-  res.version(version_);
-  res.result(static_cast<unsigned>(response.status));
-  res.set(bhttp::field::server, "bento");
+  bool keep = keep_alive_ && !close && !shutdown_ && !state_->stopping.load();
+  status_ = response.status;
+  // A HEAD answer says the length of the body it leaves out; 204 and 304 have none.
+  const size_t content_length = response.body.size();
+  bool bodiless = response.status == 204 || response.status == 304;
+  if (head_request_ || bodiless) response.body.clear();
+  bytes_ = response.body.size();
+  // The header is written here rather than by Beast's serializer, whose buffer sequences
+  // cost more than the rest of the write; its buffer keeps its capacity between requests.
+  std::string& head = head_out_;
+  head.clear();
+  head += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  fmt::format_to(std::back_inserter(head), "{} ", response.status);
+  auto reason = bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(status_)));
+  head.append(reason.data(), reason.size());
+  head += "\r\nServer: bento\r\n";
+  auto field = [&head](std::string_view name, std::string_view value) {
+    head.append(name);
+    head += ": ";
+    head.append(value);
+    head += "\r\n";
+  };
   if (!response.content_type.empty() && !HasCrLf(response.content_type)) {
-    res.set(bhttp::field::content_type, response.content_type);
+    field("Content-Type", response.content_type);
   }
-  res.set("X-Request-Id", request_id_);
+  field("X-Request-Id", request_id_);
   for (const auto& [name, value] : response.headers) {
     if (name.empty() || HasCrLf(name) || HasCrLf(value) ||
-        name.find_first_of(" :") != std::string::npos) {
+        name.find_first_of(" :") != std::string::npos || IsFramingField(name)) {
       spdlog::warn("dropping invalid response header '{}'", name);
       continue;
     }
-    res.insert(name, value);
+    field(name, value);
   }
-  bool keep = keep_alive_ && !close && !shutdown_ && !state_->stopping.load();
-  res.keep_alive(keep);
-  status_ = response.status;
-  bytes_ = response.body.size();
-  bool bodiless = response.status == 204 || response.status == 304;
-  if (head_request_ || bodiless) {
-    if (!bodiless) res.content_length(bytes_);
-    bytes_ = 0;
-  } else {
-    res.body() = std::move(response.body);
-    res.prepare_payload();
+  if (!bodiless) {
+    fmt::format_to(std::back_inserter(head), "Content-Length: {}\r\n", content_length);
   }
+  if (keep && version_ == 10) field("Connection", "keep-alive");
+  if (!keep && version_ != 10) field("Connection", "close");
+  head += "\r\n";
+  body_out_ = std::move(response.body);
   SetExpiry(options_.read_timeout);
   auto on_write = [self = shared_from_this(), close = !keep, linger](beast::error_code ec,
                                                                       size_t) {
     self->OnWrite(close, linger, ec);
   };
-  WithStream([&](auto& s) { bhttp::async_write(s, res, on_write); });
+  HeadAndBody buffers{{net::buffer(head_out_), net::buffer(body_out_)}};
+  WithStream([&](auto& s) { net::async_write(s, buffers, on_write); });
 }
 
 void Connection::OnWrite(bool close, bool linger, beast::error_code ec) {
@@ -393,7 +429,7 @@ void Connection::OnWrite(bool close, bool linger, beast::error_code ec) {
   }
   call_->Finish(status_, bytes_);
   call_.reset();
-  response_.reset();
+  body_out_ = std::string();  // an answer's body can be large: do not keep it
   if (phase_ == Phase::kClosed) return;
   if (ec) return Close();
   if (close || shutdown_) {

@@ -101,7 +101,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     kClosed,
   };
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
-  using Response = boost::beast::http::response<boost::beast::http::string_body>;
   using Clock = std::chrono::steady_clock;
   using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream&>;
 
@@ -145,7 +144,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::steady_timer request_timer_;
   boost::beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
-  std::optional<Response> response_;  // the one being written
+  std::string head_out_;  // the answer being written: its header,
+  std::string body_out_;  // and its body
   std::string remote_;
   uint64_t id_ = 0;
   bool registered_ = false;  // in state_->connections

@@ -119,6 +119,54 @@ TEST(ServerTest, HeadAnswersWithoutBody) {
   EXPECT_EQ(get->body, "hello");
 }
 
+// The connection writes the status line and the fields that frame the answer itself: a
+// handler's Content-Length, Transfer-Encoding or Connection is dropped, 204 carries no body,
+// and HTTP/1.0 keep-alive is answered in kind.
+TEST(ServerTest, TheConnectionFramesEveryAnswerItself) {
+  auto server = StartServer(TestOptions(), [](HttpRequest&& request, Responder respond) {
+    if (request.path == "/empty") return respond(HttpResponse{204, "", {}, "dropped"});
+    if (request.path == "/odd") return respond(HttpResponse{599, "text/plain", {}, "?"});
+    HttpResponse response{200, "text/plain", {}, "abc"};
+    for (const char* name : {"Content-Length", "transfer-encoding", "Connection"}) {
+      response.headers.emplace_back(name, name[0] == 'C' ? "999" : "chunked");
+    }
+    response.headers.emplace_back("X-Kept", "yes");
+    respond(std::move(response));
+  });
+  ASSERT_TRUE(server);
+  auto client = TestClient::Connect(server->port());
+  ASSERT_TRUE(client->Send("GET /empty HTTP/1.1\r\nHost: x\r\n\r\n"
+                           "GET /framed HTTP/1.1\r\nHost: x\r\n\r\n"
+                           "GET /odd HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto empty = client->Read();
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status_line, "HTTP/1.1 204 No Content");
+  EXPECT_EQ(empty->header("Content-Length"), "");
+  auto framed = client->Read();  // would begin with 204's body had it been sent
+  ASSERT_TRUE(framed);
+  EXPECT_EQ(framed->status_line, "HTTP/1.1 200 OK");
+  EXPECT_EQ(framed->body, "abc");
+  EXPECT_EQ(framed->header("Content-Length"), "3");
+  EXPECT_EQ(framed->header("Transfer-Encoding"), "");
+  EXPECT_EQ(framed->header("Connection"), "");
+  EXPECT_EQ(framed->header("X-Kept"), "yes");
+  EXPECT_EQ(framed->header("Server"), "bento");
+  auto odd = client->Read();
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->status, 599);
+  EXPECT_EQ(odd->body, "?");
+
+  auto old = TestClient::Connect(server->port());
+  for (int i = 0; i < 2; ++i) {  // both on one socket
+    ASSERT_TRUE(old->Send("GET /framed HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto response = old->Read();
+    ASSERT_TRUE(response) << i;
+    EXPECT_EQ(response->status_line, "HTTP/1.0 200 OK");
+    EXPECT_EQ(response->header("Connection"), "keep-alive");
+    EXPECT_EQ(response->body, "abc");
+  }
+}
+
 TEST(ServerTest, RequestIdIsEchoedOrGenerated) {
   std::string seen;
   auto server = StartServer(TestOptions(), [&seen](HttpRequest&& request, Responder respond) {

@@ -79,6 +79,7 @@ std::optional<RawResponse> TestClient::Read(std::chrono::milliseconds timeout, b
   size_t line_end = head.find("\r\n");
   std::string_view status_line = head.substr(0, line_end);
   if (status_line.size() < 12) return std::nullopt;  // "HTTP/1.1 200"
+  response.status_line = status_line;
   response.status = std::stoi(std::string(status_line.substr(9, 3)));
   size_t content_length = 0;
   while (line_end != std::string_view::npos) {

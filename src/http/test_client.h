@@ -19,6 +19,7 @@
 namespace bento::http::testing {
 
 struct RawResponse {
+  std::string status_line;  // "HTTP/1.1 200 OK"
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
