@@ -132,26 +132,24 @@ def main():
     network = totals[GROUPS[1][0]]
     work = totals["ONNX Runtime (Run)"] + totals["JSON decode and encode"]
     lines += ["", f"Run and the JSON codec together are {work:.0f}% of the server's CPU. Waking "
-              f"threads and switching between them takes {switching:.0f}%: each request is read "
-              "on an HTTP I/O thread, handed to an API worker to decode, run and encode, and "
-              "handed back to be written (each I/O thread runs an io_context of its own, so "
-              "a connection's handlers wake no other I/O thread). The kernel's TCP and epoll paths "
-              f"take {network:.0f}%, as they do for nginx, which answers on the thread that "
-              "read the request, with nothing to hand off. The rest is spread thin over the "
-              "HTTP stack (Asio's any_executor and strands, Beast's buffer views and fields), "
+              f"threads and switching between them takes {switching:.0f}%: each request is "
+              "read, decoded, run, encoded and written on the HTTP I/O thread that read it "
+              "(an API whose handler takes under 100 us on average runs there, with no hand-off "
+              "to an API worker), so what remains is the kernel sharing two cores between the "
+              "server's two I/O threads and wrk's two, each answer's send waking a wrk thread. "
+              f"The kernel's TCP and epoll paths take {network:.0f}%, as they do for nginx. The "
+              "rest is spread thin over the HTTP stack (Asio's any_executor, Beast's parser), "
               "malloc and shared_ptr counts: no function above takes a tenth of the CPU.", "",
-              "Tried by hand and not kept (wrk at c=32, the server's CPU read from "
-              "/proc/PID/stat over 8 s, launches alternated): running each handler on the I/O "
-              "thread that read its request, with no hand-off, served 31-42k requests/s against "
-              "42k handed off; with one Asio io_context per I/O thread as well (which bento "
-              "now has, with the hand-off), 41-54k at 26-34 us of server CPU a request "
-              "against 39-45k at 32-37 us handed off, within the noise between launches, and "
-              "with p99 up to 3.9 ms against 1.4-2.1, since a connection then waits for its "
-              "own thread's other connections. Looking each "
-              "request's metric series up without allocating their label lists changed "
-              "nothing measurable (32-36 us either way). The server spends about 32 us of CPU "
-              "a request, 4 of them in Run; half the nginx floor needs about half that, which "
-              "takes a leaner HTTP layer than Beast on Asio, not a change on the request path."]
+              "Measured by hand (wrk at c=32, the server's CPU read from /proc/PID/stat, "
+              "launches alternated): handing each request to an API worker and back "
+              "(`--inline-below-us 0`) served 42k requests/s against 46-47k, with a p99 of "
+              "2.0-2.9 ms against 2.8-3.7 ms; writing answers with Beast's serializer cost the "
+              "no-op API 21-26 us of server CPU a request against 18-19 us with the "
+              "connection's own header writer. Looking each request's metric series up "
+              "without allocating their label lists changed nothing measurable. Half the nginx "
+              "floor needs about half the server's CPU a request (see the table), which the "
+              "kernel's share alone nearly fills: it takes a leaner HTTP layer than Beast on "
+              "Asio, not a change on the request path."]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "tiny-profile.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -21,6 +21,7 @@ BAD = [
     (["--port", "-1"], "--port", "from 0 to 65535"),
     (["--workers", "-1"], "--workers", "from 0 to 1024"),
     (["--io-threads", "-2"], "--io-threads", "from 0 to 1024"),
+    (["--inline-below-us", "-1"], "--inline-below-us", "from 0 to 1000000"),
     (["--timeout", "0"], "--timeout", "from 0.001 to 86400"),
     (["--timeout", "-3"], "--timeout", "from 0.001 to 86400"),
     (["--timeout", "1e999"], "--timeout", "from 0.001 to 86400"),

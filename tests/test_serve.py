@@ -314,3 +314,23 @@ def test_a_quick_model_runs_on_the_io_threads_under_the_same_policies(bento):
         assert '"POST /run" 401' in log
     finally:
         assert server.stop() == 0
+
+
+def test_inline_below_us_0_keeps_every_request_on_the_workers(bento):
+    from digits import DIGITS, heldout_rows
+    bento.save(DIGITS / "digits_mlp.onnx", "digits")
+    server = Server(bento, "digits", "--inline-below-us", "0")
+    server.wait_ready()
+    try:
+        rows, _ = heldout_rows(1)
+        with requests.Session() as s:
+            for _ in range(40):
+                r = s.post(server.url + "/run", json={"input": rows[:1].tolist()})
+                assert r.status_code == 200, r.text
+        families = {f.name: f for f in text_string_to_metric_families(
+            requests.get(server.url + "/metrics").text)}
+        queued = sum(s.value for s in families["bento_request_queue_seconds"].samples
+                     if s.name.endswith("_count") and s.labels["endpoint"] == "/run")
+        assert queued == 40
+    finally:
+        assert server.stop() == 0
