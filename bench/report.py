@@ -155,8 +155,8 @@ def targets(results):
                          f"{ratio:.0%}", ratio >= 0.5, f"{ratio / 0.5:.0%} of the target",
                          f"nginx reads the same {e['body_bytes'] / 1e3:,.0f} kB POST and answers "
                          f"a fixed body at {fmt(floor, 0)} rps; bento also decodes, runs and "
-                         f"encodes ({_phases(e)}), and hands each request from its I/O thread to "
-                         "a worker and back" + _own_floor(e, served, floor, c) +
+                         f"encodes ({_phases(e)}) on the I/O thread that read the request"
+                         + _own_floor(e, served, floor, c) +
                          ": where its CPU goes, and what was tried, in tiny-profile.md"))
         shed = sum(point(e, s, c)["errors"] for s in ("bento", EXTRA) if s in e)
         rows.append((f"{key}: nothing shed or failed at c=32 with the default latency budget",
