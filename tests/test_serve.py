@@ -262,6 +262,12 @@ def test_run_with_several_models_names_their_routes(bento, ocr_cls_model, ocr_re
         assert server.stop() == 0
 
 
+def _queued_for_a_worker(families):
+    """How many /run requests waited for an API worker, from /metrics' parsed families."""
+    return sum(s.value for s in families["bento_request_queue_seconds"].samples
+               if s.name.endswith("_count") and s.labels["endpoint"] == "/run")
+
+
 def test_a_quick_model_runs_on_the_io_threads_under_the_same_policies(bento):
     """A model whose Run takes microseconds (the digits MLP) runs on the I/O thread that read
     its request once its first calls were timed on the worker pool, so fewer requests wait
@@ -302,8 +308,7 @@ def test_a_quick_model_runs_on_the_io_threads_under_the_same_policies(bento):
                  if s.name.endswith("_total") and s.labels["endpoint"] == "/run"
                  and s.labels["http_response_code"] == "200")
         assert ok == answered
-        queued = sum(s.value for s in families["bento_request_queue_seconds"].samples
-                     if s.name.endswith("_count") and s.labels["endpoint"] == "/run")
+        queued = _queued_for_a_worker(families)
         assert queued >= 16  # timed on the pool first
         if not SANITIZER:  # a sanitizer's slowdown can keep the model over the threshold
             assert queued < answered / 2, (queued, answered)
@@ -329,8 +334,7 @@ def test_inline_below_us_0_keeps_every_request_on_the_workers(bento):
                 assert r.status_code == 200, r.text
         families = {f.name: f for f in text_string_to_metric_families(
             requests.get(server.url + "/metrics").text)}
-        queued = sum(s.value for s in families["bento_request_queue_seconds"].samples
-                     if s.name.endswith("_count") and s.labels["endpoint"] == "/run")
+        queued = _queued_for_a_worker(families)
         assert queued == 40
     finally:
         assert server.stop() == 0

@@ -252,38 +252,30 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
     respond(std::move(response));
   };
   auto shared_request = std::make_shared<http::HttpRequest>(std::move(request));
-  const std::string* model = &api.model;
-  if (model->empty()) {
-    for (const auto& [name, value] : shared_request->path_params) {
-      if (name == "model") model = &value;
-    }
-  }
   HandlerTime& time = handler_times_[&api - service_.apis.data()];
   auto run = [&api, &time, shared_request, finish = std::move(finish)]() mutable {
     // A handler must answer once: later answers are ignored. When it answers is kept, so
     // that its time ends there: sending the answer on costs a worker more than the I/O
-    // thread (which needs no waking to take it).
-    struct Answer {
-      std::atomic<bool> given{false};
-      std::atomic<Clock::rep> at{0};
-    };
-    auto answer = std::make_shared<Answer>();
-    auto done = [finish = std::make_shared<decltype(finish)>(std::move(finish)), answer,
+    // thread (which needs no waking to take it). Zero: not answered yet.
+    auto answered_at = std::make_shared<std::atomic<Clock::rep>>(0);
+    auto done = [finish = std::make_shared<decltype(finish)>(std::move(finish)), answered_at,
                  shared_request](StatusOr<Reply> reply) {
-      if (answer->given.exchange(true)) return;
-      answer->at = Clock::now().time_since_epoch().count();
+      Clock::rep unanswered = 0;
+      if (!answered_at->compare_exchange_strong(unanswered,
+                                                Clock::now().time_since_epoch().count())) {
+        return;
+      }
       (*finish)(std::move(reply));
     };
-    auto start = Clock::now();
+    Clock::rep start = Clock::now().time_since_epoch().count();
     try {
       api.handler(*shared_request, done);
     } catch (const std::exception& e) {
       done(InternalError(std::string("unhandled exception in ") + api.name + ": " + e.what()));
     }
     Clock::rep end = Clock::now().time_since_epoch().count();
-    if (Clock::rep at = answer->at.load(); at != 0) end = std::min(end, at);
-    int64_t took =
-        std::chrono::nanoseconds(Clock::duration(end) - start.time_since_epoch()).count();
+    if (Clock::rep at = answered_at->load(); at != 0) end = std::min(end, at);
+    int64_t took = std::chrono::nanoseconds(Clock::duration(end - start)).count();
     // The first call pays for one-time work (a session's first Run) and is left out. Racing
     // updates may lose one another's sample; the average stays a fair one.
     int64_t calls = time.calls.fetch_add(1, std::memory_order_relaxed);
@@ -298,6 +290,12 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
       time.average_ns.load(std::memory_order_relaxed) < inline_below) {
     run();
     return;
+  }
+  const std::string* model = &api.model;
+  if (model->empty()) {
+    for (const auto& [name, value] : shared_request->path_params) {
+      if (name == "model") model = &value;
+    }
   }
   Post(api.route, *model, std::move(run));
 }
