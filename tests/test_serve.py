@@ -276,8 +276,8 @@ def test_a_quick_model_runs_on_the_io_threads_under_the_same_policies(bento):
     from digits import DIGITS, heldout_rows, reference
     bento.save(DIGITS / "digits_mlp.onnx", "digits")
     # Under this test's load (eight Python clients on the server's cores) the digits handler
-    # takes 80-95 us, at the default threshold (100 us), where it would go back and forth
-    # between the I/O thread and the pool: a threshold ten times as high keeps it inline.
+    # takes 80-95 us, at the default threshold (100 us), where a few stalled calls can send
+    # it to the pool: a threshold ten times as high keeps it on the I/O threads.
     server = Server(bento, "digits", "--api-key", "s3cret", "--inline-below-us", "1000")
     server.wait_ready()
     rows, _ = heldout_rows(16)

@@ -93,8 +93,9 @@ void AddServeFlags(CLI::App& app, serving::ServeOptions* options) {
   app.add_option_function<int>(
          "--inline-below-us",
          [options](int us) { options->app.inline_below = std::chrono::microseconds(us); },
-         "Run an HTTP API's handler on the I/O thread that read its request while it takes "
-         "under this many microseconds on average (default 100; 0: always on the workers)")
+         "Run an HTTP API's handler on the I/O thread that read its request once it takes "
+         "under this many microseconds on average, until it takes twice as long (default "
+         "100; 0: always on the workers)")
       ->check(IntegerIn(0, 1000000));
   app.add_option_function<double>(
          "--timeout",

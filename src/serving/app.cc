@@ -99,6 +99,9 @@ constexpr std::string_view kSwaggerPage = R"(<!DOCTYPE html>
 
 // Calls an API makes on the worker pool before its handler's time decides where it runs.
 constexpr int64_t kTimedCalls = 16;
+// An API on the caller's thread goes back to the pool when its average handler time reaches
+// this many times AppOptions::inline_below.
+constexpr int64_t kLeaveCallerFactor = 2;
 
 }  // namespace
 
@@ -285,9 +288,15 @@ void App::HandleApi(const ApiDef& api, http::HttpRequest&& request, http::Respon
                             std::memory_order_relaxed);
     }
   };
-  auto inline_below = std::chrono::nanoseconds(options_.inline_below).count();
-  if (time.calls.load(std::memory_order_relaxed) >= kTimedCalls &&
-      time.average_ns.load(std::memory_order_relaxed) < inline_below) {
+  // On the caller's thread below the threshold; back on the pool from twice it.
+  const int64_t inline_below = std::chrono::nanoseconds(options_.inline_below).count();
+  const bool was_on_caller = time.on_caller.load(std::memory_order_relaxed);
+  const bool on_caller =
+      time.calls.load(std::memory_order_relaxed) >= kTimedCalls &&
+      time.average_ns.load(std::memory_order_relaxed) <
+          (was_on_caller ? kLeaveCallerFactor * inline_below : inline_below);
+  if (on_caller != was_on_caller) time.on_caller.store(on_caller, std::memory_order_relaxed);
+  if (on_caller) {
     run();
     return;
   }

@@ -39,7 +39,10 @@ struct AppOptions {
   bool bearer_auth = false;
   // An API whose handler has held its thread for less than this on average (a moving
   // average over its calls, the first 16 of which run on the pool) runs on the caller's
-  // thread; one slow call sends it back to the pool. Zero: every API runs on the pool.
+  // thread, until that average reaches twice this, as one call 16 times as slow makes it:
+  // then on the pool again. The band between keeps an API whose calls take about the
+  // threshold where it is, instead of moving it back and forth. Zero: every API runs on
+  // the pool.
   // Handing a request to a worker and its answer back costs two thread wake-ups, tens of
   // microseconds each when the threads sleep, and CPU time at every load; an I/O thread
   // busy for this long delays its other connections by as much.
@@ -88,6 +91,7 @@ class App {
   struct HandlerTime {
     std::atomic<int64_t> average_ns{0};  // moving average, a new call weighing 1/8
     std::atomic<int64_t> calls{0};
+    std::atomic<bool> on_caller{false};  // runs on the caller's thread
   };
   std::unique_ptr<HandlerTime[]> handler_times_;
   std::unique_ptr<boost::asio::thread_pool> workers_;

@@ -219,8 +219,9 @@ TEST(AppTest, QuickHandlersRunOnTheCallersThreadAndSlowOnesOnThePool) {
     return moved;
   };
   ASSERT_TRUE(reach_inline());
-  // One slow call on the caller's thread sends the API back to the pool. (A call the machine
-  // slowed may have sent it back already: then the slow call ran on the pool; try again.)
+  // One slow call (50 times the threshold) on the caller's thread sends the API back to the
+  // pool. (A call the machine slowed may have sent it back already: then the slow call ran
+  // on the pool; try again.)
   bool slow_inline = false;
   for (int attempt = 0; attempt < 20 && !slow_inline; ++attempt) {
     ASSERT_TRUE(reach_inline());
@@ -237,6 +238,32 @@ TEST(AppTest, QuickHandlersRunOnTheCallersThreadAndSlowOnesOnThePool) {
   std::string metrics = Call(app, Request("GET", "/metrics")).body;
   EXPECT_NE(metrics.find("bento_request_queue_seconds_count{endpoint=\"/probe\""),
             std::string::npos);
+}
+
+// An API whose calls take between the threshold and twice it stays where it is: on the pool
+// if it was there, on the caller's thread if it was there.
+TEST(AppTest, HandlersBetweenTheThresholdAndTwiceItStayWhereTheyAre) {
+  constexpr int kBetween = 1300;  // us, with the threshold at 1000: sleeps run long, not short
+  ThreadProbe pooled;
+  pooled.sleep_us = kBetween;
+  App pooled_app(pooled.Service(), {.workers = 2, .inline_below = std::chrono::milliseconds(1)});
+  for (int i = 0; i < 40; ++i) EXPECT_FALSE(pooled.RanInline(pooled_app)) << "call " << i;
+
+  ThreadProbe moved;
+  App moved_app(moved.Service(), {.workers = 2, .inline_below = std::chrono::milliseconds(1)});
+  // Quick at first, then between: each call keeps running on the caller's thread. (A call
+  // the machine stalled past twice the threshold may send it to the pool: start again.)
+  bool stayed = false;
+  for (int attempt = 0; attempt < 5 && !stayed; ++attempt) {
+    moved.sleep_us = 0;
+    bool on_caller = false;
+    for (int i = 0; i < 200 && !on_caller; ++i) on_caller = moved.RanInline(moved_app);
+    ASSERT_TRUE(on_caller);
+    moved.sleep_us = kBetween;
+    stayed = true;
+    for (int i = 0; i < 24 && stayed; ++i) stayed = moved.RanInline(moved_app);
+  }
+  EXPECT_TRUE(stayed);
 }
 
 TEST(AppTest, SlowHandlersAndAZeroInlineBelowAlwaysUseThePool) {
