@@ -204,27 +204,29 @@ struct ThreadProbe {
     EXPECT_EQ(Call(app, Request("POST", "/probe")).status, 200);
     return ran_on.load() == std::this_thread::get_id();
   }
+
+  // Makes the handler do nothing and calls it until a call runs on the calling thread (a
+  // sanitizer build, or a busy machine, may slow a few calls: allow for them).
+  bool ReachInline(App& app) {
+    sleep_us = 0;
+    bool moved = false;
+    for (int i = 0; i < 200 && !moved; ++i) moved = RanInline(app);
+    return moved;
+  }
 };
 
 TEST(AppTest, QuickHandlersRunOnTheCallersThreadAndSlowOnesOnThePool) {
   ThreadProbe probe;
   App app(probe.Service(), {.workers = 2});
   for (int i = 0; i < 16; ++i) EXPECT_FALSE(probe.RanInline(app)) << "call " << i;
-  // Timed on the pool first; a handler that does nothing then stays on the caller's thread
-  // (a sanitizer build, or a busy machine, may slow a few calls: allow for them).
-  auto reach_inline = [&] {
-    probe.sleep_us = 0;
-    bool moved = false;
-    for (int i = 0; i < 200 && !moved; ++i) moved = probe.RanInline(app);
-    return moved;
-  };
-  ASSERT_TRUE(reach_inline());
+  // Timed on the pool first; a handler that does nothing then stays on the caller's thread.
+  ASSERT_TRUE(probe.ReachInline(app));
   // One slow call (50 times the threshold) on the caller's thread sends the API back to the
   // pool. (A call the machine slowed may have sent it back already: then the slow call ran
   // on the pool; try again.)
   bool slow_inline = false;
   for (int attempt = 0; attempt < 20 && !slow_inline; ++attempt) {
-    ASSERT_TRUE(reach_inline());
+    ASSERT_TRUE(probe.ReachInline(app));
     probe.sleep_us = 5000;
     slow_inline = probe.RanInline(app);
   }
@@ -232,7 +234,7 @@ TEST(AppTest, QuickHandlersRunOnTheCallersThreadAndSlowOnesOnThePool) {
   EXPECT_FALSE(probe.RanInline(app));
   EXPECT_FALSE(probe.RanInline(app));
   // And it comes back once its calls are quick again.
-  EXPECT_TRUE(reach_inline());
+  EXPECT_TRUE(probe.ReachInline(app));
 
   // The calls the pool ran are in its queue metrics.
   std::string metrics = Call(app, Request("GET", "/metrics")).body;
@@ -255,10 +257,7 @@ TEST(AppTest, HandlersBetweenTheThresholdAndTwiceItStayWhereTheyAre) {
   // the machine stalled past twice the threshold may send it to the pool: start again.)
   bool stayed = false;
   for (int attempt = 0; attempt < 5 && !stayed; ++attempt) {
-    moved.sleep_us = 0;
-    bool on_caller = false;
-    for (int i = 0; i < 200 && !on_caller; ++i) on_caller = moved.RanInline(moved_app);
-    ASSERT_TRUE(on_caller);
+    ASSERT_TRUE(moved.ReachInline(moved_app));
     moved.sleep_us = kBetween;
     stayed = true;
     for (int i = 0; i < 24 && stayed; ++i) stayed = moved.RanInline(moved_app);
