@@ -45,6 +45,26 @@ def _children():
     return children
 
 
+def cpu_seconds(pid):
+    """(user, kernel) CPU seconds of `pid` and its live descendants (nginx's workers, say),
+    all their threads."""
+    children = _children()
+    todo, user, kernel = [pid], 0, 0
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, []))
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        fields = stat[stat.rindex(")") + 2:].split()
+        user += int(fields[11]) / tick  # utime
+        kernel += int(fields[12]) / tick  # stime
+    return user, kernel
+
+
 def tree_memory(pid):
     """(RSS, PSS) in bytes, summed over `pid` and all its descendants. RSS counts a page
     shared by two processes twice; PSS splits it between them."""

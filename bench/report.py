@@ -57,13 +57,13 @@ def _context(e, c):
 
 def _own_floor(e, served, nginx, c):
     """What bento's own floor (a no-op API with no model) says of the tiny model's distance
-    from nginx: how much of it is bento's HTTP layer alone."""
+    from nginx: what bento's HTTP layer costs with no model behind it."""
     if "bento_floor" not in e:
         return ""
     noop = e["bento_floor"][str(c)]["rps"]
     return (f"; bento's own floor, a no-op API with no model, serves {fmt(noop, 0)} rps "
             f"({div(noop, nginx):.0%} of nginx), and the tiny model {div(served['rps'], noop):.0%} "
-            "of that: the distance is bento's HTTP layer, not the model's path")
+            "of that")
 
 
 def _chosen(e):
@@ -157,7 +157,9 @@ def targets(results):
                          f"a fixed body at {fmt(floor, 0)} rps; bento also decodes, runs and "
                          f"encodes ({_phases(e)}) on the I/O thread that read the request"
                          + _own_floor(e, served, floor, c) +
-                         ": where its CPU goes, and what was tried, in tiny-profile.md"))
+                         ": where its CPU goes, what was tried, and the same path behind a "
+                         "bare epoll loop (the most any HTTP layer could serve it on this "
+                         "machine), in tiny-profile.md"))
         shed = sum(point(e, s, c)["errors"] for s in ("bento", EXTRA) if s in e)
         rows.append((f"{key}: nothing shed or failed at c=32 with the default latency budget",
                      f"{shed} errors", shed == 0, f"{shed} errors",
