@@ -211,8 +211,8 @@ void Loop(int port, const RunPath* path) {
         continue;
       }
       Connection& c = connections[fd];
-      bool open = true;
-      if (events[i].events & EPOLLIN) {
+      bool open = (events[i].events & (EPOLLERR | EPOLLHUP)) == 0;
+      if (open && (events[i].events & EPOLLIN) && !c.close_after) {
         const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
         if (n > 0) {
           c.in.append(buffer.data(), static_cast<size_t>(n));
