@@ -83,10 +83,20 @@ class Bento:
                 for p in sorted(models.rglob("*")) if p.is_file()}
 
 
+_ports_given = set()
+
+
 def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, and never one this run has given before: a server's HTTP and gRPC
+    ports are asked for one after the other, and the kernel may offer a port again as soon as
+    the probe socket closes (a server once found its gRPC port already taken at start)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 class Server:
