@@ -45,15 +45,22 @@ def _children():
     return children
 
 
-def cpu_seconds(pid):
-    """(user, kernel) CPU seconds of `pid` and its live descendants (nginx's workers, say),
-    all their threads."""
+def _tree(pid):
+    """`pid` and its live descendants."""
     children = _children()
-    todo, user, kernel = [pid], 0, 0
-    tick = os.sysconf("SC_CLK_TCK")
+    todo = [pid]
     while todo:
         p = todo.pop()
         todo.extend(children.get(p, []))
+        yield p
+
+
+def cpu_seconds(pid):
+    """(user, kernel) CPU seconds of `pid` and its live descendants (nginx's workers, say),
+    all their threads."""
+    user, kernel = 0, 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for p in _tree(pid):
         try:
             with open(f"/proc/{p}/stat") as f:
                 stat = f.read()
@@ -68,11 +75,8 @@ def cpu_seconds(pid):
 def tree_memory(pid):
     """(RSS, PSS) in bytes, summed over `pid` and all its descendants. RSS counts a page
     shared by two processes twice; PSS splits it between them."""
-    children = _children()
-    todo, rss, pss = [pid], 0, 0
-    while todo:
-        p = todo.pop()
-        todo.extend(children.get(p, []))
+    rss, pss = 0, 0
+    for p in _tree(pid):
         try:
             with open(f"/proc/{p}/smaps_rollup") as f:
                 for line in f:

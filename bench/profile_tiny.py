@@ -115,7 +115,7 @@ def bound(tmp, env, body, seconds, rounds):
             with server:
                 server.wait_ready()
                 url = server.url + "/run"
-                if argv is not None and "--echo" not in argv(port):
+                if r == 0 and name in (BOUND[0][0], BOUND[1][0]):  # the two compared below
                     request = urllib.request.Request(url, data=pathlib.Path(body).read_bytes(),
                                                      headers={"Content-Type": "application/json"})
                     with urllib.request.urlopen(request) as answer:
